@@ -1,0 +1,145 @@
+//! [`Figure`]: a rendered plot, displayable inline in evcxr and savable as PNG or SVG.
+use crate::error::{PlotError, Result};
+use crate::font;
+use base64::Engine;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// A plot drawn on any plotters backend; each plot function implements it once and [`Figure`]
+/// renders it to both pixels and SVG.
+pub(crate) trait Draw {
+    /// The plot's name for error messages (SpikingJelly's function name).
+    const PLOT: &'static str;
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()>;
+}
+
+/// A finished figure: RGB pixels plus the same drawing as SVG.
+#[derive(Clone, Debug)]
+pub struct Figure {
+    title: String,
+    width: u32,
+    height: u32,
+    rgb: Vec<u8>,
+    svg: String,
+}
+
+/// A figure shown as SVG instead of PNG in a notebook (see [`Figure::as_svg`]).
+#[derive(Clone, Debug)]
+pub struct Svg(pub String);
+
+impl Figure {
+    pub(crate) fn render<D: Draw>(title: &str, width: u32, height: u32, plot: &D) -> Result<Figure> {
+        font::ensure_registered();
+        let mut rgb = vec![0u8; (width * height * 3) as usize];
+        {
+            let area = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+            area.fill(&WHITE).map_err(crate::error::draw_err(D::PLOT))?;
+            plot.draw(&area)?;
+            area.present().map_err(crate::error::draw_err(D::PLOT))?;
+        }
+        let mut svg = String::new();
+        {
+            let area = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+            area.fill(&WHITE).map_err(crate::error::draw_err(D::PLOT))?;
+            plot.draw(&area)?;
+            area.present().map_err(crate::error::draw_err(D::PLOT))?;
+        }
+        Ok(Figure { title: title.to_string(), width, height, rgb, svg })
+    }
+
+    /// Width and height in pixels.
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// The RGB pixel at `(x, y)`.
+    pub fn pixel(&self, x: u32, y: u32) -> [u8; 3] {
+        let i = ((y * self.width + x) * 3) as usize;
+        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+    }
+
+    /// Fraction of pixels that are not white.
+    pub fn ink(&self) -> f64 {
+        let inked = self.rgb.chunks_exact(3).filter(|p| p != &[255, 255, 255]).count();
+        inked as f64 / (self.width * self.height) as f64
+    }
+
+    /// FNV-1a 64-bit hash of the pixels: equal for equal images.
+    pub fn pixel_hash(&self) -> u64 {
+        self.rgb.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+    }
+
+    /// The text stored beside the image in notebooks, so that image regressions are caught.
+    pub fn digest(&self) -> String {
+        format!(
+            "Figure '{}' {}x{} px, ink {:.2}%, fnv1a64 {:016x}",
+            self.title,
+            self.width,
+            self.height,
+            100.0 * self.ink(),
+            self.pixel_hash()
+        )
+    }
+
+    /// PNG file bytes.
+    pub fn png(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut enc = png::Encoder::new(&mut out, self.width, self.height);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let err = |e: png::EncodingError| PlotError::Draw { plot: "png", message: e.to_string() };
+        let mut writer = enc.write_header().map_err(err)?;
+        writer.write_image_data(&self.rgb).map_err(err)?;
+        writer.finish().map_err(err)?;
+        Ok(out)
+    }
+
+    /// The SVG document.
+    pub fn svg(&self) -> &str {
+        &self.svg
+    }
+
+    /// A value that evcxr shows as SVG.
+    pub fn as_svg(&self) -> Svg {
+        Svg(self.svg.clone())
+    }
+
+    /// Saves as PNG or SVG by the extension of `path`. Writes a temporary file, then renames it.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let io = |source| PlotError::Io { path: path.display().to_string(), source };
+        let bytes = match path.extension().and_then(|e| e.to_str()) {
+            Some("png") => self.png()?,
+            Some("svg") => self.svg.as_bytes().to_vec(),
+            _ => {
+                return Err(PlotError::Data {
+                    plot: "Figure::save",
+                    message: format!("{}: use a .png or .svg file name", path.display()),
+                })
+            }
+        };
+        let tmp = path.with_extension("partial");
+        std::fs::write(&tmp, bytes).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// evcxr's display hook: the PNG inline, with [`Figure::digest`] as its text form.
+    pub fn evcxr_display(&self) {
+        match self.png() {
+            Ok(png) => {
+                let b64 = base64::engine::general_purpose::STANDARD.encode(png);
+                println!("EVCXR_BEGIN_CONTENT image/png\n{b64}\nEVCXR_END_CONTENT");
+                println!("EVCXR_BEGIN_CONTENT text/plain\n{}\nEVCXR_END_CONTENT", self.digest());
+            }
+            Err(e) => println!("EVCXR_BEGIN_CONTENT text/plain\n{e}\nEVCXR_END_CONTENT"),
+        }
+    }
+}
+
+impl Svg {
+    /// evcxr's display hook: the SVG inline.
+    pub fn evcxr_display(&self) {
+        println!("EVCXR_BEGIN_CONTENT image/svg+xml\n{}\nEVCXR_END_CONTENT", self.0);
+    }
+}

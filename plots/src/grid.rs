@@ -1,0 +1,46 @@
+//! A dense 2-D array of `f32`, row-major: the plots' input (`[T, N]` spikes, `[H, W]` maps).
+use crate::error::{PlotError, Result};
+
+/// `rows x cols` values, row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grid {
+    data: Vec<f32>,
+    rows: usize,
+    cols: usize,
+}
+
+impl Grid {
+    /// Wraps `data` as `rows x cols`; errors (naming `plot`) if the sizes disagree or it is empty.
+    pub fn new(data: Vec<f32>, rows: usize, cols: usize) -> Result<Self> {
+        if rows == 0 || cols == 0 {
+            return Err(PlotError::Data { plot: "Grid", message: format!("empty array ({rows} x {cols})") });
+        }
+        if data.len() != rows * cols {
+            return Err(PlotError::Data {
+                plot: "Grid",
+                message: format!("{} values do not fill {rows} x {cols}", data.len()),
+            });
+        }
+        Ok(Grid { data, rows, cols })
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The value at `(row, col)`.
+    pub fn at(&self, row: usize, col: usize) -> f32 {
+        self.data[row * self.cols + col]
+    }
+
+    /// Column `col` as a vector.
+    pub fn column(&self, col: usize) -> Vec<f32> {
+        (0..self.rows).map(|r| self.at(r, col)).collect()
+    }
+}

@@ -1,0 +1,297 @@
+//! `activation_based.base`: step modes, backends, the module trait and stateful memories
+//! (inventory §1.3-1.7, §2.1).
+use crate::error::{Result, SjError};
+use std::fmt;
+use std::str::FromStr;
+use tch::Tensor;
+
+/// SpikingJelly's `step_mode`: `'s'` takes `[N, *]` per call, `'m'` takes a whole sequence `[T, N, *]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum StepMode {
+    /// Single step (`'s'`), the default.
+    #[default]
+    S,
+    /// Multi step (`'m'`).
+    M,
+}
+
+impl fmt::Display for StepMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StepMode::S => "s",
+            StepMode::M => "m",
+        })
+    }
+}
+
+impl FromStr for StepMode {
+    type Err = SjError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "s" => Ok(StepMode::S),
+            "m" => Ok(StepMode::M),
+            other => Err(SjError::StepMode {
+                module: "StepMode".into(),
+                expected: "'s' or 'm'".into(),
+                got: other.into(),
+            }),
+        }
+    }
+}
+
+/// Both step modes, the default for [`Module::supported_step_modes`].
+pub const BOTH_STEP_MODES: &[StepMode] = &[StepMode::S, StepMode::M];
+
+/// Where a module's computation runs (§1.7).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// Op-by-op tch tensor code (autograd through every op).
+    #[default]
+    Torch,
+    /// Fused whole-sequence CPU kernel.
+    Fused,
+    /// Fused whole-sequence CUDA kernel (SpikingJelly's `cupy`).
+    Cuda,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Torch => "torch",
+            Backend::Fused => "fused",
+            Backend::Cuda => "cuda",
+        })
+    }
+}
+
+impl FromStr for Backend {
+    type Err = SjError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "torch" => Ok(Backend::Torch),
+            "fused" => Ok(Backend::Fused),
+            "cuda" | "cupy" => Ok(Backend::Cuda),
+            other => Err(SjError::Backend {
+                module: "Backend".into(),
+                expected: "'torch', 'fused' or 'cuda'".into(),
+                got: other.into(),
+            }),
+        }
+    }
+}
+
+fn list<T: fmt::Display>(items: &[T]) -> String {
+    items.iter().map(|i| format!("'{i}'")).collect::<Vec<_>>().join(", ")
+}
+
+/// A stateful variable (`register_memory`): a float until the first input, then a tensor.
+#[derive(Debug)]
+pub enum Memory {
+    /// The reset value, not yet broadcast to the input's shape (`print(if_layer.v)` shows `0.0`).
+    Float(f64),
+    /// The current state.
+    Tensor(Tensor),
+}
+
+impl Memory {
+    /// The state as a tensor shaped like `like`: a float becomes `full_like(like, value)`
+    /// (`v_float_to_tensor`). A tensor of another shape, dtype or device is an error naming
+    /// `module`: a new batch was fed without `reset_net`.
+    pub fn to_tensor_like(&mut self, module: &str, like: &Tensor) -> Result<Tensor> {
+        match self {
+            Memory::Float(value) => {
+                let t = like.full_like(*value).detach();
+                *self = Memory::Tensor(t.shallow_clone());
+                Ok(t)
+            }
+            Memory::Tensor(t) => {
+                if t.size() != like.size() {
+                    return Err(SjError::StaleState { module: module.into(), state: t.size(), input: like.size() });
+                }
+                if t.device() != like.device() || t.kind() != like.kind() {
+                    return Err(SjError::Input {
+                        module: module.into(),
+                        expected: format!("input on {:?} as {:?} like its state", t.device(), t.kind()),
+                        got: format!("{:?} {:?}; call reset_net after moving or casting", like.device(), like.kind()),
+                    });
+                }
+                Ok(t.shallow_clone())
+            }
+        }
+    }
+
+    /// The tensor, if the memory has one.
+    pub fn tensor(&self) -> Option<&Tensor> {
+        match self {
+            Memory::Float(_) => None,
+            Memory::Tensor(t) => Some(t),
+        }
+    }
+
+    /// Detaches the tensor from the autograd graph in place (truncated BPTT).
+    pub fn detach(&mut self) {
+        if let Memory::Tensor(t) = self {
+            *t = t.detach();
+        }
+    }
+}
+
+/// A named parameter or buffer of a module, as it appears in a SpikingJelly `state_dict`.
+pub type NamedTensor = (String, Tensor);
+
+/// Every sj layer, neuron and container. Stateful modules keep their state inside, like
+/// SpikingJelly's `MemoryModule`; call [`crate::functional::reset_net`] between batches.
+pub trait Module: fmt::Debug + Send {
+    /// The SpikingJelly class name, e.g. `"LIFNode"`.
+    fn type_name(&self) -> &'static str;
+    /// Runs one call: `[N, *]` in step mode `s`, `[T, N, *]` in step mode `m`.
+    fn forward(&mut self, x: &Tensor) -> Result<Tensor>;
+    /// The current step mode.
+    fn step_mode(&self) -> StepMode;
+    /// Where the step mode is stored; [`Module::set_step_mode`] validates before writing it.
+    fn step_mode_slot(&mut self) -> &mut StepMode;
+    /// The step modes this module accepts (`supported_step_mode()`).
+    fn supported_step_modes(&self) -> &'static [StepMode] {
+        BOTH_STEP_MODES
+    }
+    /// Sets the step mode, or errors (naming the module) if unsupported.
+    fn set_step_mode(&mut self, mode: StepMode) -> Result<()> {
+        let supported = self.supported_step_modes();
+        if !supported.contains(&mode) {
+            return Err(SjError::StepMode {
+                module: self.type_name().into(),
+                expected: list(supported),
+                got: mode.to_string(),
+            });
+        }
+        *self.step_mode_slot() = mode;
+        Ok(())
+    }
+    /// Whether `set_step_mode` over a tree should reach this module's children (false for
+    /// `StepModeContainer` and the recurrent containers, whose children stay `'s'`).
+    fn propagates_step_mode(&self) -> bool {
+        true
+    }
+    /// The backends this module supports in its current step mode.
+    fn supported_backends(&self) -> Vec<Backend> {
+        vec![Backend::Torch]
+    }
+    /// The backend in use.
+    fn backend(&self) -> Backend {
+        Backend::Torch
+    }
+    /// Sets the backend; the default accepts only `torch`.
+    fn set_backend(&mut self, backend: Backend) -> Result<()> {
+        if backend == Backend::Torch {
+            Ok(())
+        } else {
+            Err(SjError::Backend { module: self.type_name().into(), expected: "'torch'".into(), got: backend.to_string() })
+        }
+    }
+    /// True for modules with memories (`MemoryModule`).
+    fn is_stateful(&self) -> bool {
+        false
+    }
+    /// Sets every memory back to its reset value.
+    fn reset(&mut self) {}
+    /// Detaches every tensor memory (truncated BPTT).
+    fn detach(&mut self) {}
+    /// The module's own memories by name, for monitors and tests.
+    fn memories(&self) -> Vec<(String, Option<Tensor>)> {
+        Vec::new()
+    }
+    /// Switches training behaviour (dropout, batch norm) on or off.
+    fn set_training(&mut self, _training: bool) {}
+    /// This module's own parameters and buffers by SpikingJelly name (without the child prefix).
+    fn named_tensors(&self) -> Vec<NamedTensor> {
+        Vec::new()
+    }
+    /// Direct children with their names (`"0"`, `"1"`, ... in a `Sequential`).
+    fn children(&self) -> Vec<(String, &dyn Module)> {
+        Vec::new()
+    }
+    /// Direct children, mutably.
+    fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
+        Vec::new()
+    }
+    /// The arguments shown in the module's repr, e.g. `v_threshold=1.0, v_reset=0.0, ...`.
+    fn extra_repr(&self) -> String {
+        format!("step_mode={}", self.step_mode())
+    }
+}
+
+/// Checks that `x` has `dims` dimensions (or at least `min` when `dims` is `None`) for `module`.
+pub fn check_dims(module: &str, x: &Tensor, min: usize, expected: &str) -> Result<()> {
+    if x.dim() < min {
+        return Err(SjError::Shape { module: module.into(), expected: expected.into(), got: x.size() });
+    }
+    Ok(())
+}
+
+/// Checks that `x` is a floating-point tensor.
+pub fn check_float(module: &str, x: &Tensor) -> Result<()> {
+    if x.is_floating_point() {
+        Ok(())
+    } else {
+        Err(SjError::Input { module: module.into(), expected: "a floating-point tensor".into(), got: format!("{:?}", x.kind()) })
+    }
+}
+
+/// Renders a module tree like PyTorch's `print(net)`.
+pub fn repr(module: &dyn Module) -> String {
+    fn go(m: &dyn Module, indent: usize, out: &mut String) {
+        out.push_str(m.type_name());
+        out.push('(');
+        let children = m.children();
+        if children.is_empty() {
+            out.push_str(&m.extra_repr());
+            out.push(')');
+            return;
+        }
+        let extra = m.extra_repr();
+        if !extra.is_empty() {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent + 2));
+            out.push_str(&extra);
+        }
+        for (name, child) in children {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent + 2));
+            out.push_str(&format!("({name}): "));
+            go(child, indent + 2, out);
+        }
+        out.push('\n');
+        out.push_str(&" ".repeat(indent));
+        out.push(')');
+    }
+    let mut out = String::new();
+    go(module, 0, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_mode_parses_and_rejects() {
+        assert_eq!("s".parse::<StepMode>().unwrap(), StepMode::S);
+        assert_eq!("m".parse::<StepMode>().unwrap(), StepMode::M);
+        let err = "x".parse::<StepMode>().unwrap_err().to_string();
+        assert!(err.contains("'x'") && err.contains("'s' or 'm'"), "{err}");
+        assert_eq!("cupy".parse::<Backend>().unwrap(), Backend::Cuda);
+        assert!("lava".parse::<Backend>().is_err());
+    }
+
+    #[test]
+    fn memory_broadcasts_then_detects_a_stale_batch() {
+        let mut m = Memory::Float(0.5);
+        let x = Tensor::zeros([2, 3], (tch::Kind::Float, tch::Device::Cpu));
+        let v = m.to_tensor_like("IFNode", &x).unwrap();
+        assert_eq!(v.size(), vec![2, 3]);
+        assert_eq!(v.double_value(&[1, 2]), 0.5);
+        let y = Tensor::zeros([4, 3], (tch::Kind::Float, tch::Device::Cpu));
+        let err = m.to_tensor_like("IFNode", &y).unwrap_err().to_string();
+        assert!(err.contains("IFNode") && err.contains("reset_net") && err.contains("[4, 3]"), "{err}");
+    }
+}
