@@ -118,6 +118,9 @@ register_kernel() {
 #!/usr/bin/env bash
 source "$SJ_CACHE/env.sh"
 mkdir -p "\$SJ_EVCXR_BUILD"
+# evcxr links cells against a dynamic libstd; its relative rpath breaks when the build dir and the
+# Rust toolchain share a parent (both under \$HOME), so name the toolchain's lib dir explicitly.
+export LD_LIBRARY_PATH="\$(rustc --print target-libdir):\$LD_LIBRARY_PATH"
 for slot in 0 1 2 3 4 5 6 7; do
   exec 9>"\$SJ_EVCXR_BUILD/slot-\$slot.lock"
   if flock -n 9; then

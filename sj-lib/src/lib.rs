@@ -5,8 +5,29 @@
 //! Start with [`prelude`]; call [`device::best_device`] to pick CUDA when it is there.
 pub mod base;
 pub mod device;
+pub mod display;
 pub mod error;
+pub mod functional;
+pub mod layer;
+pub mod neuron;
 pub mod surrogate;
+pub mod visualizing;
 
 pub use error::{Result, SjError};
+pub use sj_plots as plots;
 pub use tch;
+
+/// The names a notebook needs: `use sj::prelude::*;`.
+pub mod prelude {
+    pub use crate::base::{Backend, Module, StepMode};
+    pub use crate::display::Table;
+    pub use crate::error::{Result, SjError};
+    pub use crate::functional::{self, reset_net, set_step_mode};
+    pub use crate::layer::{Flatten, Linear, Sequential};
+    pub use crate::neuron::{
+        EIFNode, IFNode, IzhikevichNode, KLIFNode, LIAFNode, LIFNode, Neuron, NodeOptions, ParametricLIFNode, QIFNode,
+    };
+    pub use crate::surrogate::Surrogate;
+    pub use crate::visualizing;
+    pub use tch::{nn, Device, Kind, Tensor};
+}

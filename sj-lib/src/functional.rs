@@ -1,0 +1,163 @@
+//! `activation_based.functional`: functions over module trees and sequences (inventory §2.5).
+use crate::base::{check_dims, Backend, Module, StepMode};
+use crate::error::Result;
+use tch::Tensor;
+
+fn walk_mut(module: &mut dyn Module, f: &mut dyn FnMut(&mut dyn Module)) {
+    f(module);
+    for (_, child) in module.children_mut() {
+        walk_mut(child, f);
+    }
+}
+
+fn walk(prefix: &str, module: &dyn Module, f: &mut dyn FnMut(&str, &dyn Module)) {
+    f(prefix, module);
+    for (name, child) in module.children() {
+        let path = if prefix.is_empty() { name } else { format!("{prefix}.{name}") };
+        walk(&path, child, f);
+    }
+}
+
+/// `reset_net(net)`: resets every stateful module. Call it after every batch.
+pub fn reset_net(net: &mut dyn Module) {
+    walk_mut(net, &mut |m| m.reset());
+}
+
+/// `detach_net(net)`: detaches every module's state from the graph (truncated BPTT).
+pub fn detach_net(net: &mut dyn Module) {
+    walk_mut(net, &mut |m| m.detach());
+}
+
+/// Switches training behaviour for the whole tree (PyTorch's `net.train()` / `net.eval()`).
+pub fn set_training(net: &mut dyn Module, training: bool) {
+    walk_mut(net, &mut |m| m.set_training(training));
+}
+
+/// `set_step_mode(net, mode)`: sets the mode of every module, except the children of
+/// `StepModeContainer` and the recurrent containers, which stay `'s'`. Errors name the first
+/// module that does not support `mode`.
+pub fn set_step_mode(net: &mut dyn Module, mode: StepMode) -> Result<()> {
+    net.set_step_mode(mode)?;
+    if net.propagates_step_mode() {
+        for (_, child) in net.children_mut() {
+            set_step_mode(child, mode)?;
+        }
+    }
+    Ok(())
+}
+
+/// `set_backend(net, backend)`: sets the backend on every module that supports it and returns
+/// the names of the stateful modules that kept their old backend (SpikingJelly logs a warning).
+pub fn set_backend(net: &mut dyn Module, backend: Backend) -> Vec<String> {
+    let mut kept = Vec::new();
+    walk_mut(net, &mut |m| {
+        if m.set_backend(backend).is_err() && m.is_stateful() {
+            kept.push(m.type_name().to_string());
+        }
+    });
+    kept
+}
+
+/// Every memory in the tree with its dotted name, e.g. `("1.v", Some(tensor))`.
+pub fn named_memories(net: &dyn Module) -> Vec<(String, Option<Tensor>)> {
+    let mut out = Vec::new();
+    walk("", net, &mut |path, m| {
+        for (name, t) in m.memories() {
+            out.push((if path.is_empty() { name } else { format!("{path}.{name}") }, t));
+        }
+    });
+    out
+}
+
+/// The `state_dict` names and tensors of the tree, e.g. `("0.weight", tensor)`.
+pub fn state_dict(net: &dyn Module) -> Vec<(String, Tensor)> {
+    let mut out = Vec::new();
+    walk("", net, &mut |path, m| {
+        for (name, t) in m.named_tensors() {
+            out.push((if path.is_empty() { name } else { format!("{path}.{name}") }, t));
+        }
+    });
+    out
+}
+
+/// Every module in the tree with its dotted name (`named_modules`), root first as `""`.
+pub fn named_modules(net: &dyn Module) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    walk("", net, &mut |path, m| out.push((path.to_string(), m.type_name())));
+    out
+}
+
+/// `multi_step_forward(x_seq, module)`: runs a single-step module over `x_seq[t]` and stacks.
+pub fn multi_step_forward(x_seq: &Tensor, module: &mut dyn Module) -> Result<Tensor> {
+    check_dims(module.type_name(), x_seq, 2, "[T, N, *]")?;
+    let ys = (0..x_seq.size()[0]).map(|t| module.forward(&x_seq.get(t))).collect::<Result<Vec<_>>>()?;
+    Ok(Tensor::stack(&ys, 0))
+}
+
+/// `seq_to_ann_forward(x_seq, f)`: `[T, N, *]` → `[T·N, *]`, apply `f`, then back to `[T, N, *']`.
+pub fn seq_to_ann_forward(module: &str, x_seq: &Tensor, f: impl FnOnce(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
+    check_dims(module, x_seq, 2, "[T, N, *] in step mode 'm'")?;
+    let (t, n) = (x_seq.size()[0], x_seq.size()[1]);
+    let y = f(&x_seq.flatten(0, 1))?;
+    let mut shape = vec![t, n];
+    shape.extend_from_slice(&y.size()[1..]);
+    Ok(y.view(shape.as_slice()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::{Flatten, Linear, Sequential};
+    use crate::neuron::{IFNode, LIFNode};
+    use tch::{nn, Device, Kind};
+
+    fn net(vs: &nn::VarStore) -> Sequential {
+        let p = vs.root();
+        Sequential::new()
+            .add(Flatten::new())
+            .add(Linear::new(&(&p / "1"), 12, 4, true))
+            .add(LIFNode::new(2.0).unwrap())
+            .add(Linear::new(&(&p / "3"), 4, 2, false))
+            .add(IFNode::new())
+    }
+
+    #[test]
+    fn step_by_step_equals_layer_by_layer_exactly_checklist_283() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut n = net(&vs);
+        tch::manual_seed(3);
+        let x_seq = Tensor::rand([4, 2, 3, 4], (Kind::Float, Device::Cpu)) * 8.0;
+        let y_s = Tensor::stack(&(0..4).map(|t| n.forward(&x_seq.get(t)).unwrap()).collect::<Vec<_>>(), 0);
+        reset_net(&mut n);
+        set_step_mode(&mut n, StepMode::M).unwrap();
+        let y_m = n.forward(&x_seq).unwrap();
+        assert_eq!((y_s - y_m).abs().max().double_value(&[]), 0.0);
+        assert_eq!(n.get(2).unwrap().step_mode(), StepMode::M);
+        assert_eq!(named_modules(&n)[3], ("2".to_string(), "LIFNode"));
+    }
+
+    #[test]
+    fn names_follow_pytorch_state_dicts() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut n = net(&vs);
+        let names: Vec<String> = state_dict(&n).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(names, ["1.weight", "1.bias", "3.weight"]);
+        let mut vs_names: Vec<String> = vs.variables().into_keys().collect();
+        vs_names.sort();
+        assert_eq!(vs_names, ["1.bias", "1.weight", "3.weight"]);
+        let _ = n.forward(&Tensor::ones([2, 3, 4], (Kind::Float, Device::Cpu))).unwrap();
+        let mems: Vec<String> = named_memories(&n).into_iter().filter(|(_, t)| t.is_some()).map(|(k, _)| k).collect();
+        assert_eq!(mems, ["2.v", "4.v"]);
+        reset_net(&mut n);
+        assert!(named_memories(&n).iter().all(|(_, t)| t.is_none()));
+        assert_eq!(set_backend(&mut n, Backend::Cuda), ["LIFNode", "IFNode"]);
+    }
+
+    #[test]
+    fn shape_errors_name_the_module() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut n = net(&vs);
+        let err = n.forward(&Tensor::ones([2, 5], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
+        assert!(err.contains("Linear") && err.contains("12") && err.contains("[2, 5]"), "{err}");
+    }
+}

@@ -1,0 +1,302 @@
+//! `activation_based.neuron`: spiking neurons (inventory §1.10, §2.2).
+//!
+//! Every neuron is a [`Neuron`]: it owns a [`BaseNode`] (threshold, reset, surrogate, step mode,
+//! membrane potential `v`) and supplies its charge equation `H[t] = f(V[t-1], X[t])`. Fire
+//! (`S = Θ(H − V_th)` with the surrogate gradient) and reset (hard or soft) are shared, and every
+//! neuron is a [`Module`](crate::base::Module) through a blanket implementation.
+//!
+//! ```
+//! use sj::prelude::*;
+//! let mut lif = LIFNode::new(2.0).unwrap().with_step_mode(StepMode::M);
+//! let x = Tensor::full([4, 1], 1.5, (Kind::Float, Device::Cpu));
+//! let s = lif.forward(&x).unwrap();
+//! // v: 0.75 -> 1.125 fires (reset to 0) -> 0.75 -> 1.125 fires
+//! assert_eq!(Vec::<f32>::try_from(&s.flatten(0, -1)).unwrap(), vec![0.0, 1.0, 0.0, 1.0]);
+//! ```
+mod adaptive;
+mod eif;
+mod if_node;
+mod klif;
+mod liaf;
+mod lif;
+mod plif;
+mod qif;
+
+pub use adaptive::IzhikevichNode;
+pub use eif::EIFNode;
+pub use if_node::IFNode;
+pub use klif::KLIFNode;
+pub use liaf::LIAFNode;
+pub use lif::LIFNode;
+pub use plif::ParametricLIFNode;
+pub use qif::QIFNode;
+
+use crate::base::{check_dims, check_float, Backend, Memory, Module, NamedTensor, StepMode};
+use crate::error::{Result, SjError};
+use crate::surrogate::Surrogate;
+use std::fmt;
+use tch::Tensor;
+
+/// The state and options every neuron shares (`BaseNode`).
+#[derive(Debug)]
+pub struct BaseNode {
+    /// `v_threshold` (default 1.0).
+    pub v_threshold: f64,
+    /// `v_reset` (default `Some(0.0)`); `None` is the soft reset `V = H − V_th·S`.
+    pub v_reset: Option<f64>,
+    /// The surrogate used by `neuronal_fire` (default `Sigmoid(alpha=4.0)`).
+    pub surrogate_function: Surrogate,
+    /// Detach the spike inside the reset (no gradient through the reset path).
+    pub detach_reset: bool,
+    /// Keep `v_seq` (`[T, N, *]`) in multi-step mode.
+    pub store_v_seq: bool,
+    /// The membrane potential memory `v`.
+    pub v: Memory,
+    /// `V[t]` for every t of the last multi-step call, when `store_v_seq`.
+    pub v_seq: Option<Tensor>,
+    step_mode: StepMode,
+    backend: Backend,
+}
+
+impl Default for BaseNode {
+    fn default() -> Self {
+        BaseNode {
+            v_threshold: 1.0,
+            v_reset: Some(0.0),
+            surrogate_function: Surrogate::default(),
+            detach_reset: false,
+            store_v_seq: false,
+            v: Memory::Float(0.0),
+            v_seq: None,
+            step_mode: StepMode::S,
+            backend: Backend::Torch,
+        }
+    }
+}
+
+impl BaseNode {
+    /// The reset value of `v`: `v_reset`, or 0.0 for the soft reset.
+    pub fn v_init(&self) -> f64 {
+        self.v_reset.unwrap_or(0.0)
+    }
+
+    /// `neuronal_fire`: `surrogate_function(h − v_threshold)`.
+    pub fn fire(&self, h: &Tensor) -> Tensor {
+        self.surrogate_function.forward(&(h - self.v_threshold))
+    }
+
+    /// `neuronal_reset`: hard `(1 − S)·H + S·V_reset` or soft `H − S·V_th`, with the spike
+    /// detached when `detach_reset`.
+    pub fn reset_potential(&self, h: &Tensor, spike: &Tensor) -> Tensor {
+        let spike_d = if self.detach_reset { spike.detach() } else { spike.shallow_clone() };
+        match self.v_reset {
+            None => h - spike_d * self.v_threshold,
+            Some(r) => (1.0 - &spike_d) * h + spike_d * r,
+        }
+    }
+
+    /// The common part of `extra_repr`.
+    pub fn repr(&self) -> String {
+        let v_reset = self.v_reset.map_or("None".to_string(), |r| format!("{r:?}"));
+        let py = |b: bool| if b { "True" } else { "False" };
+        format!(
+            "v_threshold={:?}, v_reset={v_reset}, detach_reset={}, step_mode={}, backend={}",
+            self.v_threshold,
+            py(self.detach_reset),
+            self.step_mode,
+            self.backend
+        )
+    }
+}
+
+/// A spiking neuron: a [`BaseNode`] plus a charge equation. Implement this (usually just
+/// [`Neuron::neuronal_charge`]) to define a new neuron, like the tutorial's `SquareIFNode`.
+pub trait Neuron: fmt::Debug + Send {
+    /// The SpikingJelly class name, e.g. `"LIFNode"`.
+    fn type_name(&self) -> &'static str;
+    /// The shared state and options.
+    fn node(&self) -> &BaseNode;
+    /// The shared state and options, mutably.
+    fn node_mut(&mut self) -> &mut BaseNode;
+    /// `neuronal_charge`: `H[t] = f(V[t−1], X[t])`.
+    fn neuronal_charge(&self, x: &Tensor, v: &Tensor) -> Tensor;
+    /// Neuron-specific repr arguments, e.g. `tau=2.0`.
+    fn neuron_repr(&self) -> String {
+        String::new()
+    }
+    /// Learnable parameters by SpikingJelly name (`w` of PLIF, `k` of KLIF).
+    fn parameters(&self) -> Vec<NamedTensor> {
+        Vec::new()
+    }
+    /// Extra memories beyond `v` (the adaptation current `w` of Izhikevich).
+    fn extra_memories(&self) -> Vec<(String, Option<Tensor>)> {
+        Vec::new()
+    }
+    /// Resets extra memories.
+    fn reset_extra(&mut self) {}
+    /// Detaches extra memories.
+    fn detach_extra(&mut self) {}
+    /// One time step: charge, fire, reset; returns the spike (`single_step_forward`).
+    fn single_step_forward(&mut self, x: &Tensor) -> Result<Tensor> {
+        let name = self.type_name();
+        let v = self.node_mut().v.to_tensor_like(name, x)?;
+        let h = self.neuronal_charge(x, &v);
+        let spike = self.node().fire(&h);
+        let v = self.node().reset_potential(&h, &spike);
+        self.node_mut().v = Memory::Tensor(v);
+        Ok(spike)
+    }
+}
+
+/// Builder-style options shared by every neuron (the `BaseNode` keyword arguments).
+pub trait NodeOptions: Neuron + Sized {
+    /// `v_threshold=`.
+    fn with_v_threshold(mut self, v_threshold: f64) -> Self {
+        self.node_mut().v_threshold = v_threshold;
+        self
+    }
+    /// `v_reset=`; `None` selects the soft reset. Also sets the reset value of `v`.
+    fn with_v_reset(mut self, v_reset: Option<f64>) -> Self {
+        let node = self.node_mut();
+        node.v_reset = v_reset;
+        node.v = Memory::Float(node.v_init());
+        self
+    }
+    /// `surrogate_function=`.
+    fn with_surrogate(mut self, surrogate: Surrogate) -> Self {
+        self.node_mut().surrogate_function = surrogate;
+        self
+    }
+    /// `detach_reset=`.
+    fn with_detach_reset(mut self, detach_reset: bool) -> Self {
+        self.node_mut().detach_reset = detach_reset;
+        self
+    }
+    /// `step_mode=` (neurons support both modes).
+    fn with_step_mode(mut self, step_mode: StepMode) -> Self {
+        self.node_mut().step_mode = step_mode;
+        self
+    }
+    /// `store_v_seq=`.
+    fn with_store_v_seq(mut self, store_v_seq: bool) -> Self {
+        self.node_mut().store_v_seq = store_v_seq;
+        self
+    }
+}
+
+impl<N: Neuron + Sized> NodeOptions for N {}
+
+/// Runs `single_step_forward` over `x_seq[t]` and stacks the spikes (`multi_step_forward`),
+/// filling `v_seq` when `store_v_seq`.
+fn multi_step_forward<N: Neuron + ?Sized>(n: &mut N, x_seq: &Tensor) -> Result<Tensor> {
+    check_dims(n.type_name(), x_seq, 2, "[T, N, *] in step mode 'm'")?;
+    let steps = x_seq.size()[0];
+    let mut spikes = Vec::with_capacity(steps as usize);
+    let mut vs = Vec::new();
+    for t in 0..steps {
+        spikes.push(n.single_step_forward(&x_seq.get(t))?);
+        if n.node().store_v_seq {
+            vs.push(n.node().v.tensor().map(Tensor::shallow_clone).expect("v is a tensor after a step"));
+        }
+    }
+    if n.node().store_v_seq {
+        n.node_mut().v_seq = Some(Tensor::stack(&vs, 0));
+    }
+    Ok(Tensor::stack(&spikes, 0))
+}
+
+impl<N: Neuron> Module for N {
+    fn type_name(&self) -> &'static str {
+        Neuron::type_name(self)
+    }
+
+    fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
+        check_float(Neuron::type_name(self), x)?;
+        match self.node().step_mode {
+            StepMode::S => {
+                check_dims(Neuron::type_name(self), x, 1, "[N, *] in step mode 's'")?;
+                self.single_step_forward(x)
+            }
+            StepMode::M => multi_step_forward(self, x),
+        }
+    }
+
+    fn step_mode(&self) -> StepMode {
+        self.node().step_mode
+    }
+
+    fn step_mode_slot(&mut self) -> &mut StepMode {
+        &mut self.node_mut().step_mode
+    }
+
+    fn backend(&self) -> Backend {
+        self.node().backend
+    }
+
+    fn set_backend(&mut self, backend: Backend) -> Result<()> {
+        if backend != Backend::Torch {
+            return Err(SjError::Backend {
+                module: Neuron::type_name(self).into(),
+                expected: "'torch' (the fused backends are not built yet)".into(),
+                got: backend.to_string(),
+            });
+        }
+        self.node_mut().backend = backend;
+        Ok(())
+    }
+
+    fn is_stateful(&self) -> bool {
+        true
+    }
+
+    fn reset(&mut self) {
+        let node = self.node_mut();
+        node.v = Memory::Float(node.v_init());
+        node.v_seq = None;
+        self.reset_extra();
+    }
+
+    fn detach(&mut self) {
+        let node = self.node_mut();
+        node.v.detach();
+        if let Some(v_seq) = node.v_seq.as_mut() {
+            *v_seq = v_seq.detach();
+        }
+        self.detach_extra();
+    }
+
+    fn memories(&self) -> Vec<(String, Option<Tensor>)> {
+        let node = self.node();
+        let mut m = vec![("v".to_string(), node.v.tensor().map(Tensor::shallow_clone))];
+        if node.store_v_seq {
+            m.push(("v_seq".to_string(), node.v_seq.as_ref().map(Tensor::shallow_clone)));
+        }
+        m.extend(self.extra_memories());
+        m
+    }
+
+    fn named_tensors(&self) -> Vec<NamedTensor> {
+        self.parameters()
+    }
+
+    fn extra_repr(&self) -> String {
+        let extra = self.neuron_repr();
+        if extra.is_empty() {
+            self.node().repr()
+        } else {
+            format!("{}, {extra}", self.node().repr())
+        }
+    }
+}
+
+/// Checks a time constant (`tau > 1`), naming the neuron.
+pub(crate) fn check_tau(module: &str, name: &str, tau: f64) -> Result<()> {
+    if tau > 1.0 {
+        Ok(())
+    } else {
+        Err(SjError::config(module, format!("{name} must be > 1, got {tau}")))
+    }
+}
+
+#[cfg(test)]
+mod tests;
