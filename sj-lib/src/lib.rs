@@ -29,5 +29,5 @@ pub mod prelude {
     };
     pub use crate::surrogate::Surrogate;
     pub use crate::visualizing;
-    pub use tch::{nn, Device, Kind, Tensor};
+    pub use tch::{nn, no_grad, Device, Kind, Tensor};
 }

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up (idempotent) and run every test: all crates' cargo tests, then the notebook regression tests.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+source ./setup.sh
+sj_setup
+cargo test --workspace --quiet
+# Long cells tagged "ci-skip" keep their stored outputs; everything else is re-executed and compared.
+SJ_NOTEBOOK_FAST=1 python -m pytest -q -p no:cacheprovider tests/notebooks.py
