@@ -1,5 +1,5 @@
 //! `EIFNode`: the exponential integrate-and-fire neuron.
-use super::{check_tau, BaseNode, Neuron, NodeOptions};
+use super::{check_rest_and_reset, check_tau, BaseNode, Neuron, NodeOptions};
 use crate::error::Result;
 use tch::Tensor;
 
@@ -47,6 +47,9 @@ impl Neuron for EIFNode {
     }
     fn neuronal_charge(&self, x: &Tensor, v: &Tensor) -> Tensor {
         v + (x + self.v_rest - v + ((v - self.theta_rh) / self.delta_t).exp() * self.delta_t) / self.tau
+    }
+    fn check_config(&self) -> Result<()> {
+        check_rest_and_reset("EIFNode", &self.node, self.v_rest)
     }
     fn neuron_repr(&self) -> String {
         format!("tau={:?}, delta_T={:?}, theta_rh={:?}", self.tau, self.delta_t, self.theta_rh)

@@ -21,6 +21,12 @@ impl LIAFNode {
     pub fn new(act: fn(&Tensor) -> Tensor, threshold_related: bool, tau: f64) -> Result<Self> {
         Ok(LIAFNode { lif: LIFNode::new(tau)?, act, threshold_related })
     }
+
+    /// `decay_input=` of the underlying LIF dynamics.
+    pub fn with_decay_input(mut self, decay_input: bool) -> Self {
+        self.lif.decay_input = decay_input;
+        self
+    }
 }
 
 impl Neuron for LIAFNode {

@@ -132,6 +132,11 @@ pub trait Neuron: fmt::Debug + Send {
     fn extra_memories(&self) -> Vec<(String, Option<Tensor>)> {
         Vec::new()
     }
+    /// Checks options that depend on each other (QIF/EIF need `v_threshold > v_reset` and
+    /// `v_rest >= v_reset`); called before every forward.
+    fn check_config(&self) -> Result<()> {
+        Ok(())
+    }
     /// Resets extra memories.
     fn reset_extra(&mut self) {}
     /// Detaches extra memories.
@@ -212,6 +217,7 @@ impl<N: Neuron> Module for N {
 
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         check_float(Neuron::type_name(self), x)?;
+        self.check_config()?;
         match self.node().step_mode {
             StepMode::S => {
                 check_dims(Neuron::type_name(self), x, 1, "[N, *] in step mode 's'")?;
@@ -286,6 +292,17 @@ impl<N: Neuron> Module for N {
         } else {
             format!("{}, {extra}", self.node().repr())
         }
+    }
+}
+
+/// Checks `v_threshold > v_reset` and `v_rest >= v_reset` for a hard reset (QIF, EIF).
+pub(crate) fn check_rest_and_reset(module: &str, node: &BaseNode, v_rest: f64) -> Result<()> {
+    match node.v_reset {
+        Some(r) if !(node.v_threshold > r && v_rest >= r) => Err(SjError::config(
+            module,
+            format!("needs v_threshold > v_reset and v_rest >= v_reset, got v_threshold={}, v_rest={v_rest}, v_reset={r}", node.v_threshold),
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -1,5 +1,5 @@
 //! `QIFNode`: the quadratic integrate-and-fire neuron.
-use super::{check_tau, BaseNode, Neuron, NodeOptions};
+use super::{check_rest_and_reset, check_tau, BaseNode, Neuron, NodeOptions};
 use crate::error::Result;
 use tch::Tensor;
 
@@ -47,6 +47,9 @@ impl Neuron for QIFNode {
     }
     fn neuronal_charge(&self, x: &Tensor, v: &Tensor) -> Tensor {
         v + (x + (v - self.v_rest) * (v - self.v_c) * self.a0) / self.tau
+    }
+    fn check_config(&self) -> Result<()> {
+        check_rest_and_reset("QIFNode", &self.node, self.v_rest)
     }
     fn neuron_repr(&self) -> String {
         format!("tau={:?}, v_c={:?}, a0={:?}, v_rest={:?}", self.tau, self.v_c, self.a0, self.v_rest)
