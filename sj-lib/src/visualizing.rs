@@ -26,3 +26,8 @@ pub fn plot_one_neuron_v_s(v: &Tensor, s: &Tensor, v_threshold: f64, v_reset: Op
 pub fn plot_1d_spikes(spikes: &Tensor, title: &str, xlabel: &str, ylabel: &str, plot_firing_rate: bool) -> Result<Figure> {
     Ok(sj_plots::plot_1d_spikes(&grid(spikes)?, title, xlabel, ylabel, plot_firing_rate)?)
 }
+
+/// `plot_2d_heatmap(array, title, xlabel, ylabel)` for a `[T, N]` tensor (e.g. membrane potentials).
+pub fn plot_2d_heatmap(array: &Tensor, title: &str, xlabel: &str, ylabel: &str) -> Result<Figure> {
+    Ok(sj_plots::plot_2d_heatmap(&grid(array)?, title, xlabel, ylabel)?)
+}

@@ -161,3 +161,12 @@ fn reprs_follow_spikingjelly() {
     assert!((plif.tau() - 2.0).abs() < 1e-6);
     assert_eq!(plif.parameters()[0].0, "w");
 }
+
+#[test]
+fn if_constant_input_sawtooth_t5() {
+    // T5 simulation 1: IF with x = 0.02 for 150 steps; in float32 the spikes fall at t = 50 and t = 101.
+    let mut n = IFNode::new().with_step_mode(StepMode::M);
+    let s = n.forward(&Tensor::full([150, 1], 0.02, (Kind::Float, Device::Cpu))).unwrap();
+    let times: Vec<i64> = Vec::<i64>::try_from(&s.flatten(0, -1).nonzero().flatten(0, -1)).unwrap();
+    assert_eq!(times, vec![50, 101]);
+}
