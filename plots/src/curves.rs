@@ -21,6 +21,20 @@ impl Series {
     }
 }
 
+/// matplotlib's tab10 colours, so curves look as they do in SpikingJelly's figures.
+const TAB10: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
 struct Curves<'a> {
     x: &'a [f32],
     series: &'a [Series],
@@ -48,7 +62,7 @@ impl Draw for Curves<'_> {
             .map_err(&e)?;
         chart.configure_mesh().x_desc(self.xlabel).y_desc(self.ylabel).label_style((FAMILY, 14)).draw().map_err(&e)?;
         for (i, s) in self.series.iter().enumerate() {
-            let colour = Palette99::pick(i).to_rgba();
+            let colour = TAB10[i % TAB10.len()];
             chart
                 .draw_series(LineSeries::new(self.x.iter().zip(&s.y).map(|(&x, &y)| (x as f64, y as f64)), colour.stroke_width(2)))
                 .map_err(&e)?

@@ -15,7 +15,7 @@ pub(crate) trait Draw {
 }
 
 /// A finished figure: RGB pixels plus the same drawing as SVG.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Figure {
     title: String,
     width: u32,
@@ -134,6 +134,13 @@ impl Figure {
             }
             Err(e) => println!("EVCXR_BEGIN_CONTENT text/plain\n{e}\nEVCXR_END_CONTENT"),
         }
+    }
+}
+
+impl std::fmt::Debug for Figure {
+    /// The digest, not the pixels (evcxr falls back to `Debug` when it cannot call `evcxr_display`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.digest())
     }
 }
 

@@ -1,6 +1,7 @@
 //! `visualizing.plot_2d_heatmap`: a `[T, N]` array as a colour map (x = step, y = neuron).
 use crate::error::{draw_err, PlotError, Result};
 use crate::figure::{Draw, Figure};
+use crate::axis::int_label;
 use crate::font::FAMILY;
 use crate::grid::Grid;
 use plotters::coord::Shift;
@@ -47,7 +48,7 @@ impl Draw for Heatmap<'_> {
             .y_label_area_size(48)
             .build_cartesian_2d(-0.5..t as f64 - 0.5, -0.5..n as f64 - 0.5)
             .map_err(&e)?;
-        chart.configure_mesh().disable_mesh().x_desc(self.xlabel).y_desc(self.ylabel).label_style((FAMILY, 14)).draw().map_err(&e)?;
+        chart.configure_mesh().disable_mesh().x_label_formatter(&int_label).y_label_formatter(&int_label).x_desc(self.xlabel).y_desc(self.ylabel).label_style((FAMILY, 14)).draw().map_err(&e)?;
         let span = (self.hi - self.lo).max(f64::MIN_POSITIVE);
         chart
             .draw_series((0..t).flat_map(|s| (0..n).map(move |i| (s, i))).map(|(s, i)| {

@@ -4,6 +4,7 @@
 //! evcxr when it is the last value of a cell (with a text digest of its pixels beside the image,
 //! so notebook regression tests can compare images), and saved with [`Figure::save`]. Text uses the
 //! embedded DejaVu Sans font, so no system font is needed.
+mod axis;
 mod curves;
 mod error;
 mod figure;

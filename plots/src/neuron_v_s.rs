@@ -1,6 +1,7 @@
 //! `visualizing.plot_one_neuron_v_s`: one neuron's membrane potential over time and its spikes.
 use crate::error::{draw_err, PlotError, Result};
 use crate::figure::{Draw, Figure};
+use crate::axis::int_label;
 use crate::font::FAMILY;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -32,7 +33,7 @@ impl Draw for NeuronVS<'_> {
             .y_label_area_size(52)
             .build_cartesian_2d(-0.5..t - 0.5, lo - pad..hi + pad)
             .map_err(&e)?;
-        chart.configure_mesh().y_desc("V[t]").label_style((FAMILY, 14)).draw().map_err(&e)?;
+        chart.configure_mesh().x_label_formatter(&int_label).y_desc("V[t]").label_style((FAMILY, 14)).draw().map_err(&e)?;
         chart
             .draw_series(LineSeries::new(self.v.iter().enumerate().map(|(i, &v)| (i as f64, v as f64)), BLUE.stroke_width(2)))
             .map_err(&e)?
@@ -66,6 +67,7 @@ impl Draw for NeuronVS<'_> {
         spikes
             .configure_mesh()
             .disable_y_mesh()
+            .x_label_formatter(&int_label)
             .y_labels(2)
             .x_desc("simulating step")
             .y_desc("S[t]")

@@ -1,6 +1,7 @@
 //! `visualizing.plot_1d_spikes`: a raster of `[T, N]` spikes with each neuron's firing rate.
 use crate::error::{draw_err, PlotError, Result};
 use crate::figure::{Draw, Figure};
+use crate::axis::int_label;
 use crate::font::FAMILY;
 use crate::grid::Grid;
 use plotters::coord::Shift;
@@ -29,7 +30,7 @@ impl Draw for Raster<'_> {
             .y_label_area_size(48)
             .build_cartesian_2d(-0.5..t as f64 - 0.5, -0.5..n as f64 - 0.5)
             .map_err(&e)?;
-        chart.configure_mesh().disable_mesh().x_desc(self.xlabel).y_desc(self.ylabel).label_style((FAMILY, 14)).draw().map_err(&e)?;
+        chart.configure_mesh().disable_mesh().x_label_formatter(&int_label).y_label_formatter(&int_label).x_desc(self.xlabel).y_desc(self.ylabel).label_style((FAMILY, 14)).draw().map_err(&e)?;
         let ticks = (0..n).flat_map(|i| (0..t).filter(move |&s| self.spikes.at(s, i) != 0.0).map(move |s| (s, i)));
         chart
             .draw_series(ticks.map(|(s, i)| {
