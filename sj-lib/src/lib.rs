@@ -6,10 +6,12 @@
 pub mod base;
 pub mod device;
 pub mod display;
+pub mod encoding;
 pub mod error;
 pub mod functional;
 pub mod layer;
 pub mod neuron;
+pub mod quantize;
 pub mod surrogate;
 pub mod visualizing;
 
@@ -21,9 +23,21 @@ pub use tch;
 pub mod prelude {
     pub use crate::base::{Backend, Module, StepMode};
     pub use crate::display::Table;
-    pub use crate::error::{Result, SjError};
+    pub use crate::encoding::{LatencyEncoder, PeriodicEncoder, PoissonEncoder, WeightedPhaseEncoder};
+    pub use crate::error::SjError;
     pub use crate::functional::{self, reset_net, set_step_mode};
     pub use crate::layer::{Flatten, Linear, Sequential};
+    pub use crate::layer::{
+        Delay, DropConnectActivation, DropConnectLinear, Dropout, Dropout2d, MultiDimensionalAttention, NeuNorm,
+        PrintShapeModule, SynapseFilter, TemporalWiseAttention, VotingLayer,
+    };
+    pub use crate::layer::{
+        AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AvgPool1d, AvgPool2d, AvgPool3d, BatchNorm1d, BatchNorm2d,
+        BatchNorm3d, BatchNormOptions, Conv1d, Conv2d, Conv3d, ConvOptions, ConvTranspose1d, ConvTranspose2d,
+        ConvTranspose3d, ElementWiseRecurrentContainer, GroupNorm, LinearRecurrentContainer, MaxPool1d, MaxPool2d,
+        MaxPool3d, MultiStepContainer, SeqToANNContainer, StepModeContainer, ThresholdDependentBatchNorm1d,
+        ThresholdDependentBatchNorm2d, ThresholdDependentBatchNorm3d,
+    };
     pub use crate::neuron::{
         EIFNode, IFNode, IzhikevichNode, KLIFNode, LIAFNode, LIFNode, Neuron, NodeOptions, ParametricLIFNode, QIFNode,
     };

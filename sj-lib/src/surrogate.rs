@@ -76,12 +76,7 @@ pub fn heaviside(x: &Tensor) -> Tensor {
 
 /// Heaviside forward with gradient `grad` (σ'(x), same shape as x) flowing to x.
 pub fn spike(x: &Tensor, grad: &Tensor) -> Tensor {
-    let y = heaviside(&x.detach());
-    if x.requires_grad() {
-        y + (x - x.detach()) * grad.detach()
-    } else {
-        y
-    }
+    crate::quantize::straight_through(x, &heaviside(&x.detach()), Some(grad))
 }
 
 macro_rules! constructors {

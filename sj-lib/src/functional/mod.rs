@@ -3,6 +3,20 @@ use crate::base::{check_dims, Backend, Module, StepMode};
 use crate::error::Result;
 use tch::Tensor;
 
+mod fptt;
+mod init;
+mod loss;
+mod spikes;
+mod threshold;
+
+pub use fptt::{fptt_online_training, fptt_online_training_init_w_ra};
+pub use init::kaiming_normal_conv_linear_weight;
+pub use loss::{
+    kernel_dot_product, spike_similar_loss, temporal_efficient_training_cross_entropy, Kernel, SimilarityLoss,
+};
+pub use spikes::{chunk_multi_step_forward, delay, first_spike_index, redundant_one_hot};
+pub use threshold::set_threshold_margin;
+
 fn walk_mut(module: &mut dyn Module, f: &mut dyn FnMut(&mut dyn Module)) {
     f(module);
     for (_, child) in module.children_mut() {
@@ -89,8 +103,14 @@ pub fn named_modules(net: &dyn Module) -> Vec<(String, &'static str)> {
 
 /// `multi_step_forward(x_seq, module)`: runs a single-step module over `x_seq[t]` and stacks.
 pub fn multi_step_forward(x_seq: &Tensor, module: &mut dyn Module) -> Result<Tensor> {
-    check_dims(module.type_name(), x_seq, 2, "[T, N, *]")?;
-    let ys = (0..x_seq.size()[0]).map(|t| module.forward(&x_seq.get(t))).collect::<Result<Vec<_>>>()?;
+    step_by_step(module.type_name(), x_seq, |x| module.forward(x))
+}
+
+/// Runs `step` over `x_seq[t]` for every t and stacks the outputs along dim 0: the loop behind
+/// every multi-step forward of a stateful module (`module` names it in errors).
+pub fn step_by_step(module: &str, x_seq: &Tensor, mut step: impl FnMut(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
+    check_dims(module, x_seq, 2, "[T, N, *] in step mode 'm'")?;
+    let ys = (0..x_seq.size()[0]).map(|t| step(&x_seq.get(t))).collect::<Result<Vec<_>>>()?;
     Ok(Tensor::stack(&ys, 0))
 }
 

@@ -14,9 +14,12 @@ pub struct Linear {
 }
 
 impl Linear {
-    /// `Linear(in_features, out_features, bias)` with PyTorch's initialisation.
+    /// `Linear(in_features, out_features, bias)` with PyTorch's initialisation: weight and bias
+    /// uniform in `±1/sqrt(in_features)` (`kaiming_uniform_(a=sqrt(5))`).
     pub fn new(path: &nn::Path, in_features: i64, out_features: i64, bias: bool) -> Self {
-        let config = nn::LinearConfig { bias, ..Default::default() };
+        let bound = 1.0 / (in_features.max(1) as f64).sqrt();
+        let init = nn::Init::Uniform { lo: -bound, up: bound };
+        let config = nn::LinearConfig { ws_init: init, bs_init: Some(init), bias };
         Linear { inner: nn::linear(path, in_features, out_features, config), in_features, out_features, step_mode: StepMode::S }
     }
 
@@ -42,9 +45,9 @@ impl Module for Linear {
         "Linear"
     }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
-        let min = if self.step_mode == StepMode::M { 3 } else { 2 };
-        if x.dim() < min || x.size().last() != Some(&self.in_features) {
-            let lead = if min == 3 { "[T, N, *, " } else { "[N, *, " };
+        // Like torch's Linear (and SpikingJelly's in either step mode): any leading dims broadcast.
+        if x.size().last() != Some(&self.in_features) {
+            let lead = if self.step_mode == StepMode::M { "[T, N, *, " } else { "[N, *, " };
             return Err(SjError::Shape { module: "Linear".into(), expected: format!("{lead}{}]", self.in_features), got: x.size() });
         }
         Ok(x.apply(&self.inner))
@@ -70,5 +73,29 @@ impl Module for Linear {
             if self.inner.bs.is_some() { "True" } else { "False" },
             self.step_mode
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    #[test]
+    fn pytorch_initialisation_and_shape_errors() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        tch::manual_seed(0);
+        let mut fc = Linear::new(&vs.root(), 400, 300, true);
+        let w = fc.weight();
+        // U(-1/20, 1/20): max |w| just under 0.05, std close to 0.05/sqrt(3).
+        let max = w.abs().max().double_value(&[]);
+        assert!(max <= 0.05 && max > 0.0499, "{max}");
+        assert!((w.std(true).double_value(&[]) - 0.05 / 3f64.sqrt()).abs() < 5e-4);
+        let y = fc.forward(&Tensor::ones([2, 400], (Kind::Float, Device::Cpu))).unwrap();
+        assert_eq!(y.size(), vec![2, 300]);
+        fc.set_step_mode(StepMode::M).unwrap();
+        assert_eq!(fc.forward(&Tensor::ones([5, 400], (Kind::Float, Device::Cpu))).unwrap().size(), vec![5, 300]);
+        let err = fc.forward(&Tensor::ones([5, 2, 399], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
+        assert!(err.contains("[T, N, *, 400]") && err.contains("[5, 2, 399]"), "{err}");
     }
 }

@@ -18,6 +18,7 @@ impl Sequential {
     }
 
     /// Appends a module (builder style); it is named by its index.
+    #[allow(clippy::should_implement_trait)]
     pub fn add<M: Module + 'static>(mut self, module: M) -> Self {
         self.modules.push(Box::new(module));
         self

@@ -33,6 +33,7 @@ pub use qif::QIFNode;
 
 use crate::base::{check_dims, check_float, Backend, Memory, Module, NamedTensor, StepMode};
 use crate::error::{Result, SjError};
+use crate::functional::step_by_step;
 use crate::surrogate::Surrogate;
 use std::fmt;
 use tch::Tensor;
@@ -194,20 +195,19 @@ impl<N: Neuron + Sized> NodeOptions for N {}
 /// Runs `single_step_forward` over `x_seq[t]` and stacks the spikes (`multi_step_forward`),
 /// filling `v_seq` when `store_v_seq`.
 fn multi_step_forward<N: Neuron + ?Sized>(n: &mut N, x_seq: &Tensor) -> Result<Tensor> {
-    check_dims(n.type_name(), x_seq, 2, "[T, N, *] in step mode 'm'")?;
-    let steps = x_seq.size()[0];
-    let mut spikes = Vec::with_capacity(steps as usize);
+    let store = n.node().store_v_seq;
     let mut vs = Vec::new();
-    for t in 0..steps {
-        spikes.push(n.single_step_forward(&x_seq.get(t))?);
-        if n.node().store_v_seq {
-            vs.push(n.node().v.tensor().map(Tensor::shallow_clone).expect("v is a tensor after a step"));
+    let spikes = step_by_step(n.type_name(), x_seq, |x| {
+        let spike = n.single_step_forward(x)?;
+        if store {
+            vs.extend(n.node().v.tensor().map(Tensor::shallow_clone));
         }
-    }
-    if n.node().store_v_seq {
+        Ok(spike)
+    })?;
+    if store {
         n.node_mut().v_seq = Some(Tensor::stack(&vs, 0));
     }
-    Ok(Tensor::stack(&spikes, 0))
+    Ok(spikes)
 }
 
 impl<N: Neuron> Module for N {
