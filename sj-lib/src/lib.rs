@@ -12,6 +12,7 @@ pub mod functional;
 pub mod layer;
 pub mod neuron;
 pub mod quantize;
+pub mod state_dict;
 pub mod surrogate;
 pub mod visualizing;
 

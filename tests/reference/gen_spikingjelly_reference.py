@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from spikingjelly.activation_based import neuron, surrogate
+from spikingjelly.activation_based import functional, layer, neuron, surrogate
 
 OUT = Path(__file__).resolve().parent.parent / "data"
 rng = random.Random(2024)
@@ -109,5 +109,32 @@ def main():
     print(f"{len(cases)} cases from spikingjelly 0.0.0.0.14, torch {torch.__version__}")
 
 
+def network():
+    """A conv SNN's state_dict (tests/data/spikingjelly_net_state.npz, loaded by name in Rust) and its
+    eval-mode input and output (tests/data/spikingjelly_net_io.npz)."""
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(
+        layer.Conv2d(1, 4, 3, padding=1, bias=False), layer.BatchNorm2d(4),
+        neuron.ParametricLIFNode(init_tau=2.0, surrogate_function=surrogate.ATan()), layer.MaxPool2d(2),
+        layer.Flatten(), layer.Linear(4 * 4 * 4, 5), neuron.LIFNode(tau=2.0))
+    functional.set_step_mode(net, "m")
+    with torch.no_grad():
+        net[2].w.fill_(0.3)
+        net[5].weight.mul_(20.0)  # so that the output layer fires
+        for _ in range(2):  # move the BN running statistics away from their initial values
+            net(torch.rand(4, 2, 1, 8, 8) * 4.0)
+            functional.reset_net(net)
+    net.eval()
+    x = torch.rand(4, 2, 1, 8, 8) * 4.0
+    with torch.no_grad():
+        y = net(x)
+    state = {k: v.numpy() for k, v in net.state_dict().items()}
+    np.savez(OUT / "spikingjelly_net_state.npz", **state)
+    print("output firing rate:", y.mean().item())
+    np.savez(OUT / "spikingjelly_net_io.npz", x=x.numpy(), y=y.numpy(), v_last=net[6].v.numpy(), v_plif=net[2].v.numpy())
+    print("network keys:", list(state))
+
+
 if __name__ == "__main__":
     main()
+    network()
