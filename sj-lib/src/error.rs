@@ -51,3 +51,15 @@ impl SjError {
         SjError::Config { module: module.into(), message: message.to_string() }
     }
 }
+
+/// Turns a libtorch error of `module`'s op into an [`SjError`] naming the module (first line only).
+pub(crate) fn op_error(module: &'static str) -> impl Fn(tch::TchError) -> SjError {
+    move |e| {
+        let message = e.to_string();
+        SjError::Input {
+            module: module.into(),
+            expected: "an input its settings accept".into(),
+            got: message.lines().next().unwrap_or_default().to_string(),
+        }
+    }
+}

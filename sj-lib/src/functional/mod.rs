@@ -3,12 +3,17 @@ use crate::base::{check_dims, Backend, Module, StepMode};
 use crate::error::Result;
 use tch::Tensor;
 
+mod convbn;
 mod fptt;
 mod init;
 mod loss;
 mod spikes;
 mod threshold;
 
+pub use convbn::{
+    fuse_convbn2d, fused_conv2d_bias_of_convbn2d, fused_conv2d_weight_of_convbn2d, scale_fused_conv2d_bias_of_convbn2d,
+    scale_fused_conv2d_weight_of_convbn2d,
+};
 pub use fptt::{fptt_online_training, fptt_online_training_init_w_ra};
 pub use init::kaiming_normal_conv_linear_weight;
 pub use loss::{
@@ -47,8 +52,9 @@ pub fn set_training(net: &mut dyn Module, training: bool) {
     walk_mut(net, &mut |m| m.set_training(training));
 }
 
-/// `set_step_mode(net, mode)`: sets the mode of every module, except the children of
-/// `StepModeContainer` and the recurrent containers, which stay `'s'`. Errors name the first
+/// `set_step_mode(net, mode)`: sets the mode of every module, except the children of the
+/// containers (`MultiStepContainer`, `SeqToANNContainer`, `StepModeContainer` and the recurrent
+/// containers), which stay `'s'`. Errors name the first
 /// module that does not support `mode`.
 pub fn set_step_mode(net: &mut dyn Module, mode: StepMode) -> Result<()> {
     net.set_step_mode(mode)?;

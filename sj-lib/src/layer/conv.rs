@@ -5,7 +5,8 @@ use crate::error::{Result, SjError};
 use crate::functional::seq_to_ann_forward;
 use std::ops::RangeInclusive;
 use tch::nn::{self, PaddingMode};
-use tch::{TchError, Tensor};
+use crate::error::op_error;
+use tch::Tensor;
 
 /// A size given once for every dimension (`3`) or once per dimension (`[3, 5]`), like PyTorch's
 /// `_size_2_t`.
@@ -66,17 +67,6 @@ pub(super) fn forward_nd(
     }
 }
 
-/// Turns a libtorch error of `module`'s op into an [`SjError`] naming the module (first line only).
-pub(super) fn op_error(module: &'static str) -> impl Fn(TchError) -> SjError {
-    move |e| {
-        let message = e.to_string();
-        SjError::Input {
-            module: module.into(),
-            expected: "an input its settings accept".into(),
-            got: message.lines().next().unwrap_or_default().to_string(),
-        }
-    }
-}
 
 /// Formats sizes as a Python tuple: `(3, 3)`, `(3,)`.
 pub(super) fn py_tuple(values: &[i64]) -> String {
@@ -253,6 +243,11 @@ impl<const D: usize, const TRANSPOSED: bool> ConvNd<D, TRANSPOSED> {
     /// The bias `[out_channels]`, if any.
     pub fn bias(&self) -> Option<&Tensor> {
         self.bias.as_ref()
+    }
+
+    /// `in_channels`, `out_channels`, `kernel_size` and the keyword arguments it was built with.
+    pub fn config(&self) -> (i64, i64, [i64; D], &ConvOptions<D>) {
+        (self.in_channels, self.out_channels, self.kernel_size, &self.options)
     }
 
     /// The convolution of one `[B, C, *spatial]` batch.

@@ -1,6 +1,6 @@
 //! `layer.Linear`: `y = x Wᵀ + b` over the last dimension, in either step mode.
 use crate::base::{Module, NamedTensor, StepMode};
-use crate::error::{Result, SjError};
+use crate::error::{op_error, Result, SjError};
 use tch::{nn, Tensor};
 
 /// A fully connected layer whose parameters are `weight` `[out, in]` and `bias` `[out]` under the
@@ -50,7 +50,7 @@ impl Module for Linear {
             let lead = if self.step_mode == StepMode::M { "[T, N, *, " } else { "[N, *, " };
             return Err(SjError::Shape { module: "Linear".into(), expected: format!("{lead}{}]", self.in_features), got: x.size() });
         }
-        Ok(x.apply(&self.inner))
+        x.f_linear(&self.inner.ws, self.inner.bs.as_ref()).map_err(op_error("Linear"))
     }
     fn step_mode(&self) -> StepMode {
         self.step_mode
@@ -95,6 +95,8 @@ mod tests {
         assert_eq!(y.size(), vec![2, 300]);
         fc.set_step_mode(StepMode::M).unwrap();
         assert_eq!(fc.forward(&Tensor::ones([5, 400], (Kind::Float, Device::Cpu))).unwrap().size(), vec![5, 300]);
+        let err = fc.forward(&Tensor::ones([5, 400], (Kind::Double, Device::Cpu))).unwrap_err().to_string();
+        assert!(err.starts_with("Linear:"), "a dtype mismatch is an error, not a panic: {err}");
         let err = fc.forward(&Tensor::ones([5, 2, 399], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
         assert!(err.contains("[T, N, *, 400]") && err.contains("[5, 2, 399]"), "{err}");
     }

@@ -1,7 +1,8 @@
 //! `layer.BatchNorm1d/2d/3d` and `layer.GroupNorm` with a step mode (inventory §2.4.2), and tdBN,
 //! `layer.ThresholdDependentBatchNorm1d/2d/3d` (§2.4.3). In step mode `m` the statistics are those
 //! of the whole `T·N` batch (`seq_to_ann_forward`).
-use super::conv::{forward_nd, op_error};
+use super::conv::forward_nd;
+use crate::error::op_error;
 use crate::base::{Module, NamedTensor, StepMode};
 use crate::error::{Result, SjError};
 use std::ops::RangeInclusive;
@@ -161,6 +162,11 @@ impl<const D: usize> BatchNormNd<D> {
     /// The scale `γ` (`[C]`), when affine.
     pub fn weight(&self) -> Option<&Tensor> {
         self.weight.as_ref()
+    }
+
+    /// `eps` added to the variance.
+    pub fn eps(&self) -> f64 {
+        self.options.eps
     }
 
     /// The shift `β` (`[C]`), when affine.

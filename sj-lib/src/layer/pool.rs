@@ -1,7 +1,8 @@
 //! `layer.MaxPool1d/2d/3d`, `layer.AvgPool1d/2d/3d` and `layer.AdaptiveAvgPool1d/2d/3d`: PyTorch's
 //! pooling with a step mode (inventory §2.4.2). Input `[N, C, *spatial]`, or `[T, N, C, *spatial]`
 //! in step mode `m` (run as one `T·N` batch).
-use super::conv::{forward_nd, op_error, py_tuple, IntoSize};
+use super::conv::{forward_nd, py_tuple, IntoSize};
+use crate::error::op_error;
 use crate::base::{Module, StepMode};
 use crate::error::Result;
 use tch::Tensor;
