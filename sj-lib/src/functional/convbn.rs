@@ -109,8 +109,8 @@ mod tests {
         // Non-trivial statistics and affine parameters.
         let _ = bn.forward(&(Tensor::randn([8, 3, 4, 4], (Kind::Float, Device::Cpu)) * 2.0 + 1.0)).unwrap();
         tch::no_grad(|| {
-            let _ = bn.weight().unwrap().shallow_clone().copy_(&Tensor::from_slice(&[0.5f32, 2.0, -1.0]));
-            let _ = bn.bias().unwrap().shallow_clone().copy_(&Tensor::from_slice(&[0.1f32, -0.2, 0.3]));
+            bn.weight().unwrap().shallow_clone().copy_(&Tensor::from_slice(&[0.5f32, 2.0, -1.0]));
+            bn.bias().unwrap().shallow_clone().copy_(&Tensor::from_slice(&[0.1f32, -0.2, 0.3]));
         });
         set_training(&mut bn, false);
         (conv, bn)
