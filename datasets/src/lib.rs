@@ -1,4 +1,4 @@
 //! # sj-datasets: MNIST, Fashion-MNIST and neuromorphic datasets for sj
 //!
-//! Not built yet: this crate is reserved for the readers, event-to-frame integration and loaders
-//! of the datasets issue.
+//! Readers for the on-disk formats, event-to-frame integration, caching and a data loader, all
+//! returning tch tensors. Re-exported by sj as `sj::datasets`.

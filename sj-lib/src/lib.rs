@@ -17,6 +17,7 @@ pub mod surrogate;
 pub mod visualizing;
 
 pub use error::{Result, SjError};
+pub use sj_datasets as datasets;
 pub use sj_plots as plots;
 pub use tch;
 
