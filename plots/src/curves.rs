@@ -1,4 +1,6 @@
 //! Line plots of named series over a shared x axis: surrogate curves, loss and accuracy per epoch.
+use crate::axis::int_label;
+use crate::colour::TAB10;
 use crate::error::{draw_err, PlotError, Result};
 use crate::figure::{Draw, Figure};
 use crate::font::FAMILY;
@@ -21,36 +23,33 @@ impl Series {
     }
 }
 
-/// matplotlib's tab10 colours, so curves look as they do in SpikingJelly's figures.
-const TAB10: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
-
-struct Curves<'a> {
-    x: &'a [f32],
-    series: &'a [Series],
-    title: &'a str,
-    xlabel: &'a str,
-    ylabel: &'a str,
+/// One line of a [`Curves`] panel: `(x, y)` points in one colour, solid or dashed.
+pub(crate) struct Line {
+    pub(crate) label: String,
+    pub(crate) points: Vec<(f64, f64)>,
+    pub(crate) colour: RGBColor,
+    pub(crate) dashed: bool,
 }
 
-impl Draw for Curves<'_> {
-    const PLOT: &'static str = "plot_curves";
+/// A panel of lines with a title, axis labels and a legend: [`plot_curves`] draws one,
+/// `plot_training_curves` two side by side.
+pub(crate) struct Curves<'a> {
+    pub(crate) lines: Vec<Line>,
+    pub(crate) title: &'a str,
+    pub(crate) xlabel: &'a str,
+    pub(crate) ylabel: &'a str,
+    /// Label only integer x positions (epochs, steps).
+    pub(crate) int_x: bool,
+    pub(crate) legend: SeriesLabelPosition,
+}
 
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let e = draw_err(Self::PLOT);
-        let (x0, x1) = self.x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v as f64), b.max(v as f64)));
-        let ys = self.series.iter().flat_map(|s| s.y.iter().map(|&v| v as f64));
-        let (y0, y1) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+impl Curves<'_> {
+    /// Draws the panel on `area`, naming `plot` in errors.
+    pub(crate) fn draw_panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, plot: &'static str) -> Result<()> {
+        let e = draw_err(plot);
+        let points = || self.lines.iter().flat_map(|l| l.points.iter());
+        let (x0, x1) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &(x, _)| (a.min(x), b.max(x)));
+        let (y0, y1) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &(_, y)| (a.min(y), b.max(y)));
         let pad = ((y1 - y0) * 0.06).max(1e-3);
         let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
         let area = area.titled(self.title, (FAMILY, 22)).map_err(&e)?;
@@ -60,24 +59,43 @@ impl Draw for Curves<'_> {
             .y_label_area_size(56)
             .build_cartesian_2d(x0..x1, y0 - pad..y1 + pad)
             .map_err(&e)?;
-        chart.configure_mesh().x_desc(self.xlabel).y_desc(self.ylabel).label_style((FAMILY, 14)).draw().map_err(&e)?;
-        for (i, s) in self.series.iter().enumerate() {
-            let colour = TAB10[i % TAB10.len()];
-            chart
-                .draw_series(LineSeries::new(self.x.iter().zip(&s.y).map(|(&x, &y)| (x as f64, y as f64)), colour.stroke_width(2)))
-                .map_err(&e)?
-                .label(s.label.as_str())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2)));
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc(self.xlabel).y_desc(self.ylabel).label_style((FAMILY, 14));
+        if self.int_x {
+            mesh.x_label_formatter(&int_label);
+        }
+        mesh.draw().map_err(&e)?;
+        for line in &self.lines {
+            let style = line.colour.stroke_width(2);
+            let drawn = if line.dashed {
+                chart.draw_series(DashedLineSeries::new(line.points.iter().copied(), 8, 5, style))
+            } else {
+                chart.draw_series(LineSeries::new(line.points.iter().copied(), style))
+            };
+            let dashed = line.dashed;
+            drawn.map_err(&e)?.label(line.label.as_str()).legend(move |(x, y)| {
+                // Two segments either way (one element type): with a gap when dashed.
+                let gap = if dashed { 4 } else { 0 };
+                EmptyElement::at((x, y)) + PathElement::new([(0, 0), (7, 0)], style) + PathElement::new([(7 + gap, 0), (18, 0)], style)
+            });
         }
         chart
             .configure_series_labels()
             .label_font((FAMILY, 14))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(self.legend.clone())
             .draw()
             .map_err(&e)?;
         Ok(())
+    }
+}
+
+impl Draw for Curves<'_> {
+    const PLOT: &'static str = "plot_curves";
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        self.draw_panel(area, Self::PLOT)
     }
 }
 
@@ -94,7 +112,18 @@ pub fn plot_curves(x: &[f32], series: &[Series], title: &str, xlabel: &str, ylab
     if x.iter().chain(series.iter().flat_map(|s| &s.y)).any(|v| !v.is_finite()) {
         return Err(PlotError::Data { plot, message: "non-finite values".into() });
     }
-    Figure::render(title, 760, 440, &Curves { x, series, title, xlabel, ylabel })
+    let lines = series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Line {
+            label: s.label.clone(),
+            points: x.iter().zip(&s.y).map(|(&x, &y)| (x as f64, y as f64)).collect(),
+            colour: TAB10[i % TAB10.len()],
+            dashed: false,
+        })
+        .collect();
+    let curves = Curves { lines, title, xlabel, ylabel, int_x: false, legend: SeriesLabelPosition::UpperLeft };
+    Figure::render(title, 760, 440, &curves)
 }
 
 #[cfg(test)]
@@ -106,8 +135,8 @@ mod tests {
         let x = [0.0f32, 1.0, 2.0];
         let one = plot_curves(&x, &[Series::new("a", vec![0.0, 1.0, 0.5])], "c", "x", "y").unwrap();
         let two = plot_curves(&x, &[Series::new("a", vec![0.0, 1.0, 0.5]), Series::new("b", vec![1.0, 0.0, 0.2])], "c", "x", "y").unwrap();
-        // Each series adds its polyline and its legend sample.
-        assert_eq!(two.svg().matches("<polyline").count(), one.svg().matches("<polyline").count() + 2);
+        // Each series adds its polyline and its legend sample (two segments).
+        assert_eq!(two.svg().matches("<polyline").count(), one.svg().matches("<polyline").count() + 3);
         assert!(two.svg().contains("\nb\n</text>"), "legend label b is drawn");
         assert!(plot_curves(&x, &[Series::new("a", vec![0.0])], "c", "x", "y").is_err());
         assert!(plot_curves(&[], &[], "c", "x", "y").is_err());

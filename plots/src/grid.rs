@@ -39,6 +39,14 @@ impl Grid {
         self.data[row * self.cols + col]
     }
 
+    /// The smallest and largest value; errors (naming `plot`) if any value is NaN or infinite.
+    pub fn finite_range(&self, plot: &'static str) -> Result<(f64, f64)> {
+        if self.data.iter().any(|v| !v.is_finite()) {
+            return Err(PlotError::Data { plot, message: "array has non-finite values".into() });
+        }
+        Ok(self.data.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v as f64), hi.max(v as f64))))
+    }
+
     /// Column `col` as a vector.
     pub fn column(&self, col: usize) -> Vec<f32> {
         (0..self.rows).map(|r| self.at(r, col)).collect()

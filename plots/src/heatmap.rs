@@ -1,5 +1,6 @@
 //! `visualizing.plot_2d_heatmap`: a `[T, N]` array as a colour map (x = step, y = neuron).
-use crate::error::{draw_err, PlotError, Result};
+use crate::colour::{draw_colour_bar, viridis};
+use crate::error::{draw_err, Result};
 use crate::figure::{Draw, Figure};
 use crate::axis::int_label;
 use crate::font::FAMILY;
@@ -14,23 +15,6 @@ struct Heatmap<'a> {
     ylabel: &'a str,
     lo: f64,
     hi: f64,
-}
-
-/// The viridis-like colour of `t` in [0, 1] (dark purple → teal → yellow).
-fn colour(t: f64) -> RGBColor {
-    const STOPS: [(f64, [f64; 3]); 5] = [
-        (0.0, [68.0, 1.0, 84.0]),
-        (0.25, [59.0, 82.0, 139.0]),
-        (0.5, [33.0, 145.0, 140.0]),
-        (0.75, [94.0, 201.0, 98.0]),
-        (1.0, [253.0, 231.0, 37.0]),
-    ];
-    let t = t.clamp(0.0, 1.0);
-    let i = STOPS.iter().position(|(s, _)| *s >= t).unwrap_or(4).max(1);
-    let ((s0, c0), (s1, c1)) = (STOPS[i - 1], STOPS[i]);
-    let f = (t - s0) / (s1 - s0);
-    let c = |k: usize| (c0[k] + f * (c1[k] - c0[k])).round() as u8;
-    RGBColor(c(0), c(1), c(2))
 }
 
 impl Draw for Heatmap<'_> {
@@ -54,23 +38,10 @@ impl Draw for Heatmap<'_> {
             .draw_series((0..t).flat_map(|s| (0..n).map(move |i| (s, i))).map(|(s, i)| {
                 let v = (self.array.at(s, i) as f64 - self.lo) / span;
                 let (x, y) = (s as f64, i as f64);
-                Rectangle::new([(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)], colour(v).filled())
+                Rectangle::new([(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)], viridis(v).filled())
             }))
             .map_err(&e)?;
-        let mut scale = ChartBuilder::on(&bar)
-            .margin(8)
-            .margin_left(4)
-            .x_label_area_size(32)
-            .y_label_area_size(44)
-            .build_cartesian_2d(0.0..1.0, self.lo..self.lo + span)
-            .map_err(&e)?;
-        scale.configure_mesh().disable_mesh().x_labels(0).y_labels(5).label_style((FAMILY, 12)).draw().map_err(&e)?;
-        scale
-            .draw_series((0..64).map(|k| {
-                let (a, b) = (self.lo + span * k as f64 / 64.0, self.lo + span * (k + 1) as f64 / 64.0);
-                Rectangle::new([(0.0, a), (1.0, b)], colour((k as f64 + 0.5) / 64.0).filled())
-            }))
-            .map_err(&e)?;
+        draw_colour_bar(&bar, self.lo, self.hi, Self::PLOT)?;
         Ok(())
     }
 }
@@ -78,15 +49,7 @@ impl Draw for Heatmap<'_> {
 /// `plot_2d_heatmap(array, title, xlabel, ylabel)`: `array` is `[T, N]` (rows are time steps); the
 /// colour scale spans the data's min to max and is drawn on the right.
 pub fn plot_2d_heatmap(array: &Grid, title: &str, xlabel: &str, ylabel: &str) -> Result<Figure> {
-    let values = (0..array.rows()).flat_map(|r| (0..array.cols()).map(move |c| (r, c))).map(|(r, c)| array.at(r, c) as f64);
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for v in values {
-        if !v.is_finite() {
-            return Err(PlotError::Data { plot: "plot_2d_heatmap", message: "array has non-finite values".into() });
-        }
-        lo = lo.min(v);
-        hi = hi.max(v);
-    }
+    let (lo, hi) = array.finite_range("plot_2d_heatmap")?;
     Figure::render(title, 820, 440, &Heatmap { array, title, xlabel, ylabel, lo, hi })
 }
 
@@ -95,9 +58,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn colours_follow_the_data_and_bad_input_is_rejected() {
-        assert_eq!(colour(0.0), RGBColor(68, 1, 84));
-        assert_eq!(colour(1.0), RGBColor(253, 231, 37));
+    fn min_and_max_colours_drawn_and_bad_input_is_rejected() {
         // 2 steps x 1 neuron: step 0 is the minimum (dark), step 1 the maximum (yellow).
         let g = Grid::new(vec![0.0, 1.0], 2, 1).unwrap();
         let f = plot_2d_heatmap(&g, "h", "t", "n").unwrap();

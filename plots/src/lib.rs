@@ -5,19 +5,29 @@
 //! so notebook regression tests can compare images), and saved with [`Figure::save`]. Text uses the
 //! embedded DejaVu Sans font, so no system font is needed.
 mod axis;
+mod bar3d;
+mod colour;
+mod confusion;
 mod curves;
 mod error;
+mod feature_map;
 mod figure;
 mod font;
 mod grid;
 mod heatmap;
 mod neuron_v_s;
 mod spikes;
+mod training;
 
+pub use bar3d::{plot_2d_bar_in_3d, MAX_BARS};
+pub use confusion::{confusion_matrix, plot_confusion_matrix};
 pub use curves::{plot_curves, Series};
 pub use error::{PlotError, Result};
+pub use feature_map::plot_2d_feature_map;
 pub use figure::{Figure, Svg};
 pub use grid::Grid;
 pub use heatmap::plot_2d_heatmap;
 pub use neuron_v_s::plot_one_neuron_v_s;
 pub use spikes::plot_1d_spikes;
+pub use training::{plot_training_curves, Run};
+mod frames; pub use frames::play_frame;

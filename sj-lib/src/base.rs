@@ -45,8 +45,11 @@ pub const BOTH_STEP_MODES: &[StepMode] = &[StepMode::S, StepMode::M];
 /// Where a module's computation runs (§1.7).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Backend {
-    /// Op-by-op tch tensor code (autograd through every op).
+    /// The default: the fastest backend available for the input (a fused kernel for a float32
+    /// sequence on a neuron that has one, else `torch`).
     #[default]
+    Auto,
+    /// Op-by-op tch tensor code (autograd through every op).
     Torch,
     /// Fused whole-sequence CPU kernel.
     Fused,
@@ -57,6 +60,7 @@ pub enum Backend {
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Backend::Auto => "auto",
             Backend::Torch => "torch",
             Backend::Fused => "fused",
             Backend::Cuda => "cuda",
@@ -68,12 +72,13 @@ impl FromStr for Backend {
     type Err = SjError;
     fn from_str(s: &str) -> Result<Self> {
         match s {
+            "auto" => Ok(Backend::Auto),
             "torch" => Ok(Backend::Torch),
             "fused" => Ok(Backend::Fused),
             "cuda" | "cupy" => Ok(Backend::Cuda),
             other => Err(SjError::Backend {
                 module: "Backend".into(),
-                expected: "'torch', 'fused' or 'cuda'".into(),
+                expected: "'auto', 'torch', 'fused' or 'cuda'".into(),
                 got: other.into(),
             }),
         }
@@ -81,7 +86,11 @@ impl FromStr for Backend {
 }
 
 fn list<T: fmt::Display>(items: &[T]) -> String {
-    items.iter().map(|i| format!("'{i}'")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|i| format!("'{i}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A stateful variable (`register_memory`): a float until the first input, then a tensor.
@@ -106,13 +115,25 @@ impl Memory {
             }
             Memory::Tensor(t) => {
                 if t.size() != like.size() {
-                    return Err(SjError::StaleState { module: module.into(), state: t.size(), input: like.size() });
+                    return Err(SjError::StaleState {
+                        module: module.into(),
+                        state: t.size(),
+                        input: like.size(),
+                    });
                 }
                 if t.device() != like.device() || t.kind() != like.kind() {
                     return Err(SjError::Input {
                         module: module.into(),
-                        expected: format!("input on {:?} as {:?} like its state", t.device(), t.kind()),
-                        got: format!("{:?} {:?}; call reset_net after moving or casting", like.device(), like.kind()),
+                        expected: format!(
+                            "input on {:?} as {:?} like its state",
+                            t.device(),
+                            t.kind()
+                        ),
+                        got: format!(
+                            "{:?} {:?}; call reset_net after moving or casting",
+                            like.device(),
+                            like.kind()
+                        ),
                     });
                 }
                 Ok(t.shallow_clone())
@@ -180,12 +201,17 @@ pub trait Module: fmt::Debug + Send {
     fn backend(&self) -> Backend {
         Backend::Torch
     }
-    /// Sets the backend; the default accepts only `torch`.
+    /// Sets the backend, or errors naming the module and what it supports.
     fn set_backend(&mut self, backend: Backend) -> Result<()> {
-        if backend == Backend::Torch {
+        let supported = self.supported_backends();
+        if supported.contains(&backend) {
             Ok(())
         } else {
-            Err(SjError::Backend { module: self.type_name().into(), expected: "'torch'".into(), got: backend.to_string() })
+            Err(SjError::Backend {
+                module: self.type_name().into(),
+                expected: list(&supported),
+                got: backend.to_string(),
+            })
         }
     }
     /// True for modules with memories (`MemoryModule`).
@@ -214,6 +240,11 @@ pub trait Module: fmt::Debug + Send {
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
         Vec::new()
     }
+    /// The forward hooks this module runs around its children's forwards (containers), where
+    /// monitors register; `None` for modules that do not run their children through hooks.
+    fn hooks(&self) -> Option<&crate::monitor::Hooks> {
+        None
+    }
     /// The arguments shown in the module's repr, e.g. `v_threshold=1.0, v_reset=0.0, ...`.
     fn extra_repr(&self) -> String {
         format!("step_mode={}", self.step_mode())
@@ -223,7 +254,11 @@ pub trait Module: fmt::Debug + Send {
 /// Checks that `x` has `dims` dimensions (or at least `min` when `dims` is `None`) for `module`.
 pub fn check_dims(module: &str, x: &Tensor, min: usize, expected: &str) -> Result<()> {
     if x.dim() < min {
-        return Err(SjError::Shape { module: module.into(), expected: expected.into(), got: x.size() });
+        return Err(SjError::Shape {
+            module: module.into(),
+            expected: expected.into(),
+            got: x.size(),
+        });
     }
     Ok(())
 }
@@ -233,7 +268,11 @@ pub fn check_float(module: &str, x: &Tensor) -> Result<()> {
     if x.is_floating_point() {
         Ok(())
     } else {
-        Err(SjError::Input { module: module.into(), expected: "a floating-point tensor".into(), got: format!("{:?}", x.kind()) })
+        Err(SjError::Input {
+            module: module.into(),
+            expected: "a floating-point tensor".into(),
+            got: format!("{:?}", x.kind()),
+        })
     }
 }
 
@@ -292,6 +331,9 @@ mod tests {
         assert_eq!(v.double_value(&[1, 2]), 0.5);
         let y = Tensor::zeros([4, 3], (tch::Kind::Float, tch::Device::Cpu));
         let err = m.to_tensor_like("IFNode", &y).unwrap_err().to_string();
-        assert!(err.contains("IFNode") && err.contains("reset_net") && err.contains("[4, 3]"), "{err}");
+        assert!(
+            err.contains("IFNode") && err.contains("reset_net") && err.contains("[4, 3]"),
+            "{err}"
+        );
     }
 }

@@ -27,7 +27,9 @@ pub enum CudaStatus {
 static STATUS: OnceLock<CudaStatus> = OnceLock::new();
 
 fn dlopen(name: &str, flags: i32) -> bool {
-    let Ok(c) = CString::new(name) else { return false };
+    let Ok(c) = CString::new(name) else {
+        return false;
+    };
     // SAFETY: dlopen with a valid NUL-terminated path; the handle is intentionally kept open.
     !unsafe { libc::dlopen(c.as_ptr(), flags) }.is_null()
 }
@@ -48,17 +50,24 @@ fn probe() -> CudaStatus {
     // Touch libtorch first so that libc10.so is mapped and its directory can be found.
     let _ = tch::Cuda::is_available();
     if !dlopen("libcuda.so.1", libc::RTLD_NOW | libc::RTLD_LOCAL) {
-        return CudaStatus::Unavailable("no NVIDIA driver library (libcuda.so.1) on this machine".into());
+        return CudaStatus::Unavailable(
+            "no NVIDIA driver library (libcuda.so.1) on this machine".into(),
+        );
     }
     let candidates = loaded_torch_lib_dir()
         .map(|d| d.join("libtorch_cuda.so").to_string_lossy().into_owned())
         .into_iter()
         .chain(std::iter::once("libtorch_cuda.so".to_string()));
-    if !candidates.into_iter().any(|p| dlopen(&p, libc::RTLD_NOW | libc::RTLD_GLOBAL)) {
+    if !candidates
+        .into_iter()
+        .any(|p| dlopen(&p, libc::RTLD_NOW | libc::RTLD_GLOBAL))
+    {
         return CudaStatus::Unavailable("libtorch_cuda.so not found (a CPU-only libtorch?)".into());
     }
     match tch::Cuda::device_count() {
-        n if n > 0 && tch::Cuda::is_available() => CudaStatus::Available { devices: n as usize },
+        n if n > 0 && tch::Cuda::is_available() => CudaStatus::Available {
+            devices: n as usize,
+        },
         _ => CudaStatus::Unavailable("the driver reports no usable GPU".into()),
     }
 }
@@ -86,9 +95,9 @@ pub fn best_device() -> Device {
 pub fn cuda(index: usize) -> Result<Device> {
     match init() {
         CudaStatus::Available { devices } if index < *devices => Ok(Device::Cuda(index)),
-        CudaStatus::Available { devices } => {
-            Err(SjError::CudaUnavailable(format!("device {index} requested, {devices} present")))
-        }
+        CudaStatus::Available { devices } => Err(SjError::CudaUnavailable(format!(
+            "device {index} requested, {devices} present"
+        ))),
         CudaStatus::Unavailable(why) => Err(SjError::CudaUnavailable(why.clone())),
     }
 }

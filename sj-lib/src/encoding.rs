@@ -64,9 +64,18 @@ struct EncoderState {
 impl EncoderState {
     fn new(module: &str, period: i64) -> Result<Self> {
         if period < 1 {
-            return Err(SjError::config(module, format!("T must be >= 1, got {period}")));
+            return Err(SjError::config(
+                module,
+                format!("T must be >= 1, got {period}"),
+            ));
         }
-        Ok(EncoderState { period, step_mode: StepMode::S, spike: None, t: 0, encoded_shape: Vec::new() })
+        Ok(EncoderState {
+            period,
+            step_mode: StepMode::S,
+            spike: None,
+            t: 0,
+            encoded_shape: Vec::new(),
+        })
     }
 
     /// Stores a freshly encoded `[T, *]` spike train for an input of shape `input`.
@@ -120,7 +129,9 @@ trait StatefulEncode {
             }
             StepMode::M => {
                 check_dims(Self::NAME, x, 2, "[T, N, *] in step mode 'm'")?;
-                let ys = (0..x.size()[0]).map(|t| self.single_step_forward(&x.get(t))).collect::<Result<Vec<_>>>()?;
+                let ys = (0..x.size()[0])
+                    .map(|t| self.single_step_forward(&x.get(t)))
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(Tensor::f_stack(&ys, 0)?)
             }
         }
@@ -158,7 +169,10 @@ macro_rules! stateful_encoder_module {
             /// `spike` (`None` until the first call) and `t` (a scalar int64 tensor).
             fn memories(&self) -> Vec<(String, Option<Tensor>)> {
                 vec![
-                    ("spike".to_string(), self.state.spike.as_ref().map(Tensor::shallow_clone)),
+                    (
+                        "spike".to_string(),
+                        self.state.spike.as_ref().map(Tensor::shallow_clone),
+                    ),
                     ("t".to_string(), Some(Tensor::from(self.state.t))),
                 ]
             }
@@ -208,7 +222,11 @@ impl StatefulEncode for PeriodicEncoder {
     }
     fn single_step_encode(&self, spike: &Tensor) -> Result<Tensor> {
         if spike.size()[0] < 1 {
-            return Err(SjError::Shape { module: Self::NAME.into(), expected: "a spike pattern [T >= 1, *]".into(), got: spike.size() });
+            return Err(SjError::Shape {
+                module: Self::NAME.into(),
+                expected: "a spike pattern [T >= 1, *]".into(),
+                got: spike.size(),
+            });
         }
         Ok(spike.shallow_clone())
     }
@@ -221,7 +239,9 @@ stateful_encoder_module!(PeriodicEncoder);
 enum EncFunction {
     Linear,
     /// `t_f = (T − 1) − ln(αx + 1)` with this α.
-    Log { alpha: f64 },
+    Log {
+        alpha: f64,
+    },
 }
 
 /// `LatencyEncoder(T, enc_function='linear')`: one spike per element at time `t_f ∈ [0, T−1]`,
@@ -242,7 +262,10 @@ pub struct LatencyEncoder {
 impl LatencyEncoder {
     /// `LatencyEncoder(T)` with `enc_function='linear'`; `T >= 1`.
     pub fn new(t: i64) -> Result<Self> {
-        Ok(LatencyEncoder { state: EncoderState::new("LatencyEncoder", t)?, enc_function: EncFunction::Linear })
+        Ok(LatencyEncoder {
+            state: EncoderState::new("LatencyEncoder", t)?,
+            enc_function: EncFunction::Linear,
+        })
     }
 
     /// `enc_function=`: `"linear"` or `"log"`; anything else is an error (SpikingJelly's
@@ -294,7 +317,10 @@ impl StatefulEncode for LatencyEncoder {
                 ((period - 1) as f64 - ln).round()
             }
         };
-        let one_hot = t_f.to_kind(Kind::Int64).f_one_hot(period)?.to_kind(x.kind());
+        let one_hot = t_f
+            .to_kind(Kind::Int64)
+            .f_one_hot(period)?
+            .to_kind(x.kind());
         // [*, T] -> [T, *]
         let nd = one_hot.dim() as i64;
         let order: Vec<i64> = std::iter::once(nd - 1).chain(0..nd - 1).collect();
@@ -315,7 +341,9 @@ pub struct WeightedPhaseEncoder {
 impl WeightedPhaseEncoder {
     /// `WeightedPhaseEncoder(K)`; `K >= 1`.
     pub fn new(k: i64) -> Result<Self> {
-        Ok(WeightedPhaseEncoder { state: EncoderState::new("WeightedPhaseEncoder", k)? })
+        Ok(WeightedPhaseEncoder {
+            state: EncoderState::new("WeightedPhaseEncoder", k)?,
+        })
     }
 }
 
@@ -412,7 +440,11 @@ mod tests {
         assert_eq!(column(2), [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
         assert_eq!(column(3), [1.0; 8]);
         // the weighted sum of the phases gives x back
-        let decoded: f32 = s.iter().enumerate().map(|(k, row)| row[0] * 0.5f32.powi(k as i32 + 1)).sum();
+        let decoded: f32 = s
+            .iter()
+            .enumerate()
+            .map(|(k, row)| row[0] * 0.5f32.powi(k as i32 + 1))
+            .sum();
         assert_eq!(decoded, 0.75);
         assert_eq!(enc.extra_repr(), "T=8");
     }
@@ -421,8 +453,14 @@ mod tests {
     fn weighted_phase_rejects_inputs_outside_its_range() {
         for bad in [1.0f32, -0.01, 1.0 - 1.0 / 512.0] {
             let mut enc = WeightedPhaseEncoder::new(8).unwrap();
-            let err = enc.forward(&Tensor::from_slice(&[0.5f32, bad])).unwrap_err().to_string();
-            assert!(err.contains("WeightedPhaseEncoder") && err.contains("[0, 0.99609375]"), "{err}");
+            let err = enc
+                .forward(&Tensor::from_slice(&[0.5f32, bad]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("WeightedPhaseEncoder") && err.contains("[0, 0.99609375]"),
+                "{err}"
+            );
         }
         assert!(WeightedPhaseEncoder::new(0).is_err());
     }
@@ -433,36 +471,67 @@ mod tests {
         // t_f = round(4(1 − x)) = [0, 4, 2, round(2.8) = 3, round(0.5) = 0 (half to even)]
         let x = Tensor::from_slice(&[1.0f32, 0.0, 0.5, 0.3, 0.875]);
         let s = run(&mut enc, &x, 6);
-        let fire_times: Vec<usize> = (0..5).map(|i| (0..5).find(|&t| s[t][i] == 1.0).unwrap()).collect();
+        let fire_times: Vec<usize> = (0..5)
+            .map(|i| (0..5).find(|&t| s[t][i] == 1.0).unwrap())
+            .collect();
         assert_eq!(fire_times, [0, 4, 2, 3, 0]);
-        let spikes_per_element: Vec<f32> = (0..5).map(|i| s[..5].iter().map(|row| row[i]).sum()).collect();
+        let spikes_per_element: Vec<f32> = (0..5)
+            .map(|i| s[..5].iter().map(|row| row[i]).sum())
+            .collect();
         assert_eq!(spikes_per_element, [1.0; 5]);
         assert_eq!(s[5], s[0], "the 6th call wraps to spike[0]");
     }
 
     #[test]
     fn latency_log_hand_values() {
-        let mut enc = LatencyEncoder::new(5).unwrap().with_enc_function("log").unwrap();
+        let mut enc = LatencyEncoder::new(5)
+            .unwrap()
+            .with_enc_function("log")
+            .unwrap();
         // α = e^4 − 1; t_f = 4 − ln(αx + 1): x=1 → 0, x=0 → 4, x=0.5 → 4 − 3.3250 = 0.675 → 1,
         // x=0.05 → 4 − ln(3.6800) = 2.697 → 3, x=0.01 → 4 − ln(1.5360) = 3.571 → 4
         let x = Tensor::from_slice(&[1.0f32, 0.0, 0.5, 0.05, 0.01]);
         let s = run(&mut enc, &x, 5);
-        let fire_times: Vec<usize> = (0..5).map(|i| (0..5).find(|&t| s[t][i] == 1.0).unwrap()).collect();
+        let fire_times: Vec<usize> = (0..5)
+            .map(|i| (0..5).find(|&t| s[t][i] == 1.0).unwrap())
+            .collect();
         assert_eq!(fire_times, [0, 4, 1, 3, 4]);
-        let err = LatencyEncoder::new(5).unwrap().with_enc_function("exp").unwrap_err().to_string();
-        assert!(err.contains("LatencyEncoder") && err.contains("'exp'"), "{err}");
+        let err = LatencyEncoder::new(5)
+            .unwrap()
+            .with_enc_function("exp")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("LatencyEncoder") && err.contains("'exp'"),
+            "{err}"
+        );
         assert!(LatencyEncoder::new(0).is_err());
-        assert!(LatencyEncoder::new(800).unwrap().with_enc_function("log").is_err());
+        assert!(LatencyEncoder::new(800)
+            .unwrap()
+            .with_enc_function("log")
+            .is_err());
     }
 
     #[test]
     fn latency_rejects_out_of_range_and_stale_inputs() {
         let mut enc = LatencyEncoder::new(4).unwrap();
-        let err = enc.forward(&Tensor::from_slice(&[0.5f32, 1.5])).unwrap_err().to_string();
-        assert!(err.contains("LatencyEncoder") && err.contains("[0, 1]") && err.contains("1.5"), "{err}");
+        let err = enc
+            .forward(&Tensor::from_slice(&[0.5f32, 1.5]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("LatencyEncoder") && err.contains("[0, 1]") && err.contains("1.5"),
+            "{err}"
+        );
         let _ = enc.forward(&Tensor::from_slice(&[0.5f32, 0.25])).unwrap();
-        let err = enc.forward(&Tensor::from_slice(&[0.5f32, 0.25, 1.0])).unwrap_err().to_string();
-        assert!(err.contains("LatencyEncoder") && err.contains("reset_net") && err.contains("[3]"), "{err}");
+        let err = enc
+            .forward(&Tensor::from_slice(&[0.5f32, 0.25, 1.0]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("LatencyEncoder") && err.contains("reset_net") && err.contains("[3]"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -478,7 +547,10 @@ mod tests {
         assert!(mems[0].1.is_none());
         assert_eq!(mems[1].1.as_ref().unwrap().int64_value(&[]), 0);
         // a new input is encoded from t = 0 again: x = 0 fires at T − 1 = 2
-        assert_eq!(run(&mut enc, &Tensor::from_slice(&[0.0f32]), 3), [[0.0], [0.0], [1.0]]);
+        assert_eq!(
+            run(&mut enc, &Tensor::from_slice(&[0.0f32]), 3),
+            [[0.0], [0.0], [1.0]]
+        );
     }
 
     #[test]
@@ -492,12 +564,16 @@ mod tests {
         }
         // step mode 'm': the steps of x_seq are fed one at a time, starting where t left off (t = 1)
         set_step_mode(&mut enc, StepMode::M).unwrap();
-        let y = enc.forward(&Tensor::stack(&[&pattern, &pattern], 0)).unwrap();
+        let y = enc
+            .forward(&Tensor::stack(&[&pattern, &pattern], 0))
+            .unwrap();
         assert_eq!(f32s(&y), [0.0, 1.0, 1.0, 1.0]);
         // after a reset the next input becomes the pattern (SpikingJelly's single_step_encode)
         reset_net(&mut enc);
         let other = Tensor::from_slice(&[0.0f32, 1.0]).view([1, 2]);
-        let y = enc.forward(&Tensor::stack(&[&other, &other, &other], 0)).unwrap();
+        let y = enc
+            .forward(&Tensor::stack(&[&other, &other, &other], 0))
+            .unwrap();
         assert_eq!(y.size(), [3, 2]);
         assert_eq!(f32s(&y), [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
         assert_eq!(enc.extra_repr(), "T=1");
@@ -507,15 +583,25 @@ mod tests {
     fn multi_step_returns_the_whole_train_of_a_repeated_input() {
         let x = Tensor::from_slice(&[0.75f32, 0.25, 0.5]).view([1, 3]);
         let mut s_enc = WeightedPhaseEncoder::new(3).unwrap();
-        let s_out = Tensor::stack(&(0..3).map(|_| s_enc.forward(&x).unwrap()).collect::<Vec<_>>(), 0);
-        let mut m_enc = WeightedPhaseEncoder::new(3).unwrap().with_step_mode(StepMode::M);
+        let s_out = Tensor::stack(
+            &(0..3)
+                .map(|_| s_enc.forward(&x).unwrap())
+                .collect::<Vec<_>>(),
+            0,
+        );
+        let mut m_enc = WeightedPhaseEncoder::new(3)
+            .unwrap()
+            .with_step_mode(StepMode::M);
         let m_out = m_enc.forward(&x.unsqueeze(0).repeat([3, 1, 1])).unwrap();
         assert_eq!(m_out.size(), [3, 1, 3]);
         assert_eq!(f32s(&m_out), f32s(&s_out));
         // 0.75 = .11, 0.25 = .01, 0.5 = .10 (MSB first)
         assert_eq!(f32s(&m_out), [1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
         let err = m_enc.forward(&x.flatten(0, -1)).unwrap_err().to_string();
-        assert!(err.contains("WeightedPhaseEncoder") && err.contains("[T, N, *]"), "{err}");
+        assert!(
+            err.contains("WeightedPhaseEncoder") && err.contains("[T, N, *]"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -533,11 +619,29 @@ mod tests {
         }
         assert_eq!(rate[4], 1.0, "x = 1 always fires");
         // every value is a spike, and the encoder is stateless
-        assert_eq!(s.ne(0.0).logical_and(&s.ne(1.0)).sum(Kind::Int64).int64_value(&[]), 0);
+        assert_eq!(
+            s.ne(0.0)
+                .logical_and(&s.ne(1.0))
+                .sum(Kind::Int64)
+                .int64_value(&[]),
+            0
+        );
         assert!(!enc.is_stateful());
-        let err = PoissonEncoder::new().forward(&Tensor::from_slice(&[0.5f32, -0.5])).unwrap_err().to_string();
-        assert!(err.contains("PoissonEncoder") && err.contains("-0.5"), "{err}");
-        let err = PoissonEncoder::new().forward(&Tensor::from_slice(&[1i64])).unwrap_err().to_string();
-        assert!(err.contains("PoissonEncoder") && err.contains("floating-point"), "{err}");
+        let err = PoissonEncoder::new()
+            .forward(&Tensor::from_slice(&[0.5f32, -0.5]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("PoissonEncoder") && err.contains("-0.5"),
+            "{err}"
+        );
+        let err = PoissonEncoder::new()
+            .forward(&Tensor::from_slice(&[1i64]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("PoissonEncoder") && err.contains("floating-point"),
+            "{err}"
+        );
     }
 }

@@ -52,7 +52,11 @@ pub fn floor(x: &Tensor) -> Tensor {
 /// `min_value ≤ x ≤ max_value` and 0 elsewhere (`clamp_backward`).
 pub fn clamp(x: &Tensor, min_value: f64, max_value: f64) -> Tensor {
     let y = x.detach().clamp(min_value, max_value);
-    let mask = x.requires_grad().then(|| x.ge(min_value).logical_and(&x.le(max_value)).to_kind(x.kind()));
+    let mask = x.requires_grad().then(|| {
+        x.ge(min_value)
+            .logical_and(&x.le(max_value))
+            .to_kind(x.kind())
+    });
     straight_through(x, &y, mask.as_ref())
 }
 
@@ -60,16 +64,26 @@ pub fn clamp(x: &Tensor, min_value: f64, max_value: f64) -> Tensor {
 /// gradient 1. `step` must be finite and positive.
 pub fn step_quantize(x: &Tensor, step: f64) -> Result<Tensor> {
     if !(step.is_finite() && step > 0.0) {
-        return Err(SjError::config("step_quantize", format!("step must be finite and > 0, got {step}")));
+        return Err(SjError::config(
+            "step_quantize",
+            format!("step must be finite and > 0, got {step}"),
+        ));
     }
-    Ok(straight_through(x, &((x.detach() / step).round() * step), None))
+    Ok(straight_through(
+        x,
+        &((x.detach() / step).round() * step),
+        None,
+    ))
 }
 
 /// `k_bit_quantize(x, k)`: DoReFa-Net's k-bit quantizer, `round((2^k − 1)·x) / (2^k − 1)`, for
 /// `x ∈ [0, 1]` (the nearest `i / (2^k − 1)`), with gradient 1. `k` must be in `1..=1023`.
 pub fn k_bit_quantize(x: &Tensor, k: i64) -> Result<Tensor> {
     if !(1..=1023).contains(&k) {
-        return Err(SjError::config("k_bit_quantize", format!("k must be in 1..=1023, got {k}")));
+        return Err(SjError::config(
+            "k_bit_quantize",
+            format!("k must be in 1..=1023, got {k}"),
+        ));
     }
     let c = 2f64.powi(k as i32) - 1.0;
     Ok(straight_through(x, &((x.detach() * c).round() / c), None))
@@ -104,18 +118,28 @@ mod tests {
 
     #[test]
     fn k_bit_quantize_doc_example_checklist_296() {
-        let x = [0.6965f32, 0.5697, 0.9883, 0.0438, 0.1332, 0.7613, 0.9704, 0.2384];
+        let x = [
+            0.6965f32, 0.5697, 0.9883, 0.0438, 0.1332, 0.7613, 0.9704, 0.2384,
+        ];
         let (y, g) = value_and_grad(&x, |x| k_bit_quantize(x, 2).unwrap());
-        let reference = [0.6667f32, 0.6667, 1.0000, 0.0000, 0.0000, 0.6667, 1.0000, 0.3333];
+        let reference = [
+            0.6667f32, 0.6667, 1.0000, 0.0000, 0.0000, 0.6667, 1.0000, 0.3333,
+        ];
         for (a, b) in y.iter().zip(reference) {
             assert!((a - b).abs() < 5e-5, "{y:?}");
         }
         assert_eq!(y[0], 2.0 / 3.0);
         assert_eq!(y[7], 1.0 / 3.0);
         assert_eq!(g, [1.0; 8]);
-        assert!(k_bit_quantize(&Tensor::from_slice(&x), 0).unwrap_err().to_string().contains("k_bit_quantize"));
+        assert!(k_bit_quantize(&Tensor::from_slice(&x), 0)
+            .unwrap_err()
+            .to_string()
+            .contains("k_bit_quantize"));
         // k = 1: {0, 1}
-        assert_eq!(f32s(&k_bit_quantize(&Tensor::from_slice(&[0.49f32, 0.51]), 1).unwrap()), [0.0, 1.0]);
+        assert_eq!(
+            f32s(&k_bit_quantize(&Tensor::from_slice(&[0.49f32, 0.51]), 1).unwrap()),
+            [0.0, 1.0]
+        );
     }
 
     #[test]
@@ -154,7 +178,9 @@ mod tests {
         let y = step_quantize(&Tensor::from_slice(&[0.3f32, 0.4, -0.13]), 0.25).unwrap();
         assert_eq!(f32s(&y), [0.25, 0.5, -0.25]);
         for bad in [0.0, -1.0, f64::NAN] {
-            let err = step_quantize(&Tensor::from_slice(&[1.0f32]), bad).unwrap_err().to_string();
+            let err = step_quantize(&Tensor::from_slice(&[1.0f32]), bad)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("step_quantize"), "{err}");
         }
     }
@@ -170,6 +196,8 @@ mod tests {
         }
         let y = clamp_by_linear(&Tensor::from_slice(&[1.0f64, 3.0, 5.0]), 1e-5).unwrap();
         assert_eq!(y.double_value(&[1]), 2.0 / (4.0 + 1e-5));
-        assert!(clamp_by_linear(&Tensor::zeros([0], (Kind::Float, tch::Device::Cpu)), 1e-5).is_err());
+        assert!(
+            clamp_by_linear(&Tensor::zeros([0], (Kind::Float, tch::Device::Cpu)), 1e-5).is_err()
+        );
     }
 }

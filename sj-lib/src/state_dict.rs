@@ -15,7 +15,12 @@ fn read(path: &Path) -> Result<Vec<(String, Tensor)>> {
         Some("npz") => Tensor::read_npz(path),
         Some("safetensors") => Tensor::read_safetensors(path),
         Some("ot") | Some("pt") => Tensor::load_multi(path),
-        _ => return Err(SjError::config("load_state_dict", format!("{shown}: expected a .npz, .safetensors or .ot file"))),
+        _ => {
+            return Err(SjError::config(
+                "load_state_dict",
+                format!("{shown}: expected a .npz, .safetensors or .ot file"),
+            ))
+        }
     };
     tensors.map_err(|e| SjError::config("load_state_dict", format!("{shown}: {e}")))
 }
@@ -25,7 +30,15 @@ fn read(path: &Path) -> Result<Vec<(String, Tensor)>> {
 /// key(s)" / "Unexpected key(s)") or a shape differs.
 pub fn load_state_dict(vs: &nn::VarStore, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let loaded = read(path)?;
+    load_named_tensors(vs, &read(path)?, &path.display().to_string())
+}
+
+/// [`load_state_dict`] from tensors already in memory; `origin` names where they came from in errors.
+pub fn load_named_tensors(
+    vs: &nn::VarStore,
+    loaded: &[(String, Tensor)],
+    origin: &str,
+) -> Result<()> {
     let mut vars = vs.variables();
     let have: BTreeSet<&String> = vars.keys().collect();
     let got: BTreeSet<&String> = loaded.iter().map(|(k, _)| k).collect();
@@ -34,10 +47,10 @@ pub fn load_state_dict(vs: &nn::VarStore, path: impl AsRef<Path>) -> Result<()> 
     if !missing.is_empty() || !unexpected.is_empty() {
         return Err(SjError::config(
             "load_state_dict",
-            format!("{}: Missing key(s): {missing:?}. Unexpected key(s): {unexpected:?}", path.display()),
+            format!("{origin}: Missing key(s): {missing:?}. Unexpected key(s): {unexpected:?}"),
         ));
     }
-    for (name, src) in &loaded {
+    for (name, src) in loaded {
         let dst = &vars[name];
         if dst.size() != src.size() {
             return Err(SjError::Shape {
@@ -48,7 +61,7 @@ pub fn load_state_dict(vs: &nn::VarStore, path: impl AsRef<Path>) -> Result<()> 
         }
     }
     tch::no_grad(|| {
-        for (name, src) in &loaded {
+        for (name, src) in loaded {
             let dst = vars.get_mut(name).expect("checked above");
             dst.copy_(&src.to_kind(dst.kind()).to_device(dst.device()));
         }
@@ -64,7 +77,12 @@ pub fn save_state_dict(vs: &nn::VarStore, path: impl AsRef<Path>) -> Result<()> 
     let written = match path.extension().and_then(|e| e.to_str()) {
         Some("npz") => Tensor::write_npz(&named, path),
         Some("safetensors") => Tensor::write_safetensors(&named, path),
-        _ => return Err(SjError::config("save_state_dict", format!("{}: use a .npz or .safetensors name", path.display()))),
+        _ => {
+            return Err(SjError::config(
+                "save_state_dict",
+                format!("{}: use a .npz or .safetensors name", path.display()),
+            ))
+        }
     };
     written.map_err(|e| SjError::config("save_state_dict", format!("{}: {e}", path.display())))
 }
@@ -91,11 +109,20 @@ mod tests {
         }
         let c = nn::VarStore::new(Device::Cpu);
         let _other = Linear::new(&(c.root() / "1"), 3, 2, false);
-        let err = load_state_dict(&c, dir.join("fc.npz")).unwrap_err().to_string();
-        assert!(err.contains("Missing key(s): [\"1.weight\"]") && err.contains("Unexpected key(s): [\"0.bias\", \"0.weight\"]"), "{err}");
+        let err = load_state_dict(&c, dir.join("fc.npz"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("Missing key(s): [\"1.weight\"]")
+                && err.contains("Unexpected key(s): [\"0.bias\", \"0.weight\"]"),
+            "{err}"
+        );
         let d = nn::VarStore::new(Device::Cpu);
         let _wide = Linear::new(&(d.root() / "0"), 4, 2, true);
-        assert!(load_state_dict(&d, dir.join("fc.npz")).unwrap_err().to_string().contains("0.weight"));
+        assert!(load_state_dict(&d, dir.join("fc.npz"))
+            .unwrap_err()
+            .to_string()
+            .contains("0.weight"));
         assert!(load_state_dict(&d, dir.join("missing.npz")).is_err());
         assert!(save_state_dict(&d, dir.join("x.txt")).is_err());
         std::fs::remove_dir_all(&dir).unwrap();

@@ -20,38 +20,9 @@ use std::f64::consts::PI;
 use std::fmt;
 use tch::Tensor;
 
-/// The surrogate families of SpikingJelly with their shape parameters.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum SurrogateKind {
-    /// `PiecewiseQuadratic(alpha=1.0)`.
-    PiecewiseQuadratic { alpha: f64 },
-    /// `PiecewiseExp(alpha=1.0)`.
-    PiecewiseExp { alpha: f64 },
-    /// `Sigmoid(alpha=4.0)`, the default of every neuron.
-    Sigmoid { alpha: f64 },
-    /// `SoftSign(alpha=2.0)`.
-    SoftSign { alpha: f64 },
-    /// `ATan(alpha=2.0)`.
-    ATan { alpha: f64 },
-    /// `NonzeroSignLogAbs(alpha=1.0)`.
-    NonzeroSignLogAbs { alpha: f64 },
-    /// `Erf(alpha=2.0)`.
-    Erf { alpha: f64 },
-    /// `PiecewiseLeakyReLU(w=1.0, c=0.01)`; the gradient inside is `1/w` as in the source (§2.3 DOC-BUG).
-    PiecewiseLeakyReLU { w: f64, c: f64 },
-    /// `SquarewaveFourierSeries(n=2, T_period=8)`.
-    SquarewaveFourierSeries { n: i64, t_period: f64 },
-    /// `S2NN(alpha=4.0, beta=1.0)`.
-    S2NN { alpha: f64, beta: f64 },
-    /// `QPseudoSpike(alpha=2.0)`.
-    QPseudoSpike { alpha: f64 },
-    /// `LeakyKReLU(leak=0.0, k=1.0)`.
-    LeakyKReLU { leak: f64, k: f64 },
-    /// `FakeNumericalGradient(alpha=0.3)`: always spiking, no primitive.
-    FakeNumericalGradient { alpha: f64 },
-    /// `LogTailedReLU(alpha=0.0)`.
-    LogTailedReLU { alpha: f64 },
-}
+/// The surrogate families with their parameters; defined in sj-kernels, which also holds their
+/// scalar and CUDA forms for the fused kernels.
+pub use sj_kernels::SurrogateKind;
 
 /// A surrogate function module: the kind plus `spiking`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -189,8 +160,12 @@ impl Surrogate {
                 let s = (x * alpha).sigmoid();
                 (1.0 - &s) * &s * alpha
             }
-            SurrogateKind::SoftSign { alpha } => 1.0 / ((x.abs() + 1.0 / alpha).square() * (2.0 * alpha)),
-            SurrogateKind::ATan { alpha } => alpha / 2.0 / ((x * (PI / 2.0 * alpha)).square() + 1.0),
+            SurrogateKind::SoftSign { alpha } => {
+                1.0 / ((x.abs() + 1.0 / alpha).square() * (2.0 * alpha))
+            }
+            SurrogateKind::ATan { alpha } => {
+                alpha / 2.0 / ((x * (PI / 2.0 * alpha)).square() + 1.0)
+            }
             SurrogateKind::NonzeroSignLogAbs { alpha } => 1.0 / (x.abs() + 1.0 / alpha),
             SurrogateKind::Erf { alpha } => (-(x * alpha).square()).exp() * (alpha / PI.sqrt()),
             SurrogateKind::PiecewiseLeakyReLU { w, c } => {
@@ -199,7 +174,9 @@ impl Surrogate {
             }
             SurrogateKind::SquarewaveFourierSeries { n, t_period } => {
                 let omega = 2.0 * PI / t_period;
-                let sum = (1..n).fold(x.zeros_like(), |acc, i| acc + (x * ((2 * i - 1) as f64 * omega)).cos());
+                let sum = (1..n).fold(x.zeros_like(), |acc, i| {
+                    acc + (x * ((2 * i - 1) as f64 * omega)).cos()
+                });
                 sum * (4.0 / t_period)
             }
             SurrogateKind::S2NN { alpha, beta } => {
@@ -208,8 +185,12 @@ impl Surrogate {
                 let pos = beta / (x.clamp_min(0.0) + 1.0);
                 neg.where_self(&x.lt(0.0), &pos)
             }
-            SurrogateKind::QPseudoSpike { alpha } => (x.abs() * (2.0 / (alpha - 1.0)) + 1.0).pow_tensor_scalar(-alpha),
-            SurrogateKind::LeakyKReLU { leak, k } => x.full_like(k).where_self(&x.ge(0.0), &x.full_like(leak)),
+            SurrogateKind::QPseudoSpike { alpha } => {
+                (x.abs() * (2.0 / (alpha - 1.0)) + 1.0).pow_tensor_scalar(-alpha)
+            }
+            SurrogateKind::LeakyKReLU { leak, k } => {
+                x.full_like(k).where_self(&x.ge(0.0), &x.full_like(leak))
+            }
             // sign(x)/x = 1/|x|; written on |x| so that x = -0.0 gives alpha, not SpikingJelly's -inf.
             SurrogateKind::FakeNumericalGradient { alpha } => x.abs().reciprocal().clamp_max(alpha),
             SurrogateKind::LogTailedReLU { alpha } => {
@@ -239,7 +220,9 @@ impl Surrogate {
                 (&ax / (ax.abs() + 1.0) + 1.0) * 0.5
             }
             SurrogateKind::ATan { alpha } => (x * (PI / 2.0 * alpha)).atan() / PI + 0.5,
-            SurrogateKind::NonzeroSignLogAbs { alpha } => (heaviside(x) * 2.0 - 1.0) * ((x * alpha).abs() + 1.0).log(),
+            SurrogateKind::NonzeroSignLogAbs { alpha } => {
+                (heaviside(x) * 2.0 - 1.0) * ((x * alpha).abs() + 1.0).log()
+            }
             SurrogateKind::Erf { alpha } => (x * -alpha).erfc() * 0.5,
             SurrogateKind::PiecewiseLeakyReLU { w, c } => {
                 let mid = x / (2.0 * w) + 0.5;
@@ -264,13 +247,17 @@ impl Surrogate {
                 neg.where_self(&x.lt(0.0), &pos)
             }
             SurrogateKind::QPseudoSpike { alpha } => {
-                let base = (x.abs() * (2.0 / (alpha - 1.0)) + 1.0).pow_tensor_scalar(1.0 - alpha) * 0.5;
+                let base =
+                    (x.abs() * (2.0 / (alpha - 1.0)) + 1.0).pow_tensor_scalar(1.0 - alpha) * 0.5;
                 let upper: Tensor = 1.0 - &base;
                 upper.where_self(&x.ge(0.0), &base)
             }
             SurrogateKind::LeakyKReLU { leak, k } => (x * k).where_self(&x.ge(0.0), &(x * leak)),
             SurrogateKind::FakeNumericalGradient { .. } => {
-                return Err(SjError::config("FakeNumericalGradient", "has no primitive function (it is always spiking)"))
+                return Err(SjError::config(
+                    "FakeNumericalGradient",
+                    "has no primitive function (it is always spiking)",
+                ))
             }
             SurrogateKind::LogTailedReLU { alpha } => {
                 let tail = x.clamp_min(1.0).log() + 1.0;
@@ -286,7 +273,9 @@ impl fmt::Display for Surrogate {
         let py = |b: bool| if b { "True" } else { "False" };
         let params = match self.kind {
             SurrogateKind::PiecewiseLeakyReLU { w, c } => format!("w={w:?}, c={c:?}"),
-            SurrogateKind::SquarewaveFourierSeries { n, t_period } => format!("n={n}, T_period={t_period:?}"),
+            SurrogateKind::SquarewaveFourierSeries { n, t_period } => {
+                format!("n={n}, T_period={t_period:?}")
+            }
             SurrogateKind::S2NN { alpha, beta } => format!("alpha={alpha:?}, beta={beta:?}"),
             SurrogateKind::LeakyKReLU { leak, k } => format!("leak={leak:?}, k={k:?}"),
             SurrogateKind::PiecewiseQuadratic { alpha }
@@ -315,7 +304,9 @@ mod tests {
         let x = Tensor::rand([n], (Kind::Double, Device::Cpu)) * 6.0 - 3.0;
         let near_kink = [-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0]
             .iter()
-            .fold(x.zeros_like().to_kind(Kind::Bool), |m, k| m.logical_or(&(&x - *k).abs().lt(1e-3)));
+            .fold(x.zeros_like().to_kind(Kind::Bool), |m, k| {
+                m.logical_or(&(&x - *k).abs().lt(1e-3))
+            });
         x.masked_fill(&near_kink, 0.123)
     }
 
@@ -326,8 +317,12 @@ mod tests {
     #[test]
     fn sigmoid_reference_numbers_checklist_284() {
         // Inventory §2.3: Sigmoid(alpha=4) on these inputs.
-        let xs = [-0.1303f32, 0.4976, 0.3364, 0.4296, 0.2779, 0.4580, 0.4447, 0.2466];
-        let grads = [0.9351, 0.4231, 0.6557, 0.5158, 0.7451, 0.4759, 0.4943, 0.7913];
+        let xs = [
+            -0.1303f32, 0.4976, 0.3364, 0.4296, 0.2779, 0.4580, 0.4447, 0.2466,
+        ];
+        let grads = [
+            0.9351, 0.4231, 0.6557, 0.5158, 0.7451, 0.4759, 0.4943, 0.7913,
+        ];
         let x = Tensor::from_slice(&xs).set_requires_grad(true);
         let y = Surrogate::sigmoid(4.0).forward(&x);
         assert_eq!(to_vec(&y), vec![0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
@@ -348,7 +343,10 @@ mod tests {
             let g_out = Tensor::rand_like(&x0);
             (&y * &g_out).sum(Kind::Float).backward();
             let want = s.grad(&x0) * &g_out;
-            assert!(x.grad().equal(&want), "{s}: gradient differs from the formula");
+            assert!(
+                x.grad().equal(&want),
+                "{s}: gradient differs from the formula"
+            );
         }
     }
 
@@ -377,10 +375,16 @@ mod tests {
         let x = Tensor::from_slice(&[-0.3f64, 0.2]).set_requires_grad(true);
         let s = Surrogate::atan(2.0).with_spiking(false);
         let y = s.forward(&x);
-        let want: Vec<f64> = [-0.3f64, 0.2].iter().map(|v| (PI / 2.0 * 2.0 * v).atan() / PI + 0.5).collect();
+        let want: Vec<f64> = [-0.3f64, 0.2]
+            .iter()
+            .map(|v| (PI / 2.0 * 2.0 * v).atan() / PI + 0.5)
+            .collect();
         assert_eq!(to_vec(&y), want);
         y.sum(Kind::Double).backward();
-        let gw: Vec<f64> = [-0.3f64, 0.2].iter().map(|v| 1.0 / (1.0 + (PI / 2.0 * 2.0 * v).powi(2))).collect();
+        let gw: Vec<f64> = [-0.3f64, 0.2]
+            .iter()
+            .map(|v| 1.0 / (1.0 + (PI / 2.0 * 2.0 * v).powi(2)))
+            .collect();
         for (g, w) in to_vec(&x.grad()).iter().zip(gw) {
             assert!((g - w).abs() < 1e-12);
         }
@@ -390,11 +394,30 @@ mod tests {
     fn known_values_at_zero_and_reprs() {
         let zero = Tensor::from_slice(&[0.0f64]);
         // Defaults are chosen so that σ'(0) is the maximum 1 for these families (§1.11).
-        for s in [Surrogate::sigmoid(4.0), Surrogate::atan(2.0), Surrogate::piecewise_quadratic(1.0), Surrogate::soft_sign(2.0)] {
-            assert!((s.grad(&zero).double_value(&[0]) - 1.0).abs() < 1e-12, "{s}");
+        for s in [
+            Surrogate::sigmoid(4.0),
+            Surrogate::atan(2.0),
+            Surrogate::piecewise_quadratic(1.0),
+            Surrogate::soft_sign(2.0),
+        ] {
+            assert!(
+                (s.grad(&zero).double_value(&[0]) - 1.0).abs() < 1e-12,
+                "{s}"
+            );
         }
-        assert_eq!(Surrogate::default().to_string(), "Sigmoid(alpha=4.0, spiking=True)");
-        assert_eq!(Surrogate::atan(2.0).with_spiking(false).to_string(), "ATan(alpha=2.0, spiking=False)");
-        assert_eq!(Surrogate::fake_numerical_gradient(0.3).grad(&zero).double_value(&[0]), 0.3);
+        assert_eq!(
+            Surrogate::default().to_string(),
+            "Sigmoid(alpha=4.0, spiking=True)"
+        );
+        assert_eq!(
+            Surrogate::atan(2.0).with_spiking(false).to_string(),
+            "ATan(alpha=2.0, spiking=False)"
+        );
+        assert_eq!(
+            Surrogate::fake_numerical_gradient(0.3)
+                .grad(&zero)
+                .double_value(&[0]),
+            0.3
+        );
     }
 }

@@ -8,13 +8,23 @@ use tch::{nn, Tensor};
 /// `γ/√(σ²+ε)` per channel, or an error naming `function` when the BN is not affine or has no
 /// running statistics, or its size differs from the convolution's output channels.
 fn bn_scale(function: &str, conv: &Conv2d, bn: &BatchNorm2d) -> Result<(Tensor, Tensor, Tensor)> {
-    let (Some(gamma), Some(beta), Some(mean), Some(var)) = (bn.weight(), bn.bias(), bn.running_mean(), bn.running_var())
+    let (Some(gamma), Some(beta), Some(mean), Some(var)) =
+        (bn.weight(), bn.bias(), bn.running_mean(), bn.running_var())
     else {
-        return Err(SjError::config(function, "the BatchNorm2d needs affine=True and track_running_stats=True"));
+        return Err(SjError::config(
+            function,
+            "the BatchNorm2d needs affine=True and track_running_stats=True",
+        ));
     };
     let out = conv.config().1;
     if gamma.size() != [out] {
-        return Err(SjError::config(function, format!("BatchNorm2d has {:?} features, Conv2d has {out} output channels", gamma.size())));
+        return Err(SjError::config(
+            function,
+            format!(
+                "BatchNorm2d has {:?} features, Conv2d has {out} output channels",
+                gamma.size()
+            ),
+        ));
     }
     let scale = gamma.detach() / (var.detach() + bn.eps()).sqrt();
     Ok((scale, beta.detach(), mean.detach()))
@@ -45,7 +55,12 @@ pub fn fused_conv2d_bias_of_convbn2d(conv2d: &Conv2d, bn2d: &BatchNorm2d) -> Res
 
 /// `scale_fused_conv2d_weight_of_convbn2d(conv2d, bn2d, k, b)`: changes `conv2d.weight` in place so
 /// that the fused weight becomes `k·W' + b`.
-pub fn scale_fused_conv2d_weight_of_convbn2d(conv2d: &Conv2d, bn2d: &BatchNorm2d, k: Option<f64>, b: Option<f64>) -> Result<()> {
+pub fn scale_fused_conv2d_weight_of_convbn2d(
+    conv2d: &Conv2d,
+    bn2d: &BatchNorm2d,
+    k: Option<f64>,
+    b: Option<f64>,
+) -> Result<()> {
     const F: &str = "scale_fused_conv2d_weight_of_convbn2d";
     no_conv_bias(F, conv2d)?;
     let (scale, _, _) = bn_scale(F, conv2d, bn2d)?;
@@ -63,7 +78,12 @@ pub fn scale_fused_conv2d_weight_of_convbn2d(conv2d: &Conv2d, bn2d: &BatchNorm2d
 
 /// `scale_fused_conv2d_bias_of_convbn2d(conv2d, bn2d, k, b)`: changes the BN's `bias` and
 /// `running_mean` in place so that the fused bias becomes `k·b' + b`.
-pub fn scale_fused_conv2d_bias_of_convbn2d(conv2d: &Conv2d, bn2d: &BatchNorm2d, k: Option<f64>, b: Option<f64>) -> Result<()> {
+pub fn scale_fused_conv2d_bias_of_convbn2d(
+    conv2d: &Conv2d,
+    bn2d: &BatchNorm2d,
+    k: Option<f64>,
+    b: Option<f64>,
+) -> Result<()> {
     const F: &str = "scale_fused_conv2d_bias_of_convbn2d";
     no_conv_bias(F, conv2d)?;
     // Detached tensors share storage with the BN's parameters, so in-place updates reach them.
@@ -87,10 +107,15 @@ pub fn fuse_convbn2d(path: &nn::Path, conv2d: &Conv2d, bn2d: &BatchNorm2d) -> Re
     let bias = fused_conv2d_bias_of_convbn2d(conv2d, bn2d)?;
     let (cin, cout, kernel, options) = conv2d.config();
     let options: ConvOptions<2> = options.with_bias(true);
-    let fused = Conv2d::new_with(path, cin, cout, kernel, options)?.with_step_mode(conv2d.step_mode());
+    let fused =
+        Conv2d::new_with(path, cin, cout, kernel, options)?.with_step_mode(conv2d.step_mode());
     tch::no_grad(|| {
         let _ = fused.weight().shallow_clone().f_copy_(&weight);
-        let _ = fused.bias().expect("bias=True").shallow_clone().f_copy_(&bias);
+        let _ = fused
+            .bias()
+            .expect("bias=True")
+            .shallow_clone()
+            .f_copy_(&bias);
     });
     Ok(fused)
 }
@@ -103,14 +128,29 @@ mod tests {
     use tch::{Device, Kind};
 
     fn conv_bn(vs: &nn::VarStore) -> (Conv2d, BatchNorm2d) {
-        let conv = Conv2d::new_with(&(vs.root() / "0"), 2, 3, 3, ConvOptions::new().with_padding(1).with_bias(false)).unwrap();
+        let conv = Conv2d::new_with(
+            &(vs.root() / "0"),
+            2,
+            3,
+            3,
+            ConvOptions::new().with_padding(1).with_bias(false),
+        )
+        .unwrap();
         let mut bn = BatchNorm2d::new(&(vs.root() / "1"), 3).unwrap();
         tch::manual_seed(5);
         // Non-trivial statistics and affine parameters.
-        let _ = bn.forward(&(Tensor::randn([8, 3, 4, 4], (Kind::Float, Device::Cpu)) * 2.0 + 1.0)).unwrap();
+        let _ = bn
+            .forward(&(Tensor::randn([8, 3, 4, 4], (Kind::Float, Device::Cpu)) * 2.0 + 1.0))
+            .unwrap();
         tch::no_grad(|| {
-            bn.weight().unwrap().shallow_clone().copy_(&Tensor::from_slice(&[0.5f32, 2.0, -1.0]));
-            bn.bias().unwrap().shallow_clone().copy_(&Tensor::from_slice(&[0.1f32, -0.2, 0.3]));
+            bn.weight()
+                .unwrap()
+                .shallow_clone()
+                .copy_(&Tensor::from_slice(&[0.5f32, 2.0, -1.0]));
+            bn.bias()
+                .unwrap()
+                .shallow_clone()
+                .copy_(&Tensor::from_slice(&[0.1f32, -0.2, 0.3]));
         });
         set_training(&mut bn, false);
         (conv, bn)
@@ -126,8 +166,13 @@ mod tests {
         let got = fused.forward(&x).unwrap();
         assert!((got - &want).abs().max().double_value(&[]) < 1e-5);
         // The bias formula by hand for channel 0: β − μ·γ/√(σ²+ε).
-        let (mu, var) = (bn.running_mean().unwrap().double_value(&[0]), bn.running_var().unwrap().double_value(&[0]));
-        let b0 = fused_conv2d_bias_of_convbn2d(&conv, &bn).unwrap().double_value(&[0]);
+        let (mu, var) = (
+            bn.running_mean().unwrap().double_value(&[0]),
+            bn.running_var().unwrap().double_value(&[0]),
+        );
+        let b0 = fused_conv2d_bias_of_convbn2d(&conv, &bn)
+            .unwrap()
+            .double_value(&[0]);
         assert!((b0 - (0.1 - mu * 0.5 / (var + 1e-5).sqrt())).abs() < 1e-6);
     }
 
@@ -135,7 +180,10 @@ mod tests {
     fn scaling_is_a_linear_transform_of_the_fused_parameters() {
         let vs = nn::VarStore::new(Device::Cpu);
         let (conv, bn) = conv_bn(&vs);
-        let (w0, b0) = (fused_conv2d_weight_of_convbn2d(&conv, &bn).unwrap(), fused_conv2d_bias_of_convbn2d(&conv, &bn).unwrap());
+        let (w0, b0) = (
+            fused_conv2d_weight_of_convbn2d(&conv, &bn).unwrap(),
+            fused_conv2d_bias_of_convbn2d(&conv, &bn).unwrap(),
+        );
         scale_fused_conv2d_weight_of_convbn2d(&conv, &bn, Some(2.0), Some(0.5)).unwrap();
         scale_fused_conv2d_bias_of_convbn2d(&conv, &bn, Some(2.0), Some(0.5)).unwrap();
         let w1 = fused_conv2d_weight_of_convbn2d(&conv, &bn).unwrap();
@@ -149,9 +197,24 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let conv = Conv2d::new(&(vs.root() / "0"), 2, 3, 3).unwrap();
         let bn = BatchNorm2d::new(&(vs.root() / "1"), 3).unwrap();
-        let err = fused_conv2d_weight_of_convbn2d(&conv, &bn).unwrap_err().to_string();
-        assert!(err.contains("fused_conv2d_weight_of_convbn2d") && err.contains("bias=False"), "{err}");
-        let conv = Conv2d::new_with(&(vs.root() / "2"), 2, 4, 3, ConvOptions::new().with_bias(false)).unwrap();
-        assert!(fuse_convbn2d(&(vs.root() / "f"), &conv, &bn).unwrap_err().to_string().contains("4 output channels"));
+        let err = fused_conv2d_weight_of_convbn2d(&conv, &bn)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("fused_conv2d_weight_of_convbn2d") && err.contains("bias=False"),
+            "{err}"
+        );
+        let conv = Conv2d::new_with(
+            &(vs.root() / "2"),
+            2,
+            4,
+            3,
+            ConvOptions::new().with_bias(false),
+        )
+        .unwrap();
+        assert!(fuse_convbn2d(&(vs.root() / "f"), &conv, &bn)
+            .unwrap_err()
+            .to_string()
+            .contains("4 output channels"));
     }
 }

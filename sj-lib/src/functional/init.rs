@@ -4,8 +4,15 @@ use crate::base::Module;
 use crate::error::{Result, SjError};
 
 /// The layers SpikingJelly matches with `isinstance(m, (nn.modules.conv._ConvNd, nn.Linear))`.
-const CONV_LINEAR: &[&str] =
-    &["Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"];
+const CONV_LINEAR: &[&str] = &[
+    "Linear",
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+];
 
 /// `kaiming_normal_conv_linear_weight(net)`: `torch.nn.init.kaiming_normal_(weight, a=√5)` on the
 /// `weight` (not the bias) of every Linear and Conv1d/2d/3d (and ConvTranspose) module in the tree:
@@ -17,7 +24,11 @@ pub fn kaiming_normal_conv_linear_weight(net: &mut dyn Module) -> Result<()> {
         if failure.is_some() || !CONV_LINEAR.contains(&m.type_name()) {
             return;
         }
-        for (_, mut weight) in m.named_tensors().into_iter().filter(|(name, _)| name == "weight") {
+        for (_, mut weight) in m
+            .named_tensors()
+            .into_iter()
+            .filter(|(name, _)| name == "weight")
+        {
             let size = weight.size();
             if size.len() < 2 {
                 failure = Some(SjError::Shape {
@@ -77,21 +88,37 @@ mod tests {
         tch::manual_seed(7);
         let vs = nn::VarStore::new(Device::Cpu);
         let p = vs.root();
-        let conv =
-            FakeConv2d { weight: Tensor::zeros([64, 16, 3, 3], (Kind::Float, Device::Cpu)), step_mode: StepMode::S };
-        let mut net = Sequential::new().add(Linear::new(&(&p / "0"), 1000, 100, true)).add(IFNode::new()).add(conv);
+        let conv = FakeConv2d {
+            weight: Tensor::zeros([64, 16, 3, 3], (Kind::Float, Device::Cpu)),
+            step_mode: StepMode::S,
+        };
+        let mut net = Sequential::new()
+            .add(Linear::new(&(&p / "0"), 1000, 100, true))
+            .add(IFNode::new())
+            .add(conv);
         let bias_before = net.get(0).unwrap().named_tensors()[1].1.copy();
         kaiming_normal_conv_linear_weight(&mut net).unwrap();
 
         let linear = net.get(0).unwrap().named_tensors();
         let w = &linear[0].1;
         // fan_in = 1000: std = 1/√3000 = 0.018257; 100 000 samples put the estimate within 1 %.
-        assert!((std_of(w) / (1.0 / 3000f64.sqrt()) - 1.0).abs() < 0.01, "{}", std_of(w));
+        assert!(
+            (std_of(w) / (1.0 / 3000f64.sqrt()) - 1.0).abs() < 0.01,
+            "{}",
+            std_of(w)
+        );
         assert!(w.mean(Kind::Float).double_value(&[]).abs() < 3e-4);
         assert!(w.requires_grad(), "still a trainable leaf");
-        assert_eq!((&linear[1].1 - bias_before).abs().max().double_value(&[]), 0.0);
+        assert_eq!(
+            (&linear[1].1 - bias_before).abs().max().double_value(&[]),
+            0.0
+        );
         // Conv2d [64, 16, 3, 3]: fan_in = 144, std = 1/√432 = 0.04811; 9216 samples: within 3 %.
         let cw = &net.get(2).unwrap().named_tensors()[0].1;
-        assert!((std_of(cw) / (1.0 / 432f64.sqrt()) - 1.0).abs() < 0.03, "{}", std_of(cw));
+        assert!(
+            (std_of(cw) / (1.0 / 432f64.sqrt()) - 1.0).abs() < 0.03,
+            "{}",
+            std_of(cw)
+        );
     }
 }

@@ -46,7 +46,11 @@ pub fn kernel_dot_product(x: &Tensor, y: &Tensor, kernel: Kernel) -> Result<Tens
     const F: &str = "kernel_dot_product";
     for t in [x, y] {
         if t.dim() != 2 {
-            return Err(SjError::Shape { module: F.into(), expected: "x and y [N, M]".into(), got: t.size() });
+            return Err(SjError::Shape {
+                module: F.into(),
+                expected: "x and y [N, M]".into(),
+                got: t.size(),
+            });
         }
         check_float(F, t)?;
     }
@@ -64,7 +68,10 @@ pub fn kernel_dot_product(x: &Tensor, y: &Tensor, kernel: Kernel) -> Result<Tens
         Kernel::Sigmoid { alpha } => (xy * alpha).sigmoid(),
         Kernel::Gaussian { sigma } => {
             if sigma == 0.0 || !sigma.is_finite() {
-                return Err(SjError::config(F, format!("the gaussian kernel needs a finite sigma != 0, got {sigma}")));
+                return Err(SjError::config(
+                    F,
+                    format!("the gaussian kernel needs a finite sigma != 0, got {sigma}"),
+                ));
             }
             let x2 = x.square().sum_dim_intlist(1, false, x.kind()).unsqueeze(1);
             let y2 = y.square().sum_dim_intlist(1, false, y.kind()).unsqueeze(0);
@@ -87,14 +94,23 @@ pub fn spike_similar_loss(
 ) -> Result<Tensor> {
     const F: &str = "spike_similar_loss";
     if spikes.dim() < 2 {
-        return Err(SjError::Shape { module: F.into(), expected: "spikes [N, M, T]".into(), got: spikes.size() });
+        return Err(SjError::Shape {
+            module: F.into(),
+            expected: "spikes [N, M, T]".into(),
+            got: spikes.size(),
+        });
     }
     let n = spikes.size()[0];
     if labels.dim() != 2 || labels.size()[0] != n {
-        return Err(SjError::Shape { module: F.into(), expected: format!("labels [{n}, C]"), got: labels.size() });
+        return Err(SjError::Shape {
+            module: F.into(),
+            expected: format!("labels [{n}, C]"),
+            got: labels.size(),
+        });
     }
     let spikes = spikes.flatten(1, -1);
-    let mut sim_p = kernel_dot_product(&spikes, &spikes, kernel_type).map_err(|e| SjError::config(F, e))?;
+    let mut sim_p =
+        kernel_dot_product(&spikes, &spikes, kernel_type).map_err(|e| SjError::config(F, e))?;
     if kernel_type == Kernel::Linear {
         let len = spikes.norm_scalaropt_dim(2, [1i64], true);
         // Cauchy-Schwarz bounds the cosine by 1; float rounding can exceed it (SpikingJelly's BCE then fails
@@ -106,23 +122,30 @@ pub fn spike_similar_loss(
     Ok(match loss_type {
         SimilarityLoss::Mse => sim_p.mse_loss(&sim, Reduction::Mean),
         SimilarityLoss::L1 => sim_p.l1_loss(&sim, Reduction::Mean),
-        SimilarityLoss::Bce => {
-            sim_p.f_binary_cross_entropy(&sim, None::<Tensor>, Reduction::Mean).map_err(|e| SjError::Input {
+        SimilarityLoss::Bce => sim_p
+            .f_binary_cross_entropy(&sim, None::<Tensor>, Reduction::Mean)
+            .map_err(|e| SjError::Input {
                 module: F.into(),
                 expected: "sim_p in [0, 1] for SimilarityLoss::Bce".into(),
                 got: e.to_string().lines().next().unwrap_or_default().to_string(),
-            })?
-        }
+            })?,
     })
 }
 
 /// `temporal_efficient_training_cross_entropy(x_seq, target)`: the TET loss, the mean over t of
 /// `cross_entropy(x_seq[t], target)` for x_seq `[T, N, C, *]` and class indices target `[N]` or `[N, *]`
 /// (computed, as in SpikingJelly, as one cross entropy over `[N, C, T, *]` with target repeated over T).
-pub fn temporal_efficient_training_cross_entropy(x_seq: &Tensor, target: &Tensor) -> Result<Tensor> {
+pub fn temporal_efficient_training_cross_entropy(
+    x_seq: &Tensor,
+    target: &Tensor,
+) -> Result<Tensor> {
     const F: &str = "temporal_efficient_training_cross_entropy";
     if x_seq.dim() < 3 {
-        return Err(SjError::Shape { module: F.into(), expected: "x_seq [T, N, C, *]".into(), got: x_seq.size() });
+        return Err(SjError::Shape {
+            module: F.into(),
+            expected: "x_seq [T, N, C, *]".into(),
+            got: x_seq.size(),
+        });
     }
     check_float(F, x_seq)?;
     let size = x_seq.size();
@@ -140,8 +163,17 @@ pub fn temporal_efficient_training_cross_entropy(x_seq: &Tensor, target: &Tensor
     check_label_range(F, target, classes)?;
     let mut repeats = vec![1i64; target.dim() + 1];
     repeats[1] = steps;
-    let target = target.to_kind(Kind::Int64).unsqueeze(1).repeat(repeats.as_slice());
-    Ok(x_seq.transpose(0, 1).transpose(1, 2).cross_entropy_loss(&target, None::<Tensor>, Reduction::Mean, -100, 0.0))
+    let target = target
+        .to_kind(Kind::Int64)
+        .unsqueeze(1)
+        .repeat(repeats.as_slice());
+    Ok(x_seq.transpose(0, 1).transpose(1, 2).cross_entropy_loss(
+        &target,
+        None::<Tensor>,
+        Reduction::Mean,
+        -100,
+        0.0,
+    ))
 }
 
 #[cfg(test)]
@@ -162,8 +194,16 @@ mod tests {
         // x0 = (1, 2), x1 = (0, 1); y0 = (1, 0), y1 = (1, 1): xᵢᵀyⱼ = [[1, 3], [0, 1]].
         let x = Tensor::from_slice(&[1f32, 2., 0., 1.]).view([2, 2]);
         let y = Tensor::from_slice(&[1f32, 0., 1., 1.]).view([2, 2]);
-        close(&kernel_dot_product(&x, &y, Kernel::Linear).unwrap(), &[1., 3., 0., 1.], 1e-6);
-        close(&kernel_dot_product(&x, &y, Kernel::Polynomial { d: 2.0 }).unwrap(), &[1., 9., 0., 1.], 1e-6);
+        close(
+            &kernel_dot_product(&x, &y, Kernel::Linear).unwrap(),
+            &[1., 3., 0., 1.],
+            1e-6,
+        );
+        close(
+            &kernel_dot_product(&x, &y, Kernel::Polynomial { d: 2.0 }).unwrap(),
+            &[1., 9., 0., 1.],
+            1e-6,
+        );
         let s = |z: f64| 1.0 / (1.0 + (-z).exp());
         close(
             &kernel_dot_product(&x, &y, Kernel::Sigmoid { alpha: 0.5 }).unwrap(),
@@ -178,9 +218,16 @@ mod tests {
             1e-6,
         );
 
-        let err =
-            kernel_dot_product(&x, &Tensor::ones([2, 3], (Kind::Float, Device::Cpu)), Kernel::Linear).unwrap_err();
-        assert!(err.to_string().contains("kernel_dot_product") && err.to_string().contains("[2, 3]"), "{err}");
+        let err = kernel_dot_product(
+            &x,
+            &Tensor::ones([2, 3], (Kind::Float, Device::Cpu)),
+            Kernel::Linear,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("kernel_dot_product") && err.to_string().contains("[2, 3]"),
+            "{err}"
+        );
         assert!(kernel_dot_product(&x, &y, Kernel::Gaussian { sigma: 0.0 }).is_err());
         assert!(kernel_dot_product(&x.view([4]), &y, Kernel::Linear).is_err());
     }
@@ -201,26 +248,53 @@ mod tests {
         let bce = sim_p
             .iter()
             .zip(&sim)
-            .map(|(p, s): (&f64, &f64)| -(s * p.ln().max(-100.0) + (1.0 - s) * (1.0 - p).ln().max(-100.0)))
+            .map(|(p, s): (&f64, &f64)| {
+                -(s * p.ln().max(-100.0) + (1.0 - s) * (1.0 - p).ln().max(-100.0))
+            })
             .sum::<f64>()
             / 9.0;
-        let loss = |k, l| spike_similar_loss(&spikes, &labels, k, l).unwrap().double_value(&[]);
+        let loss = |k, l| {
+            spike_similar_loss(&spikes, &labels, k, l)
+                .unwrap()
+                .double_value(&[])
+        };
         assert!((loss(Kernel::Linear, SimilarityLoss::Mse) - mse).abs() < 1e-6);
         assert!((loss(Kernel::Linear, SimilarityLoss::L1) - l1).abs() < 1e-6);
         assert!((loss(Kernel::Linear, SimilarityLoss::Bce) - bce).abs() < 1e-5);
         // Gaussian σ = 1: ‖a−b‖² = ‖b−c‖² = 1, ‖a−c‖² = 2.
         let (e1, e2) = ((-0.5f64).exp(), (-1.0f64).exp());
         let gp = [1., e1, e2, e1, 1., e1, e2, e1, 1.];
-        let gmse = gp.iter().zip(&sim).map(|(p, s)| (p - s) * (p - s)).sum::<f64>() / 9.0;
+        let gmse = gp
+            .iter()
+            .zip(&sim)
+            .map(|(p, s)| (p - s) * (p - s))
+            .sum::<f64>()
+            / 9.0;
         assert!((loss(Kernel::Gaussian { sigma: 1.0 }, SimilarityLoss::Mse) - gmse).abs() < 1e-6);
 
-        let err =
-            spike_similar_loss(&spikes, &labels.narrow(0, 0, 2), Kernel::Linear, SimilarityLoss::Mse).unwrap_err();
-        assert!(err.to_string().contains("spike_similar_loss") && err.to_string().contains("[3, C]"), "{err}");
+        let err = spike_similar_loss(
+            &spikes,
+            &labels.narrow(0, 0, 2),
+            Kernel::Linear,
+            SimilarityLoss::Mse,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("spike_similar_loss") && err.to_string().contains("[3, C]"),
+            "{err}"
+        );
         // The unnormalised polynomial kernel leaves [0, 1], which BCE refuses.
-        let err = spike_similar_loss(&(spikes * 3.0), &labels, Kernel::Polynomial { d: 2.0 }, SimilarityLoss::Bce)
-            .unwrap_err();
-        assert!(err.to_string().contains("spike_similar_loss") && err.to_string().contains("[0, 1]"), "{err}");
+        let err = spike_similar_loss(
+            &(spikes * 3.0),
+            &labels,
+            Kernel::Polynomial { d: 2.0 },
+            SimilarityLoss::Bce,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("spike_similar_loss") && err.to_string().contains("[0, 1]"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -231,33 +305,61 @@ mod tests {
         let target = Tensor::randint(c, [n], (Kind::Int64, Device::Cpu));
         let tet = temporal_efficient_training_cross_entropy(&x_seq, &target).unwrap();
         let looped = (0..t)
-            .map(|i| x_seq.get(i).cross_entropy_loss(&target, None::<Tensor>, Reduction::Mean, -100, 0.0))
+            .map(|i| {
+                x_seq
+                    .get(i)
+                    .cross_entropy_loss(&target, None::<Tensor>, Reduction::Mean, -100, 0.0)
+            })
             .fold(Tensor::from(0f32), |a, b| a + b)
             / t as f64;
         assert!((tet.double_value(&[]) - looped.double_value(&[])).abs() < 1e-6);
         // By hand for T = 2, N = 1, C = 2, target 0: CE = ln(1 + e^(x1 − x0)) = ln(1 + e^-1), then ln 2.
         let x = Tensor::from_slice(&[1f32, 0., 0., 0.]).view([2, 1, 2]);
         let by_hand = ((1.0 + (-1f64).exp()).ln() + 2f64.ln()) / 2.0;
-        let got = temporal_efficient_training_cross_entropy(&x, &Tensor::from_slice(&[0i64])).unwrap();
+        let got =
+            temporal_efficient_training_cross_entropy(&x, &Tensor::from_slice(&[0i64])).unwrap();
         assert!((got.double_value(&[]) - by_hand).abs() < 1e-6);
         // Target [N, *] for x_seq [T, N, C, *].
         let x4 = Tensor::rand([3, 2, 5, 4], (Kind::Float, Device::Cpu));
         let t4 = Tensor::randint(5, [2, 4], (Kind::Int64, Device::Cpu));
         let looped4 = (0..3)
-            .map(|i| x4.get(i).cross_entropy_loss(&t4, None::<Tensor>, Reduction::Mean, -100, 0.0).double_value(&[]))
+            .map(|i| {
+                x4.get(i)
+                    .cross_entropy_loss(&t4, None::<Tensor>, Reduction::Mean, -100, 0.0)
+                    .double_value(&[])
+            })
             .sum::<f64>()
             / 3.0;
         assert!(
-            (temporal_efficient_training_cross_entropy(&x4, &t4).unwrap().double_value(&[]) - looped4).abs() < 1e-6
+            (temporal_efficient_training_cross_entropy(&x4, &t4)
+                .unwrap()
+                .double_value(&[])
+                - looped4)
+                .abs()
+                < 1e-6
         );
 
         let f = "temporal_efficient_training_cross_entropy";
+        let err = temporal_efficient_training_cross_entropy(
+            &x_seq,
+            &Tensor::from_slice(&[0i64, 1, 2, 10]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains(f) && err.to_string().contains("[0, 10)"),
+            "{err}"
+        );
         let err =
-            temporal_efficient_training_cross_entropy(&x_seq, &Tensor::from_slice(&[0i64, 1, 2, 10])).unwrap_err();
-        assert!(err.to_string().contains(f) && err.to_string().contains("[0, 10)"), "{err}");
-        let err = temporal_efficient_training_cross_entropy(&x_seq, &Tensor::from_slice(&[0i64, 1])).unwrap_err();
-        assert!(err.to_string().contains(f) && err.to_string().contains("[4]"), "{err}");
+            temporal_efficient_training_cross_entropy(&x_seq, &Tensor::from_slice(&[0i64, 1]))
+                .unwrap_err();
+        assert!(
+            err.to_string().contains(f) && err.to_string().contains("[4]"),
+            "{err}"
+        );
         assert!(temporal_efficient_training_cross_entropy(&x_seq.get(0), &target).is_err());
-        assert!(temporal_efficient_training_cross_entropy(&x_seq, &target.to_kind(Kind::Float)).is_err());
+        assert!(
+            temporal_efficient_training_cross_entropy(&x_seq, &target.to_kind(Kind::Float))
+                .is_err()
+        );
     }
 }

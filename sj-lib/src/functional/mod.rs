@@ -11,13 +11,14 @@ mod spikes;
 mod threshold;
 
 pub use convbn::{
-    fuse_convbn2d, fused_conv2d_bias_of_convbn2d, fused_conv2d_weight_of_convbn2d, scale_fused_conv2d_bias_of_convbn2d,
-    scale_fused_conv2d_weight_of_convbn2d,
+    fuse_convbn2d, fused_conv2d_bias_of_convbn2d, fused_conv2d_weight_of_convbn2d,
+    scale_fused_conv2d_bias_of_convbn2d, scale_fused_conv2d_weight_of_convbn2d,
 };
 pub use fptt::{fptt_online_training, fptt_online_training_init_w_ra};
 pub use init::kaiming_normal_conv_linear_weight;
 pub use loss::{
-    kernel_dot_product, spike_similar_loss, temporal_efficient_training_cross_entropy, Kernel, SimilarityLoss,
+    kernel_dot_product, spike_similar_loss, temporal_efficient_training_cross_entropy, Kernel,
+    SimilarityLoss,
 };
 pub use spikes::{chunk_multi_step_forward, delay, first_spike_index, redundant_one_hot};
 pub use threshold::set_threshold_margin;
@@ -32,7 +33,11 @@ fn walk_mut(module: &mut dyn Module, f: &mut dyn FnMut(&mut dyn Module)) {
 fn walk(prefix: &str, module: &dyn Module, f: &mut dyn FnMut(&str, &dyn Module)) {
     f(prefix, module);
     for (name, child) in module.children() {
-        let path = if prefix.is_empty() { name } else { format!("{prefix}.{name}") };
+        let path = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}.{name}")
+        };
         walk(&path, child, f);
     }
 }
@@ -83,7 +88,14 @@ pub fn named_memories(net: &dyn Module) -> Vec<(String, Option<Tensor>)> {
     let mut out = Vec::new();
     walk("", net, &mut |path, m| {
         for (name, t) in m.memories() {
-            out.push((if path.is_empty() { name } else { format!("{path}.{name}") }, t));
+            out.push((
+                if path.is_empty() {
+                    name
+                } else {
+                    format!("{path}.{name}")
+                },
+                t,
+            ));
         }
     });
     out
@@ -94,7 +106,14 @@ pub fn state_dict(net: &dyn Module) -> Vec<(String, Tensor)> {
     let mut out = Vec::new();
     walk("", net, &mut |path, m| {
         for (name, t) in m.named_tensors() {
-            out.push((if path.is_empty() { name } else { format!("{path}.{name}") }, t));
+            out.push((
+                if path.is_empty() {
+                    name
+                } else {
+                    format!("{path}.{name}")
+                },
+                t,
+            ));
         }
     });
     out
@@ -103,7 +122,9 @@ pub fn state_dict(net: &dyn Module) -> Vec<(String, Tensor)> {
 /// Every module in the tree with its dotted name (`named_modules`), root first as `""`.
 pub fn named_modules(net: &dyn Module) -> Vec<(String, &'static str)> {
     let mut out = Vec::new();
-    walk("", net, &mut |path, m| out.push((path.to_string(), m.type_name())));
+    walk("", net, &mut |path, m| {
+        out.push((path.to_string(), m.type_name()))
+    });
     out
 }
 
@@ -114,14 +135,31 @@ pub fn multi_step_forward(x_seq: &Tensor, module: &mut dyn Module) -> Result<Ten
 
 /// Runs `step` over `x_seq[t]` for every t and stacks the outputs along dim 0: the loop behind
 /// every multi-step forward of a stateful module (`module` names it in errors).
-pub fn step_by_step(module: &str, x_seq: &Tensor, mut step: impl FnMut(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
+pub fn step_by_step(
+    module: &str,
+    x_seq: &Tensor,
+    mut step: impl FnMut(&Tensor) -> Result<Tensor>,
+) -> Result<Tensor> {
     check_dims(module, x_seq, 2, "[T, N, *] in step mode 'm'")?;
-    let ys = (0..x_seq.size()[0]).map(|t| step(&x_seq.get(t))).collect::<Result<Vec<_>>>()?;
+    if x_seq.size()[0] == 0 {
+        return Err(crate::SjError::Shape {
+            module: module.into(),
+            expected: "[T, N, *] with T > 0".into(),
+            got: x_seq.size(),
+        });
+    }
+    let ys = (0..x_seq.size()[0])
+        .map(|t| step(&x_seq.get(t)))
+        .collect::<Result<Vec<_>>>()?;
     Ok(Tensor::stack(&ys, 0))
 }
 
 /// `seq_to_ann_forward(x_seq, f)`: `[T, N, *]` → `[T·N, *]`, apply `f`, then back to `[T, N, *']`.
-pub fn seq_to_ann_forward(module: &str, x_seq: &Tensor, f: impl FnOnce(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
+pub fn seq_to_ann_forward(
+    module: &str,
+    x_seq: &Tensor,
+    f: impl FnOnce(&Tensor) -> Result<Tensor>,
+) -> Result<Tensor> {
     check_dims(module, x_seq, 2, "[T, N, *] in step mode 'm'")?;
     let (t, n) = (x_seq.size()[0], x_seq.size()[1]);
     let y = f(&x_seq.flatten(0, 1))?;
@@ -153,7 +191,12 @@ mod tests {
         let mut n = net(&vs);
         tch::manual_seed(3);
         let x_seq = Tensor::rand([4, 2, 3, 4], (Kind::Float, Device::Cpu)) * 8.0;
-        let y_s = Tensor::stack(&(0..4).map(|t| n.forward(&x_seq.get(t)).unwrap()).collect::<Vec<_>>(), 0);
+        let y_s = Tensor::stack(
+            &(0..4)
+                .map(|t| n.forward(&x_seq.get(t)).unwrap())
+                .collect::<Vec<_>>(),
+            0,
+        );
         reset_net(&mut n);
         set_step_mode(&mut n, StepMode::M).unwrap();
         let y_m = n.forward(&x_seq).unwrap();
@@ -171,8 +214,14 @@ mod tests {
         let mut vs_names: Vec<String> = vs.variables().into_keys().collect();
         vs_names.sort();
         assert_eq!(vs_names, ["1.bias", "1.weight", "3.weight"]);
-        let _ = n.forward(&Tensor::ones([2, 3, 4], (Kind::Float, Device::Cpu))).unwrap();
-        let mems: Vec<String> = named_memories(&n).into_iter().filter(|(_, t)| t.is_some()).map(|(k, _)| k).collect();
+        let _ = n
+            .forward(&Tensor::ones([2, 3, 4], (Kind::Float, Device::Cpu)))
+            .unwrap();
+        let mems: Vec<String> = named_memories(&n)
+            .into_iter()
+            .filter(|(_, t)| t.is_some())
+            .map(|(k, _)| k)
+            .collect();
         assert_eq!(mems, ["2.v", "4.v"]);
         reset_net(&mut n);
         assert!(named_memories(&n).iter().all(|(_, t)| t.is_none()));
@@ -183,7 +232,13 @@ mod tests {
     fn shape_errors_name_the_module() {
         let vs = nn::VarStore::new(Device::Cpu);
         let mut n = net(&vs);
-        let err = n.forward(&Tensor::ones([2, 5], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
-        assert!(err.contains("Linear") && err.contains("12") && err.contains("[2, 5]"), "{err}");
+        let err = n
+            .forward(&Tensor::ones([2, 5], (Kind::Float, Device::Cpu)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("Linear") && err.contains("12") && err.contains("[2, 5]"),
+            "{err}"
+        );
     }
 }

@@ -9,7 +9,10 @@ const MULTI_STEP_ONLY: &[StepMode] = &[StepMode::M];
 /// `U(−1/√fan_in, 1/√fan_in)`: PyTorch's `kaiming_uniform_(a=√5)` for Linear and Conv weights.
 fn pytorch_default_init(fan_in: i64) -> nn::Init {
     let bound = 1.0 / (fan_in as f64).sqrt();
-    nn::Init::Uniform { lo: -bound, up: bound }
+    nn::Init::Uniform {
+        lo: -bound,
+        up: bound,
+    }
 }
 
 /// Checks `value ≥ reduction ≥ 1` for a squeeze-and-excitation ratio.
@@ -17,7 +20,9 @@ fn check_reduction(module: &str, what: &str, value: i64, name: &str, reduction: 
     if reduction < 1 || value < reduction {
         return Err(SjError::config(
             module,
-            format!("{name} must satisfy 1 <= {name} <= {what}, got {name}={reduction}, {what}={value}"),
+            format!(
+                "{name} must satisfy 1 <= {name} <= {what}, got {name}={reduction}, {what}={value}"
+            ),
         ));
     }
     Ok(())
@@ -37,13 +42,23 @@ impl SharedMlp {
         let hidden = channels / reduction;
         let shape = |out: i64, inp: i64| [vec![out, inp], vec![1; kernel_dims]].concat();
         let mlp = path / "sharedMLP";
-        let fc1 = (&mlp / "0").var("weight", &shape(hidden, channels), pytorch_default_init(channels));
-        let fc2 = (&mlp / "2").var("weight", &shape(channels, hidden), pytorch_default_init(hidden));
+        let fc1 = (&mlp / "0").var(
+            "weight",
+            &shape(hidden, channels),
+            pytorch_default_init(channels),
+        );
+        let fc2 = (&mlp / "2").var(
+            "weight",
+            &shape(channels, hidden),
+            pytorch_default_init(hidden),
+        );
         SharedMlp { fc1, fc2 }
     }
 
     fn mlp(&self, v: &Tensor) -> Tensor {
-        v.matmul(&self.fc1.flatten(1, -1).tr()).relu().matmul(&self.fc2.flatten(1, -1).tr())
+        v.matmul(&self.fc1.flatten(1, -1).tr())
+            .relu()
+            .matmul(&self.fc2.flatten(1, -1).tr())
     }
 
     /// `sigmoid(MLP(avg) + MLP(max))` over `x` `[N, channels, *]`, pooled over `*`: `[N, channels]`.
@@ -56,18 +71,34 @@ impl SharedMlp {
 
     fn named_tensors(&self, prefix: &str) -> Vec<NamedTensor> {
         vec![
-            (format!("{prefix}sharedMLP.0.weight"), self.fc1.shallow_clone()),
-            (format!("{prefix}sharedMLP.2.weight"), self.fc2.shallow_clone()),
+            (
+                format!("{prefix}sharedMLP.0.weight"),
+                self.fc1.shallow_clone(),
+            ),
+            (
+                format!("{prefix}sharedMLP.2.weight"),
+                self.fc2.shallow_clone(),
+            ),
         ]
     }
 }
 
 /// Shape-checks a multi-step input: `dims` dimensions, with the given sizes at the given axes.
-fn check_input(module: &str, x: &Tensor, dims: usize, sizes: &[(usize, i64)], expected: &str) -> Result<()> {
+fn check_input(
+    module: &str,
+    x: &Tensor,
+    dims: usize,
+    sizes: &[(usize, i64)],
+    expected: &str,
+) -> Result<()> {
     check_float(module, x)?;
     let size = x.size();
     if size.len() != dims || sizes.iter().any(|&(axis, n)| size[axis] != n) {
-        return Err(SjError::Shape { module: module.into(), expected: expected.into(), got: size });
+        return Err(SjError::Shape {
+            module: module.into(),
+            expected: expected.into(),
+            got: size,
+        });
     }
     Ok(())
 }
@@ -89,7 +120,10 @@ impl TemporalWiseAttention {
     /// `1 ≤ reduction ≤ T` and `dimension` is 2 or 4.
     pub fn new(path: &nn::Path, steps: i64, reduction: i64, dimension: usize) -> Result<Self> {
         if dimension != 2 && dimension != 4 {
-            return Err(SjError::config("TemporalWiseAttention", format!("dimension must be 4 or 2, got {dimension}")));
+            return Err(SjError::config(
+                "TemporalWiseAttention",
+                format!("dimension must be 4 or 2, got {dimension}"),
+            ));
         }
         check_reduction("TemporalWiseAttention", "T", steps, "reduction", reduction)?;
         Ok(TemporalWiseAttention {
@@ -111,7 +145,13 @@ impl Module for TemporalWiseAttention {
         } else {
             format!("[T={}, N, L]", self.steps)
         };
-        check_input("TemporalWiseAttention", x_seq, self.dimension + 1, &[(0, self.steps)], &expected)?;
+        check_input(
+            "TemporalWiseAttention",
+            x_seq,
+            self.dimension + 1,
+            &[(0, self.steps)],
+            &expected,
+        )?;
         let x = x_seq.transpose(0, 1);
         let scores = self.shared_mlp.scores(&x);
         let mut shape = scores.size();
@@ -174,7 +214,12 @@ impl MultiDimensionalAttention {
         let padding = match kernel_size {
             3 => 1,
             7 => 3,
-            k => return Err(SjError::config(NAME, format!("kernel size must be 3 or 7, got {k}"))),
+            k => {
+                return Err(SjError::config(
+                    NAME,
+                    format!("kernel size must be 3 or 7, got {k}"),
+                ))
+            }
         };
         let sa_conv = (path / "sa" / "conv").var(
             "weight",
@@ -211,7 +256,13 @@ impl Module for MultiDimensionalAttention {
     }
     fn forward(&mut self, x_seq: &Tensor) -> Result<Tensor> {
         let expected = format!("[T={}, N, C={}, H, W]", self.steps, self.channels);
-        check_input("MultiDimensionalAttention", x_seq, 5, &[(0, self.steps), (2, self.channels)], &expected)?;
+        check_input(
+            "MultiDimensionalAttention",
+            x_seq,
+            5,
+            &[(0, self.steps), (2, self.channels)],
+            &expected,
+        )?;
         let x = x_seq.transpose(0, 1);
         let (n, t, c) = (x.size()[0], self.steps, self.channels);
         let out = self.ta.scores(&x).view([n, t, 1, 1, 1]) * &x;
@@ -248,7 +299,10 @@ mod tests {
     fn set(vs: &nn::VarStore, name: &str, values: &Tensor) {
         let vars = vs.variables();
         let var = &vars[name];
-        tch::no_grad(|| var.shallow_clone().copy_(&values.view(var.size().as_slice())));
+        tch::no_grad(|| {
+            var.shallow_clone()
+                .copy_(&values.view(var.size().as_slice()))
+        });
     }
 
     fn zero_all(vs: &nn::VarStore) {
@@ -268,8 +322,16 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         // T = 2, r = 2: hidden 1; w1 = [[1, 1]], w2 = [[1], [-1]]
         let mut twa = TemporalWiseAttention::new(&vs.root(), 2, 2, 2).unwrap();
-        set(&vs, "sharedMLP.0.weight", &Tensor::from_slice(&[1.0f32, 1.0]));
-        set(&vs, "sharedMLP.2.weight", &Tensor::from_slice(&[1.0f32, -1.0]));
+        set(
+            &vs,
+            "sharedMLP.0.weight",
+            &Tensor::from_slice(&[1.0f32, 1.0]),
+        );
+        set(
+            &vs,
+            "sharedMLP.2.weight",
+            &Tensor::from_slice(&[1.0f32, -1.0]),
+        );
         // x[0] = [1, 3], x[1] = [2, -4] (N = 1, L = 2): avg = [2, -1], max = [3, 2]
         // MLP(avg) = relu(1) * [1, -1], MLP(max) = relu(5) * [1, -1]: scores [sigmoid(6), sigmoid(-6)]
         let x = Tensor::from_slice(&[1.0f32, 3.0, 2.0, -4.0]).view([2, 1, 2]);
@@ -284,17 +346,37 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let mut twa = TemporalWiseAttention::new(&vs.root(), 4, 2, 4).unwrap();
         assert_eq!(
-            state_dict(&twa).iter().map(|(k, t)| (k.as_str(), t.size())).collect::<Vec<_>>(),
-            [("sharedMLP.0.weight", vec![2, 4]), ("sharedMLP.2.weight", vec![4, 2])]
+            state_dict(&twa)
+                .iter()
+                .map(|(k, t)| (k.as_str(), t.size()))
+                .collect::<Vec<_>>(),
+            [
+                ("sharedMLP.0.weight", vec![2, 4]),
+                ("sharedMLP.2.weight", vec![4, 2])
+            ]
         );
         zero_all(&vs);
         let x = Tensor::randn([4, 2, 3, 5, 5], (Kind::Float, Device::Cpu));
-        assert!(twa.forward(&x).unwrap().allclose(&(&x * 0.5), 1e-6, 1e-7, false));
-        let err = twa.forward(&Tensor::zeros([3, 2, 3, 5, 5], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
-        assert!(err.contains("TemporalWiseAttention") && err.contains("[T=4, N, C, H, W]"), "{err}");
-        assert!(twa.forward(&Tensor::zeros([4, 2, 3], (Kind::Float, Device::Cpu))).is_err());
+        assert!(twa
+            .forward(&x)
+            .unwrap()
+            .allclose(&(&x * 0.5), 1e-6, 1e-7, false));
+        let err = twa
+            .forward(&Tensor::zeros([3, 2, 3, 5, 5], (Kind::Float, Device::Cpu)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("TemporalWiseAttention") && err.contains("[T=4, N, C, H, W]"),
+            "{err}"
+        );
+        assert!(twa
+            .forward(&Tensor::zeros([4, 2, 3], (Kind::Float, Device::Cpu)))
+            .is_err());
         assert!(twa.set_step_mode(StepMode::S).is_err());
-        assert!(TemporalWiseAttention::new(&vs.root(), 4, 8, 4).unwrap_err().to_string().contains("reduction"));
+        assert!(TemporalWiseAttention::new(&vs.root(), 4, 8, 4)
+            .unwrap_err()
+            .to_string()
+            .contains("reduction"));
         assert!(
             TemporalWiseAttention::new(&vs.root(), 4, 16, 4).is_err()
                 && TemporalWiseAttention::new(&vs.root(), 16, 16, 3).is_err()
@@ -305,7 +387,10 @@ mod tests {
     fn multi_dimensional_attention_checklist_97() {
         let vs = nn::VarStore::new(Device::Cpu);
         let mut mda = MultiDimensionalAttention::with_options(&vs.root(), 2, 4, 2, 2, 3).unwrap();
-        let names: Vec<(String, Vec<i64>)> = state_dict(&mda).into_iter().map(|(k, t)| (k, t.size())).collect();
+        let names: Vec<(String, Vec<i64>)> = state_dict(&mda)
+            .into_iter()
+            .map(|(k, t)| (k, t.size()))
+            .collect();
         assert_eq!(
             names,
             [
@@ -323,14 +408,30 @@ mod tests {
         assert_eq!(y.size(), x.size());
         assert!(y.allclose(&(&x * 0.125).relu(), 1e-6, 1e-7, false));
         // temporal attention by hand (same MLP as the TWA example), the rest zero
-        set(&vs, "ta.sharedMLP.0.weight", &Tensor::from_slice(&[1.0f32, 1.0]));
-        set(&vs, "ta.sharedMLP.2.weight", &Tensor::from_slice(&[1.0f32, -1.0]));
+        set(
+            &vs,
+            "ta.sharedMLP.0.weight",
+            &Tensor::from_slice(&[1.0f32, 1.0]),
+        );
+        set(
+            &vs,
+            "ta.sharedMLP.2.weight",
+            &Tensor::from_slice(&[1.0f32, -1.0]),
+        );
         let flat = x.transpose(0, 1).flatten(2, -1); // [N, T, C*H*W]
                                                      // hidden units relu(avg_0 + avg_1) and relu(max_0 + max_1); scores sigmoid(±(their sum))
-        let sum_t = |pooled: Tensor| pooled.sum_dim_intlist(&[1i64][..], false, Kind::Float).relu();
-        let hidden = sum_t(flat.mean_dim(&[2i64][..], false, Kind::Float)) + sum_t(flat.amax(&[2i64][..], false)); // [N]
+        let sum_t = |pooled: Tensor| {
+            pooled
+                .sum_dim_intlist(&[1i64][..], false, Kind::Float)
+                .relu()
+        };
+        let hidden = sum_t(flat.mean_dim(&[2i64][..], false, Kind::Float))
+            + sum_t(flat.amax(&[2i64][..], false)); // [N]
         let ta = Tensor::stack(&[hidden.sigmoid(), (-&hidden).sigmoid()], 0).view([2, 3, 1, 1, 1]); // [T, N]
-        assert!(mda.forward(&x).unwrap().allclose(&(&x * ta * 0.25).relu(), 1e-5, 1e-6, false));
+        assert!(mda
+            .forward(&x)
+            .unwrap()
+            .allclose(&(&x * ta * 0.25).relu(), 1e-5, 1e-6, false));
         // spatial attention: centre tap of the mean map, top-left tap of the max map
         zero_all(&vs);
         let w = Tensor::zeros([1, 2, 3, 3], (Kind::Float, Device::Cpu));
@@ -340,25 +441,48 @@ mod tests {
         let out = &x * 0.25; // after ta and ca
         let merged = out.transpose(0, 1).flatten(1, 2); // [N, T*C, H, W]
         let avg = merged.mean_dim(&[1i64][..], false, Kind::Float);
-        let max = merged.amax(&[1i64][..], false).constant_pad_nd([1, 0, 1, 0]).narrow(1, 0, 5).narrow(2, 0, 6);
+        let max = merged
+            .amax(&[1i64][..], false)
+            .constant_pad_nd([1, 0, 1, 0])
+            .narrow(1, 0, 5)
+            .narrow(2, 0, 6);
         let sa = (avg + max).sigmoid().unsqueeze(0).unsqueeze(2); // [1, N, 1, H, W]
-        assert!(mda.forward(&x).unwrap().allclose(&(out * sa).relu(), 1e-5, 1e-6, false));
+        assert!(mda
+            .forward(&x)
+            .unwrap()
+            .allclose(&(out * sa).relu(), 1e-5, 1e-6, false));
     }
 
     #[test]
     fn multi_dimensional_attention_errors() {
         let vs = nn::VarStore::new(Device::Cpu);
-        assert!(MultiDimensionalAttention::new(&vs.root(), 8, 32).unwrap_err().to_string().contains("reduction_t"));
-        assert!(MultiDimensionalAttention::new(&vs.root(), 16, 8).unwrap_err().to_string().contains("reduction_c"));
-        assert!(MultiDimensionalAttention::with_options(&vs.root(), 4, 4, 2, 2, 5)
+        assert!(MultiDimensionalAttention::new(&vs.root(), 8, 32)
             .unwrap_err()
             .to_string()
-            .contains("3 or 7"));
+            .contains("reduction_t"));
+        assert!(MultiDimensionalAttention::new(&vs.root(), 16, 8)
+            .unwrap_err()
+            .to_string()
+            .contains("reduction_c"));
+        assert!(
+            MultiDimensionalAttention::with_options(&vs.root(), 4, 4, 2, 2, 5)
+                .unwrap_err()
+                .to_string()
+                .contains("3 or 7")
+        );
         let mut mda = MultiDimensionalAttention::with_options(&vs.root(), 4, 4, 2, 2, 7).unwrap();
-        let err = mda.forward(&Tensor::zeros([4, 2, 3, 5, 5], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
-        assert!(err.contains("[T=4, N, C=4, H, W]") && err.contains("[4, 2, 3, 5, 5]"), "{err}");
+        let err = mda
+            .forward(&Tensor::zeros([4, 2, 3, 5, 5], (Kind::Float, Device::Cpu)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[T=4, N, C=4, H, W]") && err.contains("[4, 2, 3, 5, 5]"),
+            "{err}"
+        );
         assert_eq!(
-            mda.forward(&Tensor::ones([4, 2, 4, 5, 5], (Kind::Float, Device::Cpu))).unwrap().size(),
+            mda.forward(&Tensor::ones([4, 2, 4, 5, 5], (Kind::Float, Device::Cpu)))
+                .unwrap()
+                .size(),
             vec![4, 2, 4, 5, 5]
         );
     }

@@ -77,6 +77,9 @@ macro_rules! container_common {
         fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
             self.children.0.children_mut()
         }
+        fn hooks(&self) -> Option<&crate::monitor::Hooks> {
+            self.children.0.hooks()
+        }
     };
 }
 
@@ -90,7 +93,10 @@ pub struct MultiStepContainer {
 
 impl Default for MultiStepContainer {
     fn default() -> Self {
-        MultiStepContainer { children: Children::default(), step_mode: StepMode::M }
+        MultiStepContainer {
+            children: Children::default(),
+            step_mode: StepMode::M,
+        }
     }
 }
 
@@ -134,7 +140,10 @@ pub struct SeqToANNContainer {
 
 impl Default for SeqToANNContainer {
     fn default() -> Self {
-        SeqToANNContainer { children: Children::default(), step_mode: StepMode::M }
+        SeqToANNContainer {
+            children: Children::default(),
+            step_mode: StepMode::M,
+        }
     }
 }
 
@@ -180,7 +189,11 @@ pub struct StepModeContainer {
 impl StepModeContainer {
     /// An empty container in step mode `'s'`; `stateful` picks the multi-step strategy.
     pub fn new(stateful: bool) -> Self {
-        StepModeContainer { stateful, children: Children::default(), step_mode: StepMode::S }
+        StepModeContainer {
+            stateful,
+            children: Children::default(),
+            step_mode: StepMode::S,
+        }
     }
 
     /// Appends a module; errors if it is not in step mode `'s'`.
@@ -215,7 +228,11 @@ impl Module for StepModeContainer {
         }
     }
     fn extra_repr(&self) -> String {
-        format!("stateful={}, step_mode={}", if self.stateful { "True" } else { "False" }, self.step_mode)
+        format!(
+            "stateful={}, step_mode={}",
+            if self.stateful { "True" } else { "False" },
+            self.step_mode
+        )
     }
     container_common!();
 }
@@ -248,21 +265,42 @@ mod tests {
         assert_eq!(c.supported_step_modes(), [StepMode::M]);
         let err = c.set_step_mode(StepMode::S).unwrap_err().to_string();
         assert!(err.contains("MultiStepContainer"), "{err}");
-        let err = c.forward(&Tensor::zeros([3], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
-        assert!(err.contains("MultiStepContainer") && err.contains("[T, N, *]"), "{err}");
+        let err = c
+            .forward(&Tensor::zeros([3], (Kind::Float, Device::Cpu)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("MultiStepContainer") && err.contains("[T, N, *]"),
+            "{err}"
+        );
     }
 
     #[test]
     fn seq_to_ann_container_equals_layer_by_layer_and_prefixes_state_dict_keys() {
         let vs = nn::VarStore::new(Device::Cpu);
         let p = vs.root() / "0";
-        let conv = Conv2d::new_with(&(&p / "0"), 3, 8, 3, ConvOptions::new().with_padding(1).with_bias(false)).unwrap();
+        let conv = Conv2d::new_with(
+            &(&p / "0"),
+            3,
+            8,
+            3,
+            ConvOptions::new().with_padding(1).with_bias(false),
+        )
+        .unwrap();
         let bn = BatchNorm2d::new(&(&p / "1"), 8).unwrap();
-        let mut net = Sequential::new().add(SeqToANNContainer::new().add(conv).unwrap().add(bn).unwrap());
+        let mut net =
+            Sequential::new().add(SeqToANNContainer::new().add(conv).unwrap().add(bn).unwrap());
         let names: Vec<String> = state_dict(&net).into_iter().map(|(k, _)| k).collect();
         assert_eq!(
             names,
-            ["0.0.weight", "0.1.weight", "0.1.bias", "0.1.running_mean", "0.1.running_var", "0.1.num_batches_tracked"]
+            [
+                "0.0.weight",
+                "0.1.weight",
+                "0.1.bias",
+                "0.1.running_mean",
+                "0.1.running_var",
+                "0.1.num_batches_tracked"
+            ]
         );
         let mut stored: Vec<String> = vs.variables().into_keys().collect();
         stored.sort();
@@ -275,7 +313,16 @@ mod tests {
         assert_eq!(y.size(), [4, 2, 8, 5, 5]);
         // the same layers in step mode 'm' (one T·N batch each) give the same result
         let mut twin = Sequential::new()
-            .add(Conv2d::new_with(&vs.root(), 3, 8, 3, ConvOptions::new().with_padding(1).with_bias(false)).unwrap())
+            .add(
+                Conv2d::new_with(
+                    &vs.root(),
+                    3,
+                    8,
+                    3,
+                    ConvOptions::new().with_padding(1).with_bias(false),
+                )
+                .unwrap(),
+            )
             .add(BatchNorm2d::new(&vs.root(), 8).unwrap());
         let weights = state_dict(&net);
         tch::no_grad(|| state_dict(&twin)[0].1.copy_(&weights[0].1));
@@ -283,7 +330,12 @@ mod tests {
         assert_eq!(max_diff(&y, &twin.forward(&x).unwrap()), 0.0);
         // set_step_mode leaves the children in 's'
         set_step_mode(&mut net, StepMode::M).unwrap();
-        assert!(net.get(0).unwrap().children().iter().all(|(_, c)| c.step_mode() == StepMode::S));
+        assert!(net
+            .get(0)
+            .unwrap()
+            .children()
+            .iter()
+            .all(|(_, c)| c.step_mode() == StepMode::S));
     }
 
     #[test]
@@ -297,7 +349,12 @@ mod tests {
         let y_m = net.forward(&x).unwrap();
         reset_net(&mut net);
         set_step_mode(&mut net, StepMode::S).unwrap();
-        let y_s = Tensor::stack(&(0..4).map(|t| net.forward(&x.get(t)).unwrap()).collect::<Vec<_>>(), 0);
+        let y_s = Tensor::stack(
+            &(0..4)
+                .map(|t| net.forward(&x.get(t)).unwrap())
+                .collect::<Vec<_>>(),
+            0,
+        );
         assert_eq!(max_diff(&y_m, &y_s), 0.0);
         assert!(y_m.sum(Kind::Float).double_value(&[]) > 0.0);
     }
@@ -307,13 +364,20 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let p = vs.root();
         let mut net = StepModeContainer::new(false)
-            .add(Conv2d::new_with(&(&p / "0"), 3, 4, 3, ConvOptions::new().with_padding(1)).unwrap())
+            .add(
+                Conv2d::new_with(&(&p / "0"), 3, 4, 3, ConvOptions::new().with_padding(1)).unwrap(),
+            )
             .unwrap()
             .add(BatchNorm2d::new(&(&p / "1"), 4).unwrap())
             .unwrap();
         crate::functional::set_training(&mut net, false);
         let x = x_seq();
-        let y_s = Tensor::stack(&(0..4).map(|t| net.forward(&x.get(t)).unwrap()).collect::<Vec<_>>(), 0);
+        let y_s = Tensor::stack(
+            &(0..4)
+                .map(|t| net.forward(&x.get(t)).unwrap())
+                .collect::<Vec<_>>(),
+            0,
+        );
         net.set_step_mode(StepMode::M).unwrap();
         let y_m = net.forward(&x).unwrap();
         assert_eq!(y_m.size(), [4, 2, 4, 5, 5]);
@@ -322,12 +386,26 @@ mod tests {
 
     #[test]
     fn multi_step_children_are_rejected() {
-        let err = MultiStepContainer::new().add(IFNode::new().with_step_mode(StepMode::M)).unwrap_err().to_string();
-        assert!(err.contains("MultiStepContainer") && err.contains("IFNode") && err.contains("'m'"), "{err}");
-        assert!(SeqToANNContainer::new().add(IFNode::new().with_step_mode(StepMode::M)).is_err());
+        let err = MultiStepContainer::new()
+            .add(IFNode::new().with_step_mode(StepMode::M))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("MultiStepContainer") && err.contains("IFNode") && err.contains("'m'"),
+            "{err}"
+        );
+        assert!(SeqToANNContainer::new()
+            .add(IFNode::new().with_step_mode(StepMode::M))
+            .is_err());
         let mut net = StepModeContainer::new(true).add(IFNode::new()).unwrap();
         net.children_mut()[0].1.set_step_mode(StepMode::M).unwrap();
-        let err = net.forward(&Tensor::zeros([2, 3], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
-        assert!(err.contains("StepModeContainer") && err.contains("IFNode"), "{err}");
+        let err = net
+            .forward(&Tensor::zeros([2, 3], (Kind::Float, Device::Cpu)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("StepModeContainer") && err.contains("IFNode"),
+            "{err}"
+        );
     }
 }

@@ -1,11 +1,11 @@
 //! `layer.Conv1d/2d/3d` and `layer.ConvTranspose1d/2d/3d`: PyTorch's convolutions with a step mode
 //! (inventory §2.4.2), and the `[N, C, *spatial]` checks every stateless layer of this kind shares.
 use crate::base::{Module, NamedTensor, StepMode};
+use crate::error::op_error;
 use crate::error::{Result, SjError};
 use crate::functional::seq_to_ann_forward;
 use std::ops::RangeInclusive;
 use tch::nn::{self, PaddingMode};
-use crate::error::op_error;
 use tch::Tensor;
 
 /// A size given once for every dimension (`3`) or once per dimension (`[3, 5]`), like PyTorch's
@@ -32,11 +32,19 @@ const SPATIAL_NAMES: [&str; 4] = ["", ", L", ", H, W", ", D, H, W"];
 
 /// The layouts a layer accepts, e.g. `[T, N, C, H, W]`, or `[N, C, *]` for any number of dimensions.
 fn layouts(step_mode: StepMode, spatial: &RangeInclusive<usize>) -> String {
-    let lead = if step_mode == StepMode::M { "[T, N, C" } else { "[N, C" };
+    let lead = if step_mode == StepMode::M {
+        "[T, N, C"
+    } else {
+        "[N, C"
+    };
     if *spatial.end() >= SPATIAL_NAMES.len() {
         return format!("{lead}, *]");
     }
-    spatial.clone().map(|d| format!("{lead}{}]", SPATIAL_NAMES[d])).collect::<Vec<_>>().join(" or ")
+    spatial
+        .clone()
+        .map(|d| format!("{lead}{}]", SPATIAL_NAMES[d]))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 /// Checks `x` against `[N, C, *spatial]` (`[T, N, C, *spatial]` in step mode `m`) with a number of
@@ -53,12 +61,20 @@ pub(super) fn forward_nd(
     let lead = usize::from(step_mode == StepMode::M);
     let dims = x.dim();
     if dims < lead + 2 || !spatial.contains(&(dims - lead - 2)) {
-        return Err(SjError::Shape { module: module.into(), expected: layouts(step_mode, &spatial), got: x.size() });
+        return Err(SjError::Shape {
+            module: module.into(),
+            expected: layouts(step_mode, &spatial),
+            got: x.size(),
+        });
     }
     if let Some(c) = channels {
         if x.size()[lead + 1] != c {
             let expected = format!("{} with C = {c}", layouts(step_mode, &spatial));
-            return Err(SjError::Shape { module: module.into(), expected, got: x.size() });
+            return Err(SjError::Shape {
+                module: module.into(),
+                expected,
+                got: x.size(),
+            });
         }
     }
     match step_mode {
@@ -66,7 +82,6 @@ pub(super) fn forward_nd(
         StepMode::M => seq_to_ann_forward(module, x, f),
     }
 }
-
 
 /// Formats sizes as a Python tuple: `(3, 3)`, `(3,)`.
 pub(super) fn py_tuple(values: &[i64]) -> String {
@@ -183,8 +198,19 @@ impl<const D: usize, const TRANSPOSED: bool> ConvNd<D, TRANSPOSED> {
 
     /// `Conv2d(in_channels, out_channels, kernel_size)` with PyTorch's defaults (stride 1, no
     /// padding, bias) and initialisation (weight and bias `U(−1/√fan_in, 1/√fan_in)`).
-    pub fn new(path: &nn::Path, in_channels: i64, out_channels: i64, kernel_size: impl IntoSize<D>) -> Result<Self> {
-        Self::new_with(path, in_channels, out_channels, kernel_size, ConvOptions::default())
+    pub fn new(
+        path: &nn::Path,
+        in_channels: i64,
+        out_channels: i64,
+        kernel_size: impl IntoSize<D>,
+    ) -> Result<Self> {
+        Self::new_with(
+            path,
+            in_channels,
+            out_channels,
+            kernel_size,
+            ConvOptions::default(),
+        )
     }
 
     /// The layer with the given keyword arguments; errors (naming the layer) on a non-positive size,
@@ -204,9 +230,17 @@ impl<const D: usize, const TRANSPOSED: bool> ConvNd<D, TRANSPOSED> {
             return bad("in_channels, out_channels and groups must be positive");
         }
         if in_channels % o.groups != 0 || out_channels % o.groups != 0 {
-            return bad(&format!("in_channels and out_channels must be divisible by groups={}", o.groups));
+            return bad(&format!(
+                "in_channels and out_channels must be divisible by groups={}",
+                o.groups
+            ));
         }
-        if kernel_size.iter().chain(&o.stride).chain(&o.dilation).any(|&v| v <= 0) {
+        if kernel_size
+            .iter()
+            .chain(&o.stride)
+            .chain(&o.dilation)
+            .any(|&v| v <= 0)
+        {
             return bad("kernel_size, stride and dilation must be positive");
         }
         if o.padding.iter().chain(&o.output_padding).any(|&v| v < 0) {
@@ -218,15 +252,34 @@ impl<const D: usize, const TRANSPOSED: bool> ConvNd<D, TRANSPOSED> {
         if !TRANSPOSED && o.output_padding.iter().any(|&v| v != 0) {
             return bad("output_padding is an option of the transposed convolutions");
         }
-        let (first, second) = if TRANSPOSED { (in_channels, out_channels) } else { (out_channels, in_channels) };
+        let (first, second) = if TRANSPOSED {
+            (in_channels, out_channels)
+        } else {
+            (out_channels, in_channels)
+        };
         let mut shape = vec![first, second / o.groups];
         shape.extend_from_slice(&kernel_size);
         let fan_in = shape[1..].iter().product::<i64>();
         let bound = 1.0 / (fan_in as f64).sqrt();
-        let init = nn::Init::Uniform { lo: -bound, up: bound };
+        let init = nn::Init::Uniform {
+            lo: -bound,
+            up: bound,
+        };
         let weight = path.f_var("weight", &shape, init)?;
-        let bias = if o.bias { Some(path.f_var("bias", &[out_channels], init)?) } else { None };
-        Ok(ConvNd { weight, bias, in_channels, out_channels, kernel_size, options, step_mode: StepMode::S })
+        let bias = if o.bias {
+            Some(path.f_var("bias", &[out_channels], init)?)
+        } else {
+            None
+        };
+        Ok(ConvNd {
+            weight,
+            bias,
+            in_channels,
+            out_channels,
+            kernel_size,
+            options,
+            step_mode: StepMode::S,
+        })
     }
 
     /// `step_mode=`.
@@ -247,7 +300,12 @@ impl<const D: usize, const TRANSPOSED: bool> ConvNd<D, TRANSPOSED> {
 
     /// `in_channels`, `out_channels`, `kernel_size` and the keyword arguments it was built with.
     pub fn config(&self) -> (i64, i64, [i64; D], &ConvOptions<D>) {
-        (self.in_channels, self.out_channels, self.kernel_size, &self.options)
+        (
+            self.in_channels,
+            self.out_channels,
+            self.kernel_size,
+            &self.options,
+        )
     }
 
     /// The convolution of one `[B, C, *spatial]` batch.
@@ -264,7 +322,11 @@ impl<const D: usize, const TRANSPOSED: bool> ConvNd<D, TRANSPOSED> {
             Some(mode) => {
                 // PyTorch's `_reversed_padding_repeated_twice`: last dimension first, both sides.
                 let pad: Vec<i64> = o.padding.iter().rev().flat_map(|&p| [p, p]).collect();
-                (x.f_pad(pad.as_slice(), mode, None).map_err(op_error(Self::NAME))?, [0; D])
+                (
+                    x.f_pad(pad.as_slice(), mode, None)
+                        .map_err(op_error(Self::NAME))?,
+                    [0; D],
+                )
             }
         };
         x.f_convolution(
@@ -286,7 +348,14 @@ impl<const D: usize, const TRANSPOSED: bool> Module for ConvNd<D, TRANSPOSED> {
         Self::NAME
     }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
-        forward_nd(Self::NAME, self.step_mode, x, D..=D, Some(self.in_channels), |x| self.convolve(x))
+        forward_nd(
+            Self::NAME,
+            self.step_mode,
+            x,
+            D..=D,
+            Some(self.in_channels),
+            |x| self.convolve(x),
+        )
     }
     fn step_mode(&self) -> StepMode {
         self.step_mode
@@ -355,7 +424,8 @@ mod tests {
     fn hand_computed_3x3_convolution() {
         // 1 channel, 4x4 input 0..15, all-ones 3x3 kernel, bias 0.5, padding 1.
         let vs = nn::VarStore::new(Device::Cpu);
-        let mut conv = Conv2d::new_with(&vs.root(), 1, 1, 3, ConvOptions::new().with_padding(1)).unwrap();
+        let mut conv =
+            Conv2d::new_with(&vs.root(), 1, 1, 3, ConvOptions::new().with_padding(1)).unwrap();
         set(conv.weight(), &Tensor::ones([1, 1, 3, 3], opts()));
         set(conv.bias().unwrap(), &Tensor::from_slice(&[0.5f32]));
         let x = Tensor::arange(16, opts()).view([1, 1, 4, 4]);
@@ -367,7 +437,10 @@ mod tests {
         assert_eq!(y.double_value(&[0, 0, 3, 3]), 50.5);
         // reflect padding: (0,0) sees rows/cols [1,0,1] -> 5+4+5 + 1+0+1 + 5+4+5 = 30
         let vs = nn::VarStore::new(Device::Cpu);
-        let options = ConvOptions::new().with_padding(1).with_bias(false).with_padding_mode(PaddingMode::Reflect);
+        let options = ConvOptions::new()
+            .with_padding(1)
+            .with_bias(false)
+            .with_padding_mode(PaddingMode::Reflect);
         let mut refl = Conv2d::new_with(&vs.root(), 1, 1, 3, options).unwrap();
         set(refl.weight(), &Tensor::ones([1, 1, 3, 3], opts()));
         assert_eq!(refl.forward(&x).unwrap().double_value(&[0, 0, 0, 0]), 30.0);
@@ -381,15 +454,31 @@ mod tests {
     fn transposed_convolution_scatters_the_kernel() {
         // ConvTranspose1d(1, 1, 2, stride=2) with weight [1, 2]: each input value v becomes [v, 2v].
         let vs = nn::VarStore::new(Device::Cpu);
-        let mut ct =
-            ConvTranspose1d::new_with(&vs.root(), 1, 1, 2, ConvOptions::new().with_stride(2).with_bias(false)).unwrap();
-        set(ct.weight(), &Tensor::from_slice(&[1.0f32, 2.0]).view([1, 1, 2]));
-        let y = ct.forward(&Tensor::from_slice(&[3.0f32, 5.0]).view([1, 1, 2])).unwrap();
-        assert_eq!(Vec::<f32>::try_from(&y.flatten(0, -1)).unwrap(), [3.0, 6.0, 5.0, 10.0]);
+        let mut ct = ConvTranspose1d::new_with(
+            &vs.root(),
+            1,
+            1,
+            2,
+            ConvOptions::new().with_stride(2).with_bias(false),
+        )
+        .unwrap();
+        set(
+            ct.weight(),
+            &Tensor::from_slice(&[1.0f32, 2.0]).view([1, 1, 2]),
+        );
+        let y = ct
+            .forward(&Tensor::from_slice(&[3.0f32, 5.0]).view([1, 1, 2]))
+            .unwrap();
+        assert_eq!(
+            Vec::<f32>::try_from(&y.flatten(0, -1)).unwrap(),
+            [3.0, 6.0, 5.0, 10.0]
+        );
         assert_eq!(ct.weight().size(), [1, 1, 2]);
         assert_eq!(ct.type_name(), "ConvTranspose1d");
         let vs = nn::VarStore::new(Device::Cpu);
-        let ct2 = ConvTranspose2d::new_with(&vs.root(), 4, 6, [3, 2], ConvOptions::new().with_groups(2)).unwrap();
+        let ct2 =
+            ConvTranspose2d::new_with(&vs.root(), 4, 6, [3, 2], ConvOptions::new().with_groups(2))
+                .unwrap();
         assert_eq!(ct2.weight().size(), [4, 3, 3, 2]);
     }
 
@@ -401,7 +490,14 @@ mod tests {
         let x_seq = Tensor::rand([3, 2, 2, 6, 6], opts());
         let mut layers: Vec<Box<dyn Module>> = vec![
             Box::new(
-                Conv2d::new_with(&(&p / "a"), 2, 4, 3, ConvOptions::new().with_stride(2).with_padding(1)).unwrap(),
+                Conv2d::new_with(
+                    &(&p / "a"),
+                    2,
+                    4,
+                    3,
+                    ConvOptions::new().with_stride(2).with_padding(1),
+                )
+                .unwrap(),
             ),
             Box::new(ConvTranspose2d::new(&(&p / "b"), 2, 3, [2, 3]).unwrap()),
             Box::new(Conv3d::new(&(&p / "c"), 1, 2, 2).unwrap()),
@@ -416,35 +512,76 @@ mod tests {
                 3 | 4 => x_seq.select(2, 0),
                 _ => x_seq.shallow_clone(),
             };
-            let y_s = Tensor::stack(&(0..3).map(|t| layer.forward(&x.get(t)).unwrap()).collect::<Vec<_>>(), 0);
+            let y_s = Tensor::stack(
+                &(0..3)
+                    .map(|t| layer.forward(&x.get(t)).unwrap())
+                    .collect::<Vec<_>>(),
+                0,
+            );
             layer.set_step_mode(StepMode::M).unwrap();
             let y_m = layer.forward(&x).unwrap();
             assert_eq!(y_m.size(), y_s.size(), "{}", layer.type_name());
-            assert_eq!((y_m - y_s).abs().max().double_value(&[]), 0.0, "{}", layer.type_name());
+            assert_eq!(
+                (y_m - y_s).abs().max().double_value(&[]),
+                0.0,
+                "{}",
+                layer.type_name()
+            );
         }
     }
 
     #[test]
     fn bad_shapes_and_arguments_name_the_layer() {
         let vs = nn::VarStore::new(Device::Cpu);
-        let mut conv = Conv2d::new(&vs.root(), 3, 8, 3).unwrap().with_step_mode(StepMode::M);
-        let err = conv.forward(&Tensor::zeros([2, 3, 8, 8], opts())).unwrap_err().to_string();
-        assert!(err.contains("Conv2d") && err.contains("[T, N, C, H, W]") && err.contains("[2, 3, 8, 8]"), "{err}");
+        let mut conv = Conv2d::new(&vs.root(), 3, 8, 3)
+            .unwrap()
+            .with_step_mode(StepMode::M);
+        let err = conv
+            .forward(&Tensor::zeros([2, 3, 8, 8], opts()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("Conv2d")
+                && err.contains("[T, N, C, H, W]")
+                && err.contains("[2, 3, 8, 8]"),
+            "{err}"
+        );
         conv.set_step_mode(StepMode::S).unwrap();
-        let err = conv.forward(&Tensor::zeros([2, 4, 8, 8], opts())).unwrap_err().to_string();
+        let err = conv
+            .forward(&Tensor::zeros([2, 4, 8, 8], opts()))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("Conv2d") && err.contains("C = 3"), "{err}");
-        let err = conv.forward(&Tensor::zeros([2, 3, 2, 2], opts())).unwrap_err().to_string();
-        assert!(err.starts_with("Conv2d:") && err.to_lowercase().contains("kernel size"), "{err}");
-        let err = Conv1d::new_with(&vs.root(), 3, 8, 3, ConvOptions::new().with_groups(2)).unwrap_err().to_string();
+        let err = conv
+            .forward(&Tensor::zeros([2, 3, 2, 2], opts()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("Conv2d:") && err.to_lowercase().contains("kernel size"),
+            "{err}"
+        );
+        let err = Conv1d::new_with(&vs.root(), 3, 8, 3, ConvOptions::new().with_groups(2))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("Conv1d") && err.contains("divisible"), "{err}");
         let options = ConvOptions::new().with_padding_mode(PaddingMode::Circular);
         assert!(ConvTranspose2d::new_with(&vs.root(), 3, 8, 3, options).is_err());
-        assert!(Conv2d::new_with(&vs.root(), 3, 8, 3, ConvOptions::new().with_output_padding(1)).is_err());
+        assert!(Conv2d::new_with(
+            &vs.root(),
+            3,
+            8,
+            3,
+            ConvOptions::new().with_output_padding(1)
+        )
+        .is_err());
     }
 
     fn tutorial_net(vs: &nn::VarStore) -> Sequential {
         let p = vs.root();
-        let conv = ConvOptions::new().with_padding(1).with_stride(1).with_bias(false);
+        let conv = ConvOptions::new()
+            .with_padding(1)
+            .with_stride(1)
+            .with_bias(false);
         Sequential::new()
             .add(Conv2d::new_with(&(&p / "0"), 3, 8, 3, conv).unwrap())
             .add(IFNode::new())
@@ -470,8 +607,14 @@ mod tests {
         );
         tch::manual_seed(283);
         let x_seq = Tensor::rand([4, 2, 3, 8, 8], opts()) * 64.0;
-        let y_step =
-            tch::no_grad(|| Tensor::stack(&(0..4).map(|t| net.forward(&x_seq.get(t)).unwrap()).collect::<Vec<_>>(), 0));
+        let y_step = tch::no_grad(|| {
+            Tensor::stack(
+                &(0..4)
+                    .map(|t| net.forward(&x_seq.get(t)).unwrap())
+                    .collect::<Vec<_>>(),
+                0,
+            )
+        });
         reset_net(&mut net);
         set_step_mode(&mut net, StepMode::M).unwrap();
         let y_layer = tch::no_grad(|| net.forward(&x_seq).unwrap());

@@ -19,9 +19,16 @@ impl Delay {
     /// `Delay(delay_steps)`; errors if `delay_steps < 0`.
     pub fn new(delay_steps: i64) -> Result<Self> {
         if delay_steps < 0 {
-            return Err(SjError::config("Delay", format!("delay_steps must be >= 0, got {delay_steps}")));
+            return Err(SjError::config(
+                "Delay",
+                format!("delay_steps must be >= 0, got {delay_steps}"),
+            ));
         }
-        Ok(Delay { delay_steps, queue: VecDeque::new(), step_mode: StepMode::S })
+        Ok(Delay {
+            delay_steps,
+            queue: VecDeque::new(),
+            step_mode: StepMode::S,
+        })
     }
 
     /// `step_mode=`.
@@ -39,7 +46,11 @@ impl Delay {
         check_dims("Delay", x, 1, "[N, *]")?;
         if let Some(front) = self.queue.front() {
             if front.size() != x.size() {
-                return Err(SjError::StaleState { module: "Delay".into(), state: front.size(), input: x.size() });
+                return Err(SjError::StaleState {
+                    module: "Delay".into(),
+                    state: front.size(),
+                    input: x.size(),
+                });
             }
         }
         self.queue.push_back(x.shallow_clone());
@@ -83,11 +94,15 @@ impl Module for Delay {
     }
     /// The queue stacked along a new first dimension (oldest first), `None` when empty.
     fn memories(&self) -> Vec<(String, Option<Tensor>)> {
-        let queue = (!self.queue.is_empty()).then(|| Tensor::stack(&self.queue.iter().collect::<Vec<_>>(), 0));
+        let queue = (!self.queue.is_empty())
+            .then(|| Tensor::stack(&self.queue.iter().collect::<Vec<_>>(), 0));
         vec![("queue".into(), queue)]
     }
     fn extra_repr(&self) -> String {
-        format!("delay_steps={}, step_mode={}", self.delay_steps, self.step_mode)
+        format!(
+            "delay_steps={}, step_mode={}",
+            self.delay_steps, self.step_mode
+        )
     }
 }
 
@@ -105,32 +120,60 @@ mod tests {
             .set_requires_grad(true);
         let mut m = Delay::new(1).unwrap().with_step_mode(StepMode::M);
         let y = m.forward(&x).unwrap();
-        let want = Tensor::from_slice(&[0.0f32, 0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.0, 0.0]).view([5, 2]);
+        let want =
+            Tensor::from_slice(&[0.0f32, 0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.0, 0.0]).view([5, 2]);
         assert!(y.equal(&want), "{y}");
         y.sum(Kind::Float).backward();
-        let grad = Tensor::from_slice(&[1.0f32, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0]).view([5, 2]);
+        let grad =
+            Tensor::from_slice(&[1.0f32, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0]).view([5, 2]);
         assert!(x.grad().equal(&grad));
         // single step, d = 2, against multi step
         let x = Tensor::arange(12, (Kind::Float, Device::Cpu)).view([6, 2]) + 1.0;
         let mut s = Delay::new(2).unwrap();
-        let y_s = Tensor::stack(&(0..6).map(|t| s.forward(&x.get(t)).unwrap()).collect::<Vec<_>>(), 0);
-        let y_m = Delay::new(2).unwrap().with_step_mode(StepMode::M).forward(&x).unwrap();
+        let y_s = Tensor::stack(
+            &(0..6)
+                .map(|t| s.forward(&x.get(t)).unwrap())
+                .collect::<Vec<_>>(),
+            0,
+        );
+        let y_m = Delay::new(2)
+            .unwrap()
+            .with_step_mode(StepMode::M)
+            .forward(&x)
+            .unwrap();
         assert!(y_s.equal(&y_m));
         assert!(y_m.get(1).equal(&x.get(1).zeros_like()) && y_m.get(5).equal(&x.get(3)));
         assert_eq!(s.memories()[0].1.as_ref().unwrap().size(), vec![2, 2]);
         reset_net(&mut s);
         assert!(s.memories()[0].1.is_none());
         // d = 0 is the identity, d >= T gives zeros
-        assert!(Delay::new(0).unwrap().forward(&x.get(0)).unwrap().equal(&x.get(0)));
-        assert!(Delay::new(9).unwrap().with_step_mode(StepMode::M).forward(&x).unwrap().equal(&x.zeros_like()));
+        assert!(Delay::new(0)
+            .unwrap()
+            .forward(&x.get(0))
+            .unwrap()
+            .equal(&x.get(0)));
+        assert!(Delay::new(9)
+            .unwrap()
+            .with_step_mode(StepMode::M)
+            .forward(&x)
+            .unwrap()
+            .equal(&x.zeros_like()));
     }
 
     #[test]
     fn bad_delay_and_stale_queue_are_errors() {
-        assert!(Delay::new(-1).unwrap_err().to_string().contains("delay_steps must be >= 0"));
+        assert!(Delay::new(-1)
+            .unwrap_err()
+            .to_string()
+            .contains("delay_steps must be >= 0"));
         let mut d = Delay::new(3).unwrap();
-        let _ = d.forward(&Tensor::ones([2, 3], (Kind::Float, Device::Cpu))).unwrap();
-        let err = d.forward(&Tensor::ones([4, 3], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
+        let _ = d
+            .forward(&Tensor::ones([2, 3], (Kind::Float, Device::Cpu)))
+            .unwrap();
+        let err = d
+            .forward(&Tensor::ones([4, 3], (Kind::Float, Device::Cpu)))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("Delay") && err.contains("reset_net"), "{err}");
     }
 }

@@ -1,8 +1,8 @@
 //! `layer.DropConnectLinear` from "Regularization of Neural Networks using DropConnect"
 //! (inventory §2.4.3, checklist 91).
-use crate::functional::step_by_step;
 use crate::base::{check_float, Module, NamedTensor, StepMode};
 use crate::error::{Result, SjError};
+use crate::functional::step_by_step;
 use tch::{nn, Tensor};
 
 /// The activation applied after [`DropConnectLinear`]'s affine map (its `activation=` argument).
@@ -55,7 +55,9 @@ impl DropConnectLinear {
         if in_features < 1 || out_features < 1 {
             return Err(SjError::config(
                 "DropConnectLinear",
-                format!("in_features and out_features must be >= 1, got {in_features}, {out_features}"),
+                format!(
+                    "in_features and out_features must be >= 1, got {in_features}, {out_features}"
+                ),
             ));
         }
         let weight = path.var("weight", &[out_features, in_features], nn::Init::Const(0.0));
@@ -81,7 +83,10 @@ impl DropConnectLinear {
     /// `p=`, the probability of dropping a connection; errors unless `0 ≤ p ≤ 1`.
     pub fn with_p(mut self, p: f64) -> Result<Self> {
         if !(0.0..=1.0).contains(&p) {
-            return Err(SjError::config("DropConnectLinear", format!("p must satisfy 0 <= p <= 1, got {p}")));
+            return Err(SjError::config(
+                "DropConnectLinear",
+                format!("p must satisfy 0 <= p <= 1, got {p}"),
+            ));
         }
         self.p = p;
         Ok(self)
@@ -90,7 +95,10 @@ impl DropConnectLinear {
     /// `samples_num=`, the number of Gaussian draws in evaluation; errors unless `≥ 1`.
     pub fn with_samples_num(mut self, samples_num: i64) -> Result<Self> {
         if samples_num < 1 {
-            return Err(SjError::config("DropConnectLinear", format!("samples_num must be >= 1, got {samples_num}")));
+            return Err(SjError::config(
+                "DropConnectLinear",
+                format!("samples_num must be >= 1, got {samples_num}"),
+            ));
         }
         self.samples_num = samples_num;
         Ok(self)
@@ -163,7 +171,11 @@ impl DropConnectLinear {
     pub fn single_step_forward(&mut self, x: &Tensor) -> Result<Tensor> {
         check_float("DropConnectLinear", x)?;
         if x.dim() != 2 || x.size()[1] != self.in_features {
-            let lead = if self.step_mode == StepMode::M { "[T, N, " } else { "[N, " };
+            let lead = if self.step_mode == StepMode::M {
+                "[T, N, "
+            } else {
+                "[N, "
+            };
             return Err(SjError::Shape {
                 module: "DropConnectLinear".into(),
                 expected: format!("{lead}{}]", self.in_features),
@@ -205,12 +217,16 @@ impl DropConnectLinear {
         let samples = tch::no_grad(|| {
             let mu = x.linear(&self.weight, self.bias.as_ref()) * (1.0 - p);
             let b2 = self.bias.as_ref().map(Tensor::square);
-            let sigma = (x.square().linear(&self.weight.square(), b2.as_ref()) * (p * (1.0 - p))).sqrt();
+            let sigma =
+                (x.square().linear(&self.weight.square(), b2.as_ref()) * (p * (1.0 - p))).sqrt();
             let mut shape = vec![self.samples_num];
             shape.extend(mu.size());
             mu + sigma * Tensor::randn(shape.as_slice(), (x.kind(), x.device()))
         });
-        Ok(self.activation.apply(samples)?.mean_dim(&[0i64][..], false, x.kind()))
+        Ok(self
+            .activation
+            .apply(samples)?
+            .mean_dim(&[0i64][..], false, x.kind()))
     }
 }
 
@@ -221,7 +237,9 @@ impl Module for DropConnectLinear {
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         match self.step_mode {
             StepMode::S => self.single_step_forward(x),
-            StepMode::M => step_by_step("DropConnectLinear", x, |x_t| self.single_step_forward(x_t)),
+            StepMode::M => {
+                step_by_step("DropConnectLinear", x, |x_t| self.single_step_forward(x_t))
+            }
         }
     }
     fn step_mode(&self) -> StepMode {
@@ -244,14 +262,23 @@ impl Module for DropConnectLinear {
         }
     }
     fn detach(&mut self) {
-        for t in [&mut self.dropped_w, &mut self.dropped_b].into_iter().flatten() {
+        for t in [&mut self.dropped_w, &mut self.dropped_b]
+            .into_iter()
+            .flatten()
+        {
             *t = t.detach();
         }
     }
     fn memories(&self) -> Vec<(String, Option<Tensor>)> {
-        let mut v = vec![("dropped_w".to_string(), self.dropped_w.as_ref().map(Tensor::shallow_clone))];
+        let mut v = vec![(
+            "dropped_w".to_string(),
+            self.dropped_w.as_ref().map(Tensor::shallow_clone),
+        )];
         if self.bias.is_some() {
-            v.push(("dropped_b".to_string(), self.dropped_b.as_ref().map(Tensor::shallow_clone)));
+            v.push((
+                "dropped_b".to_string(),
+                self.dropped_b.as_ref().map(Tensor::shallow_clone),
+            ));
         }
         v
     }
@@ -267,13 +294,17 @@ impl Module for DropConnectLinear {
     }
     fn children(&self) -> Vec<(String, &dyn Module)> {
         match &self.activation {
-            DropConnectActivation::Module(m) => vec![("activation".to_string(), m.as_ref() as &dyn Module)],
+            DropConnectActivation::Module(m) => {
+                vec![("activation".to_string(), m.as_ref() as &dyn Module)]
+            }
             _ => Vec::new(),
         }
     }
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
         match &mut self.activation {
-            DropConnectActivation::Module(m) => vec![("activation".to_string(), m.as_mut() as &mut dyn Module)],
+            DropConnectActivation::Module(m) => {
+                vec![("activation".to_string(), m.as_mut() as &mut dyn Module)]
+            }
             _ => Vec::new(),
         }
     }
@@ -303,14 +334,20 @@ mod tests {
     #[test]
     fn p_zero_is_a_plain_linear_relu_checklist_91() {
         let vs = nn::VarStore::new(Device::Cpu);
-        let mut l = DropConnectLinear::new(&vs.root(), 4, 3, true).unwrap().with_p(0.0).unwrap();
+        let mut l = DropConnectLinear::new(&vs.root(), 4, 3, true)
+            .unwrap()
+            .with_p(0.0)
+            .unwrap();
         let x = input(5);
         let want = x.linear(l.weight(), l.bias()).relu();
         assert!(l.forward(&x).unwrap().allclose(&want, 1e-5, 1e-6, false));
         let mut names: Vec<String> = vs.variables().into_keys().collect();
         names.sort();
         assert_eq!(names, ["bias", "weight"]);
-        assert!(l.weight().abs().max().double_value(&[]) <= 0.5, "U(-1/sqrt(4), 1/sqrt(4))");
+        assert!(
+            l.weight().abs().max().double_value(&[]) <= 0.5,
+            "U(-1/sqrt(4), 1/sqrt(4))"
+        );
     }
 
     #[test]
@@ -320,11 +357,20 @@ mod tests {
         let mut l = DropConnectLinear::new(&vs.root(), 4, 3, true).unwrap();
         let x = input(6);
         let y = l.forward(&x).unwrap();
-        let (w, b) = (l.dropped_w().unwrap().shallow_clone(), l.dropped_b().unwrap().shallow_clone());
+        let (w, b) = (
+            l.dropped_w().unwrap().shallow_clone(),
+            l.dropped_b().unwrap().shallow_clone(),
+        );
         assert_eq!(w.size(), vec![6, 3, 4]);
         // each entry is the weight (kept, no rescaling) or 0, and about half are dropped
         let full = l.weight().unsqueeze(0).expand_as(&w);
-        assert!(w.eq_tensor(&full).logical_or(&w.eq(0.0)).all().int64_value(&[]) == 1);
+        assert!(
+            w.eq_tensor(&full)
+                .logical_or(&w.eq(0.0))
+                .all()
+                .int64_value(&[])
+                == 1
+        );
         let dropped = w.eq(0.0).sum(Kind::Int64).int64_value(&[]);
         assert!((24..=48).contains(&dropped), "{dropped} of 72");
         let want = (Tensor::einsum("noi,ni->no", &[&w, &x], None::<&[i64]>) + &b).relu();
@@ -338,8 +384,10 @@ mod tests {
     fn invariant_mask_is_kept_until_reset() {
         tch::manual_seed(5);
         let vs = nn::VarStore::new(Device::Cpu);
-        let mut l =
-            DropConnectLinear::new(&vs.root(), 4, 3, false).unwrap().with_invariant(true).with_step_mode(StepMode::M);
+        let mut l = DropConnectLinear::new(&vs.root(), 4, 3, false)
+            .unwrap()
+            .with_invariant(true)
+            .with_step_mode(StepMode::M);
         let x_seq = Tensor::rand([3, 2, 4], (Kind::Float, Device::Cpu));
         let y = l.forward(&x_seq).unwrap();
         let w = l.dropped_w().unwrap().shallow_clone();
@@ -350,7 +398,10 @@ mod tests {
         }
         let _ = l.forward(&x_seq).unwrap();
         assert!(l.dropped_w().unwrap().equal(&w));
-        let err = l.forward(&Tensor::rand([3, 5, 4], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
+        let err = l
+            .forward(&Tensor::rand([3, 5, 4], (Kind::Float, Device::Cpu)))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("reset_net"), "{err}");
         reset_net(&mut l);
         assert!(l.dropped_w().is_none());
@@ -362,10 +413,17 @@ mod tests {
     fn eval_is_the_moment_matched_gaussian_average() {
         tch::manual_seed(6);
         let vs = nn::VarStore::new(Device::Cpu);
-        let mut l = DropConnectLinear::new(&vs.root(), 4, 3, true).unwrap().with_samples_num(200_000).unwrap();
+        let mut l = DropConnectLinear::new(&vs.root(), 4, 3, true)
+            .unwrap()
+            .with_samples_num(200_000)
+            .unwrap();
         l.set_training(false);
         let x = input(2);
-        let (w, b, p) = (l.weight().shallow_clone(), l.bias().unwrap().shallow_clone(), 0.5);
+        let (w, b, p) = (
+            l.weight().shallow_clone(),
+            l.bias().unwrap().shallow_clone(),
+            0.5,
+        );
         let mu = x.linear(&w, Some(&b)) * (1.0 - p);
         let sigma = (x.square().linear(&w.square(), Some(&b.square())) * (p * (1.0 - p))).sqrt();
         // E[relu(X)], X ~ N(mu, sigma): mu·Φ(mu/σ) + σ·φ(mu/σ)
@@ -393,20 +451,51 @@ mod tests {
             .with_activation(DropConnectActivation::Module(Box::new(IFNode::new())));
         assert_eq!(
             crate::functional::named_modules(&l),
-            [("".to_string(), "DropConnectLinear"), ("activation".to_string(), "IFNode")]
+            [
+                ("".to_string(), "DropConnectLinear"),
+                ("activation".to_string(), "IFNode")
+            ]
         );
         let x = input(2);
         let _ = l.forward(&x).unwrap();
-        assert!(crate::functional::named_memories(&l).iter().any(|(k, t)| k == "activation.v" && t.is_some()));
+        assert!(crate::functional::named_memories(&l)
+            .iter()
+            .any(|(k, t)| k == "activation.v" && t.is_some()));
         l.reset();
-        assert!(crate::functional::named_memories(&l).iter().all(|(_, t)| t.is_none()));
+        assert!(crate::functional::named_memories(&l)
+            .iter()
+            .all(|(_, t)| t.is_none()));
         crate::functional::set_step_mode(&mut l, StepMode::M).unwrap();
-        assert_eq!(l.children()[0].1.step_mode(), StepMode::S, "the activation stays single-step");
-        assert_eq!(l.forward(&Tensor::rand([3, 2, 4], (Kind::Float, Device::Cpu))).unwrap().size(), vec![3, 2, 3]);
-        assert_eq!(l.extra_repr(), "in_features=4, out_features=3, bias=True, p=0.0, invariant=False");
-        let err = l.forward(&Tensor::rand([2, 5], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
-        assert!(err.contains("DropConnectLinear") && err.contains("[T, N, 4]"), "{err}");
-        assert!(DropConnectLinear::new(&vs.root(), 4, 3, true).unwrap().with_p(1.5).is_err());
-        assert!(DropConnectLinear::new(&vs.root(), 4, 3, true).unwrap().with_samples_num(0).is_err());
+        assert_eq!(
+            l.children()[0].1.step_mode(),
+            StepMode::S,
+            "the activation stays single-step"
+        );
+        assert_eq!(
+            l.forward(&Tensor::rand([3, 2, 4], (Kind::Float, Device::Cpu)))
+                .unwrap()
+                .size(),
+            vec![3, 2, 3]
+        );
+        assert_eq!(
+            l.extra_repr(),
+            "in_features=4, out_features=3, bias=True, p=0.0, invariant=False"
+        );
+        let err = l
+            .forward(&Tensor::rand([2, 5], (Kind::Float, Device::Cpu)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("DropConnectLinear") && err.contains("[T, N, 4]"),
+            "{err}"
+        );
+        assert!(DropConnectLinear::new(&vs.root(), 4, 3, true)
+            .unwrap()
+            .with_p(1.5)
+            .is_err());
+        assert!(DropConnectLinear::new(&vs.root(), 4, 3, true)
+            .unwrap()
+            .with_samples_num(0)
+            .is_err());
     }
 }

@@ -67,7 +67,13 @@ pub type Dropout2d = MaskedDropout<ChannelMask>;
 
 impl<K: DropoutMask> Default for MaskedDropout<K> {
     fn default() -> Self {
-        MaskedDropout { p: K::DEFAULT_P, mask: None, training: true, step_mode: StepMode::S, kind: PhantomData }
+        MaskedDropout {
+            p: K::DEFAULT_P,
+            mask: None,
+            training: true,
+            step_mode: StepMode::S,
+            kind: PhantomData,
+        }
     }
 }
 
@@ -75,9 +81,15 @@ impl<K: DropoutMask> MaskedDropout<K> {
     /// `Dropout(p)` / `Dropout2d(p)`, in training mode; errors unless `0 ≤ p < 1`.
     pub fn new(p: f64) -> Result<Self> {
         if !(0.0..1.0).contains(&p) {
-            return Err(SjError::config(K::NAME, format!("p must satisfy 0 <= p < 1, got {p}")));
+            return Err(SjError::config(
+                K::NAME,
+                format!("p must satisfy 0 <= p < 1, got {p}"),
+            ));
         }
-        Ok(MaskedDropout { p, ..Self::default() })
+        Ok(MaskedDropout {
+            p,
+            ..Self::default()
+        })
     }
 
     /// `step_mode=`.
@@ -108,12 +120,18 @@ impl<K: DropoutMask> MaskedDropout<K> {
             } else {
                 K::STEP_SHAPE.into()
             };
-            return Err(SjError::Shape { module: K::NAME.into(), expected, got: step.size() });
+            return Err(SjError::Shape {
+                module: K::NAME.into(),
+                expected,
+                got: step.size(),
+            });
         }
         match &self.mask {
-            Some(mask) if mask.size() != step.size() => {
-                Err(SjError::StaleState { module: K::NAME.into(), state: mask.size(), input: step.size() })
-            }
+            Some(mask) if mask.size() != step.size() => Err(SjError::StaleState {
+                module: K::NAME.into(),
+                state: mask.size(),
+                input: step.size(),
+            }),
             Some(mask) => Ok(mask.shallow_clone()),
             None => {
                 let mask = K::sample(&step.detach().ones_like(), self.p);
@@ -211,10 +229,17 @@ mod tests {
         }
         // every entry is 0 or 1/(1-0.25), and both occur
         let kept = (&y - 1.0 / 0.75).abs().lt(1e-6);
-        assert!(kept.logical_or(&y.eq(0.0)).all().int64_value(&[]) == 1, "{y}");
+        assert!(
+            kept.logical_or(&y.eq(0.0)).all().int64_value(&[]) == 1,
+            "{y}"
+        );
         assert!(kept.any().int64_value(&[]) == 1 && y.eq(0.0).any().int64_value(&[]) == 1);
         // a second sequence before reset reuses the mask
-        assert!(d.forward(&(ones(&[2, 3, 8]) * 3.0)).unwrap().get(1).equal(&(y.get(0) * 3.0)));
+        assert!(d
+            .forward(&(ones(&[2, 3, 8]) * 3.0))
+            .unwrap()
+            .get(1)
+            .equal(&(y.get(0) * 3.0)));
     }
 
     #[test]
@@ -230,7 +255,10 @@ mod tests {
         assert!(max.equal(&min));
         assert!(max.eq(0.0).logical_or(&max.eq(1.25)).all().int64_value(&[]) == 1);
         assert!(max.eq(0.0).any().int64_value(&[]) == 1);
-        assert!(d.forward(&(ones(&[4, 16, 3, 3]) * 2.0)).unwrap().equal(&(y * 2.0)));
+        assert!(d
+            .forward(&(ones(&[4, 16, 3, 3]) * 2.0))
+            .unwrap()
+            .equal(&(y * 2.0)));
     }
 
     #[test]
@@ -243,10 +271,20 @@ mod tests {
         assert_eq!(d.extra_repr(), "p=0.9");
         for p in [-0.1, 1.0, f64::NAN] {
             let err = Dropout::new(p).unwrap_err().to_string();
-            assert!(err.contains("Dropout") && err.contains("0 <= p < 1"), "{err}");
+            assert!(
+                err.contains("Dropout") && err.contains("0 <= p < 1"),
+                "{err}"
+            );
         }
-        let err = Dropout2d::new(0.2).unwrap().forward(&ones(&[4, 3])).unwrap_err().to_string();
-        assert!(err.contains("Dropout2d") && err.contains("[N, C, H, W]"), "{err}");
+        let err = Dropout2d::new(0.2)
+            .unwrap()
+            .forward(&ones(&[4, 3]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("Dropout2d") && err.contains("[N, C, H, W]"),
+            "{err}"
+        );
         let mut d = Dropout::new(0.5).unwrap();
         let _ = d.forward(&ones(&[2, 3])).unwrap();
         let err = d.forward(&ones(&[4, 3])).unwrap_err().to_string();

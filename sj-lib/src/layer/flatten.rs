@@ -14,7 +14,11 @@ pub struct Flatten {
 
 impl Default for Flatten {
     fn default() -> Self {
-        Flatten { start_dim: 1, end_dim: -1, step_mode: StepMode::S }
+        Flatten {
+            start_dim: 1,
+            end_dim: -1,
+            step_mode: StepMode::S,
+        }
     }
 }
 
@@ -52,6 +56,9 @@ impl Module for Flatten {
         &mut self.step_mode
     }
     fn extra_repr(&self) -> String {
-        format!("start_dim={}, end_dim={}, step_mode={}", self.start_dim, self.end_dim, self.step_mode)
+        format!(
+            "start_dim={}, end_dim={}, step_mode={}",
+            self.start_dim, self.end_dim, self.step_mode
+        )
     }
 }

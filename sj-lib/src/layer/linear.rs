@@ -18,9 +18,21 @@ impl Linear {
     /// uniform in `±1/sqrt(in_features)` (`kaiming_uniform_(a=sqrt(5))`).
     pub fn new(path: &nn::Path, in_features: i64, out_features: i64, bias: bool) -> Self {
         let bound = 1.0 / (in_features.max(1) as f64).sqrt();
-        let init = nn::Init::Uniform { lo: -bound, up: bound };
-        let config = nn::LinearConfig { ws_init: init, bs_init: Some(init), bias };
-        Linear { inner: nn::linear(path, in_features, out_features, config), in_features, out_features, step_mode: StepMode::S }
+        let init = nn::Init::Uniform {
+            lo: -bound,
+            up: bound,
+        };
+        let config = nn::LinearConfig {
+            ws_init: init,
+            bs_init: Some(init),
+            bias,
+        };
+        Linear {
+            inner: nn::linear(path, in_features, out_features, config),
+            in_features,
+            out_features,
+            step_mode: StepMode::S,
+        }
     }
 
     /// `step_mode=`.
@@ -47,10 +59,19 @@ impl Module for Linear {
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         // Like torch's Linear (and SpikingJelly's in either step mode): any leading dims broadcast.
         if x.size().last() != Some(&self.in_features) {
-            let lead = if self.step_mode == StepMode::M { "[T, N, *, " } else { "[N, *, " };
-            return Err(SjError::Shape { module: "Linear".into(), expected: format!("{lead}{}]", self.in_features), got: x.size() });
+            let lead = if self.step_mode == StepMode::M {
+                "[T, N, *, "
+            } else {
+                "[N, *, "
+            };
+            return Err(SjError::Shape {
+                module: "Linear".into(),
+                expected: format!("{lead}{}]", self.in_features),
+                got: x.size(),
+            });
         }
-        x.f_linear(&self.inner.ws, self.inner.bs.as_ref()).map_err(op_error("Linear"))
+        x.f_linear(&self.inner.ws, self.inner.bs.as_ref())
+            .map_err(op_error("Linear"))
     }
     fn step_mode(&self) -> StepMode {
         self.step_mode
@@ -70,7 +91,11 @@ impl Module for Linear {
             "in_features={}, out_features={}, bias={}, step_mode={}",
             self.in_features,
             self.out_features,
-            if self.inner.bs.is_some() { "True" } else { "False" },
+            if self.inner.bs.is_some() {
+                "True"
+            } else {
+                "False"
+            },
             self.step_mode
         )
     }
@@ -91,13 +116,32 @@ mod tests {
         let max = w.abs().max().double_value(&[]);
         assert!(max <= 0.05 && max > 0.0499, "{max}");
         assert!((w.std(true).double_value(&[]) - 0.05 / 3f64.sqrt()).abs() < 5e-4);
-        let y = fc.forward(&Tensor::ones([2, 400], (Kind::Float, Device::Cpu))).unwrap();
+        let y = fc
+            .forward(&Tensor::ones([2, 400], (Kind::Float, Device::Cpu)))
+            .unwrap();
         assert_eq!(y.size(), vec![2, 300]);
         fc.set_step_mode(StepMode::M).unwrap();
-        assert_eq!(fc.forward(&Tensor::ones([5, 400], (Kind::Float, Device::Cpu))).unwrap().size(), vec![5, 300]);
-        let err = fc.forward(&Tensor::ones([5, 400], (Kind::Double, Device::Cpu))).unwrap_err().to_string();
-        assert!(err.starts_with("Linear:"), "a dtype mismatch is an error, not a panic: {err}");
-        let err = fc.forward(&Tensor::ones([5, 2, 399], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
-        assert!(err.contains("[T, N, *, 400]") && err.contains("[5, 2, 399]"), "{err}");
+        assert_eq!(
+            fc.forward(&Tensor::ones([5, 400], (Kind::Float, Device::Cpu)))
+                .unwrap()
+                .size(),
+            vec![5, 300]
+        );
+        let err = fc
+            .forward(&Tensor::ones([5, 400], (Kind::Double, Device::Cpu)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("Linear:"),
+            "a dtype mismatch is an error, not a panic: {err}"
+        );
+        let err = fc
+            .forward(&Tensor::ones([5, 2, 399], (Kind::Float, Device::Cpu)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[T, N, *, 400]") && err.contains("[5, 2, 399]"),
+            "{err}"
+        );
     }
 }

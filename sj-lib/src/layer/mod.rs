@@ -18,7 +18,10 @@ mod voting;
 
 pub use attention::{MultiDimensionalAttention, TemporalWiseAttention};
 pub use containers::{MultiStepContainer, SeqToANNContainer, StepModeContainer};
-pub use conv::{Conv1d, Conv2d, Conv3d, ConvNd, ConvOptions, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, IntoSize};
+pub use conv::{
+    Conv1d, Conv2d, Conv3d, ConvNd, ConvOptions, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d,
+    IntoSize,
+};
 pub use delay::Delay;
 pub use drop_connect::{DropConnectActivation, DropConnectLinear};
 pub use dropout::{ChannelMask, Dropout, Dropout2d, DropoutMask, ElementMask, MaskedDropout};
@@ -26,12 +29,13 @@ pub use flatten::Flatten;
 pub use linear::Linear;
 pub use neunorm::NeuNorm;
 pub use norm::{
-    BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormNd, BatchNormOptions, GroupNorm, ThresholdDependentBatchNorm1d,
-    ThresholdDependentBatchNorm2d, ThresholdDependentBatchNorm3d, ThresholdDependentBatchNormNd,
+    BatchNorm1d, BatchNorm2d, BatchNorm3d, BatchNormNd, BatchNormOptions, GroupNorm,
+    ThresholdDependentBatchNorm1d, ThresholdDependentBatchNorm2d, ThresholdDependentBatchNorm3d,
+    ThresholdDependentBatchNormNd,
 };
 pub use pool::{
-    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AdaptiveAvgPoolNd, AvgPool1d, AvgPool2d, AvgPool3d, AvgPoolNd,
-    MaxPool1d, MaxPool2d, MaxPool3d, MaxPoolNd,
+    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AdaptiveAvgPoolNd, AvgPool1d,
+    AvgPool2d, AvgPool3d, AvgPoolNd, MaxPool1d, MaxPool2d, MaxPool3d, MaxPoolNd,
 };
 pub use print_shape::PrintShapeModule;
 pub use recurrent::{ElementWiseFunction, ElementWiseRecurrentContainer, LinearRecurrentContainer};

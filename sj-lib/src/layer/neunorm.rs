@@ -1,8 +1,8 @@
 //! `layer.NeuNorm` from "Direct Training for Spiking Neural Networks: Faster, Larger, Better"
 //! (inventory §2.4.3, checklist 87).
-use crate::functional::step_by_step;
 use crate::base::{check_float, Memory, Module, NamedTensor, StepMode};
 use crate::error::{Result, SjError};
+use crate::functional::step_by_step;
 use tch::{nn, Tensor};
 
 /// `NeuNorm(in_channels, height, width, k=0.9, shared_across_channels=False)`: placed after the
@@ -43,10 +43,30 @@ impl NeuNorm {
             ));
         }
         let bound = 1.0 / ((height * width) as f64).sqrt();
-        let channels = if shared_across_channels { 1 } else { in_channels };
-        let w = path.var("w", &[channels, height, width], nn::Init::Uniform { lo: -bound, up: bound });
+        let channels = if shared_across_channels {
+            1
+        } else {
+            in_channels
+        };
+        let w = path.var(
+            "w",
+            &[channels, height, width],
+            nn::Init::Uniform {
+                lo: -bound,
+                up: bound,
+            },
+        );
         let k1 = (1.0 - k) / (in_channels * in_channels) as f64;
-        Ok(NeuNorm { k0: k, k1, w, in_channels, height, width, x: Memory::Float(0.0), step_mode: StepMode::S })
+        Ok(NeuNorm {
+            k0: k,
+            k1,
+            w,
+            in_channels,
+            height,
+            width,
+            x: Memory::Float(0.0),
+            step_mode: StepMode::S,
+        })
     }
 
     /// `step_mode=`.
@@ -69,7 +89,11 @@ impl NeuNorm {
         let (h, w) = (self.height, self.width);
         let size = in_spikes.size();
         if size.len() != 4 || size[1] != self.in_channels || size[2] != h || size[3] != w {
-            let lead = if self.step_mode == StepMode::M { "[T, N, " } else { "[N, " };
+            let lead = if self.step_mode == StepMode::M {
+                "[T, N, "
+            } else {
+                "[N, "
+            };
             return Err(SjError::Shape {
                 module: "NeuNorm".into(),
                 expected: format!("{lead}{}, {h}, {w}]", self.in_channels),
@@ -131,24 +155,35 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         // C = 2, H = 1, W = 2, k = 0.5: k1 = 0.5 / 4 = 0.125
         let mut n = NeuNorm::with_options(&vs.root(), 2, 1, 2, 0.5, false).unwrap();
-        tch::no_grad(|| n.w().shallow_clone().copy_(&Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0]).view([2, 1, 2])));
+        tch::no_grad(|| {
+            n.w()
+                .shallow_clone()
+                .copy_(&Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0]).view([2, 1, 2]))
+        });
         let s1 = Tensor::from_slice(&[1.0f32, 0.0, 1.0, 1.0]).view([1, 2, 1, 2]);
         // x = 0.125 * [2, 1]; out = s - w * x
         let y1 = n.forward(&s1).unwrap();
-        let want1 = Tensor::from_slice(&[1.0f32 - 0.25, 0.0 - 0.25, 1.0 - 0.75, 1.0 - 0.5]).view([1, 2, 1, 2]);
+        let want1 = Tensor::from_slice(&[1.0f32 - 0.25, 0.0 - 0.25, 1.0 - 0.75, 1.0 - 0.5])
+            .view([1, 2, 1, 2]);
         assert!(y1.allclose(&want1, 1e-6, 1e-7, false), "{y1}");
         // s2 sums to [2, 0]: x = 0.5 * [0.25, 0.125] + 0.125 * [2, 0] = [0.375, 0.0625]
         let s2 = Tensor::from_slice(&[1.0f32, 0.0, 1.0, 0.0]).view([1, 2, 1, 2]);
         let y2 = n.forward(&s2).unwrap();
         let x2 = Tensor::from_slice(&[0.375f32, 0.0625]).view([1, 1, 1, 2]);
-        assert!(n.x().unwrap().allclose(&x2, 1e-6, 1e-7, false), "{}", n.x().unwrap());
+        assert!(
+            n.x().unwrap().allclose(&x2, 1e-6, 1e-7, false),
+            "{}",
+            n.x().unwrap()
+        );
         let want2 = Tensor::from_slice(&[0.625f32, -0.125, -0.125, -0.25]).view([1, 2, 1, 2]);
         assert!(y2.allclose(&want2, 1e-6, 1e-7, false), "{y2}");
         // step mode m gives the same sequence
         reset_net(&mut n);
         n.set_step_mode(StepMode::M).unwrap();
         let y = n.forward(&Tensor::stack(&[&s1, &s2], 0)).unwrap();
-        assert!(y.get(0).allclose(&y1, 1e-6, 1e-7, false) && y.get(1).allclose(&y2, 1e-6, 1e-7, false));
+        assert!(
+            y.get(0).allclose(&y1, 1e-6, 1e-7, false) && y.get(1).allclose(&y2, 1e-6, 1e-7, false)
+        );
     }
 
     #[test]
@@ -156,11 +191,20 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let n = NeuNorm::new(&(vs.root() / "a"), 3, 4, 4).unwrap();
         assert_eq!(n.extra_repr(), "shape=torch.Size([3, 4, 4])");
-        assert!(n.w().abs().max().double_value(&[]) <= 0.25, "bound 1/sqrt(16)");
+        assert!(
+            n.w().abs().max().double_value(&[]) <= 0.25,
+            "bound 1/sqrt(16)"
+        );
         let mut s = NeuNorm::with_options(&(vs.root() / "b"), 3, 4, 4, 0.9, true).unwrap();
         assert_eq!(s.w().size(), vec![1, 4, 4]);
-        let err = s.forward(&Tensor::ones([2, 2, 4, 4], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
-        assert!(err.contains("NeuNorm") && err.contains("[N, 3, 4, 4]"), "{err}");
+        let err = s
+            .forward(&Tensor::ones([2, 2, 4, 4], (Kind::Float, Device::Cpu)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("NeuNorm") && err.contains("[N, 3, 4, 4]"),
+            "{err}"
+        );
         assert!(NeuNorm::new(&vs.root(), 0, 4, 4).is_err());
     }
 }

@@ -2,8 +2,8 @@
 //! `layer.ThresholdDependentBatchNorm1d/2d/3d` (§2.4.3). In step mode `m` the statistics are those
 //! of the whole `T·N` batch (`seq_to_ann_forward`).
 use super::conv::forward_nd;
-use crate::error::op_error;
 use crate::base::{Module, NamedTensor, StepMode};
+use crate::error::op_error;
 use crate::error::{Result, SjError};
 use std::ops::RangeInclusive;
 use tch::{nn, Kind, Tensor};
@@ -39,7 +39,12 @@ pub struct BatchNormOptions {
 
 impl Default for BatchNormOptions {
     fn default() -> Self {
-        BatchNormOptions { eps: 1e-5, momentum: Some(0.1), affine: true, track_running_stats: true }
+        BatchNormOptions {
+            eps: 1e-5,
+            momentum: Some(0.1),
+            affine: true,
+            track_running_stats: true,
+        }
     }
 }
 
@@ -119,7 +124,10 @@ impl<const D: usize> BatchNormNd<D> {
         weight_init: f64,
     ) -> Result<Self> {
         if num_features <= 0 {
-            return Err(SjError::config(name, format!("num_features must be positive, got {num_features}")));
+            return Err(SjError::config(
+                name,
+                format!("num_features must be positive, got {num_features}"),
+            ));
         }
         let c = [num_features];
         let (weight, bias) = if options.affine {
@@ -135,7 +143,11 @@ impl<const D: usize> BatchNormNd<D> {
             (
                 Some(path.add("running_mean", Tensor::f_zeros(c, float)?, false)),
                 Some(path.add("running_var", Tensor::f_ones(c, float)?, false)),
-                Some(path.add("num_batches_tracked", Tensor::f_zeros([], (Kind::Int64, path.device()))?, false)),
+                Some(path.add(
+                    "num_batches_tracked",
+                    Tensor::f_zeros([], (Kind::Int64, path.device()))?,
+                    false,
+                )),
             )
         } else {
             (None, None, None)
@@ -186,7 +198,14 @@ impl<const D: usize> BatchNormNd<D> {
 
     /// Checks the layout and normalises, naming `module` in errors.
     fn normalize(&self, module: &'static str, step_mode: StepMode, x: &Tensor) -> Result<Tensor> {
-        forward_nd(module, step_mode, x, Self::SPATIAL, Some(self.num_features), |x| self.batch_norm(module, x))
+        forward_nd(
+            module,
+            step_mode,
+            x,
+            Self::SPATIAL,
+            Some(self.num_features),
+            |x| self.batch_norm(module, x),
+        )
     }
 
     /// PyTorch's `_BatchNorm.forward` on one `[B, C, *]` batch.
@@ -251,7 +270,10 @@ impl<const D: usize> Module for BatchNormNd<D> {
             ("running_var", &self.running_var),
             ("num_batches_tracked", &self.num_batches_tracked),
         ];
-        entries.into_iter().filter_map(|(name, t)| t.as_ref().map(|t| (name.to_string(), t.shallow_clone()))).collect()
+        entries
+            .into_iter()
+            .filter_map(|(name, t)| t.as_ref().map(|t| (name.to_string(), t.shallow_clone())))
+            .collect()
     }
     fn extra_repr(&self) -> String {
         self.repr(self.step_mode)
@@ -278,8 +300,11 @@ pub type ThresholdDependentBatchNorm2d = ThresholdDependentBatchNormNd<2>;
 pub type ThresholdDependentBatchNorm3d = ThresholdDependentBatchNormNd<3>;
 
 impl<const D: usize> ThresholdDependentBatchNormNd<D> {
-    const NAME: &'static str =
-        ["ThresholdDependentBatchNorm1d", "ThresholdDependentBatchNorm2d", "ThresholdDependentBatchNorm3d"][D - 1];
+    const NAME: &'static str = [
+        "ThresholdDependentBatchNorm1d",
+        "ThresholdDependentBatchNorm2d",
+        "ThresholdDependentBatchNorm3d",
+    ][D - 1];
 
     /// `ThresholdDependentBatchNorm2d(alpha, v_th, num_features)` with BatchNorm's defaults.
     pub fn new(path: &nn::Path, alpha: f64, v_th: f64, num_features: i64) -> Result<Self> {
@@ -295,10 +320,18 @@ impl<const D: usize> ThresholdDependentBatchNormNd<D> {
         options: BatchNormOptions,
     ) -> Result<Self> {
         if !options.affine {
-            return Err(SjError::config(Self::NAME, "ThresholdDependentBatchNorm needs affine=True"));
+            return Err(SjError::config(
+                Self::NAME,
+                "ThresholdDependentBatchNorm needs affine=True",
+            ));
         }
         let bn = BatchNormNd::create(Self::NAME, path, num_features, options, alpha * v_th)?;
-        Ok(ThresholdDependentBatchNormNd { bn, alpha, v_th, step_mode: StepMode::M })
+        Ok(ThresholdDependentBatchNormNd {
+            bn,
+            alpha,
+            v_th,
+            step_mode: StepMode::M,
+        })
     }
 
     /// The hyper-parameter `alpha`.
@@ -363,7 +396,13 @@ impl GroupNorm {
     }
 
     /// `GroupNorm(num_groups, num_channels, eps, affine)`; `num_channels` must be divisible by `num_groups`.
-    pub fn new_with(path: &nn::Path, num_groups: i64, num_channels: i64, eps: f64, affine: bool) -> Result<Self> {
+    pub fn new_with(
+        path: &nn::Path,
+        num_groups: i64,
+        num_channels: i64,
+        eps: f64,
+        affine: bool,
+    ) -> Result<Self> {
         if num_groups <= 0 || num_channels <= 0 || num_channels % num_groups != 0 {
             return Err(SjError::config(
                 "GroupNorm",
@@ -372,11 +411,21 @@ impl GroupNorm {
         }
         let c = [num_channels];
         let (weight, bias) = if affine {
-            (Some(path.f_var("weight", &c, nn::Init::Const(1.0))?), Some(path.f_var("bias", &c, nn::Init::Const(0.0))?))
+            (
+                Some(path.f_var("weight", &c, nn::Init::Const(1.0))?),
+                Some(path.f_var("bias", &c, nn::Init::Const(0.0))?),
+            )
         } else {
             (None, None)
         };
-        Ok(GroupNorm { weight, bias, num_groups, num_channels, eps, step_mode: StepMode::S })
+        Ok(GroupNorm {
+            weight,
+            bias,
+            num_groups,
+            num_channels,
+            eps,
+            step_mode: StepMode::S,
+        })
     }
 
     /// `step_mode=`.
@@ -393,9 +442,17 @@ impl Module for GroupNorm {
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let (groups, eps) = (self.num_groups, self.eps);
         let (w, b) = (self.weight.as_ref(), self.bias.as_ref());
-        forward_nd("GroupNorm", self.step_mode, x, 0..=usize::MAX, Some(self.num_channels), |x| {
-            x.f_group_norm(groups, w, b, eps, true).map_err(op_error("GroupNorm"))
-        })
+        forward_nd(
+            "GroupNorm",
+            self.step_mode,
+            x,
+            0..=usize::MAX,
+            Some(self.num_channels),
+            |x| {
+                x.f_group_norm(groups, w, b, eps, true)
+                    .map_err(op_error("GroupNorm"))
+            },
+        )
     }
     fn step_mode(&self) -> StepMode {
         self.step_mode
@@ -437,13 +494,23 @@ mod tests {
     #[test]
     fn multi_step_statistics_are_over_t_times_n() {
         let vs = nn::VarStore::new(Device::Cpu);
-        let mut bn = BatchNorm2d::new(&vs.root(), 3).unwrap().with_step_mode(StepMode::M);
+        let mut bn = BatchNorm2d::new(&vs.root(), 3)
+            .unwrap()
+            .with_step_mode(StepMode::M);
         tch::manual_seed(5);
         let x = Tensor::rand([4, 2, 3, 5, 5], opts()) * 3.0 + 1.0;
         let y = bn.forward(&x).unwrap();
         let flat = x.flatten(0, 1);
-        let expected =
-            flat.batch_norm(None::<Tensor>, None::<Tensor>, None::<Tensor>, None::<Tensor>, true, 0.1, 1e-5, false);
+        let expected = flat.batch_norm(
+            None::<Tensor>,
+            None::<Tensor>,
+            None::<Tensor>,
+            None::<Tensor>,
+            true,
+            0.1,
+            1e-5,
+            false,
+        );
         assert_eq!(max_diff(&y, &expected.view([4, 2, 3, 5, 5])), 0.0);
         // per channel, the output over all T·N·H·W entries has mean 0 and (biased) variance 1
         let mean = y.mean_dim(&[0i64, 1, 3, 4][..], false, Kind::Float);
@@ -471,7 +538,12 @@ mod tests {
         let batch_var = flat.var_dim(&[0i64, 2, 3][..], true, false);
         assert!(max_diff(bn.running_mean().unwrap(), &(&batch_mean * 0.1)) < 1e-6);
         assert!(max_diff(bn.running_var().unwrap(), &(batch_var * 0.1 + 0.9)) < 1e-6);
-        let nbt = bn.named_tensors().into_iter().find(|(k, _)| k == "num_batches_tracked").unwrap().1;
+        let nbt = bn
+            .named_tensors()
+            .into_iter()
+            .find(|(k, _)| k == "num_batches_tracked")
+            .unwrap()
+            .1;
         assert_eq!(nbt.int64_value(&[]), 1);
     }
 
@@ -482,11 +554,26 @@ mod tests {
         tch::manual_seed(6);
         let x = Tensor::rand([3, 2, 4, 3, 3], opts());
         let mut layers: Vec<(Box<dyn Module>, Tensor)> = vec![
-            (Box::new(BatchNorm2d::new(&(&p / "a"), 4).unwrap()), x.shallow_clone()),
-            (Box::new(BatchNorm1d::new(&(&p / "b"), 4).unwrap()), x.flatten(3, 4)),
-            (Box::new(BatchNorm1d::new(&(&p / "c"), 4).unwrap()), x.mean_dim(&[3i64, 4][..], false, Kind::Float)),
-            (Box::new(BatchNorm3d::new(&(&p / "d"), 4).unwrap()), x.unsqueeze(3)),
-            (Box::new(GroupNorm::new(&(&p / "e"), 2, 4).unwrap()), x.shallow_clone()),
+            (
+                Box::new(BatchNorm2d::new(&(&p / "a"), 4).unwrap()),
+                x.shallow_clone(),
+            ),
+            (
+                Box::new(BatchNorm1d::new(&(&p / "b"), 4).unwrap()),
+                x.flatten(3, 4),
+            ),
+            (
+                Box::new(BatchNorm1d::new(&(&p / "c"), 4).unwrap()),
+                x.mean_dim(&[3i64, 4][..], false, Kind::Float),
+            ),
+            (
+                Box::new(BatchNorm3d::new(&(&p / "d"), 4).unwrap()),
+                x.unsqueeze(3),
+            ),
+            (
+                Box::new(GroupNorm::new(&(&p / "e"), 2, 4).unwrap()),
+                x.shallow_clone(),
+            ),
         ];
         for (layer, x) in layers.iter_mut() {
             layer.set_step_mode(StepMode::M).unwrap();
@@ -494,7 +581,12 @@ mod tests {
             layer.set_training(false);
             let y_m = layer.forward(x).unwrap();
             layer.set_step_mode(StepMode::S).unwrap();
-            let y_s = Tensor::stack(&(0..3).map(|t| layer.forward(&x.get(t)).unwrap()).collect::<Vec<_>>(), 0);
+            let y_s = Tensor::stack(
+                &(0..3)
+                    .map(|t| layer.forward(&x.get(t)).unwrap())
+                    .collect::<Vec<_>>(),
+                0,
+            );
             assert_eq!(y_m.size(), x.size(), "{}", layer.type_name());
             assert_eq!(max_diff(&y_m, &y_s), 0.0, "{}", layer.type_name());
         }
@@ -503,21 +595,40 @@ mod tests {
     #[test]
     fn cumulative_average_without_momentum() {
         let vs = nn::VarStore::new(Device::Cpu);
-        let mut bn = BatchNorm1d::new_with(&vs.root(), 1, BatchNormOptions::new().with_momentum(None)).unwrap();
-        let _ = bn.forward(&Tensor::from_slice(&[1.0f32, 3.0]).view([2, 1])).unwrap();
-        let _ = bn.forward(&Tensor::from_slice(&[5.0f32, 7.0]).view([2, 1])).unwrap();
+        let mut bn =
+            BatchNorm1d::new_with(&vs.root(), 1, BatchNormOptions::new().with_momentum(None))
+                .unwrap();
+        let _ = bn
+            .forward(&Tensor::from_slice(&[1.0f32, 3.0]).view([2, 1]))
+            .unwrap();
+        let _ = bn
+            .forward(&Tensor::from_slice(&[5.0f32, 7.0]).view([2, 1]))
+            .unwrap();
         // batch means 2 and 6 average to 4; unbiased variances 2 and 2 average to 2
         assert_eq!(bn.running_mean().unwrap().double_value(&[0]), 4.0);
         assert_eq!(bn.running_var().unwrap().double_value(&[0]), 2.0);
-        assert_eq!(bn.extra_repr(), "1, eps=1e-05, momentum=None, affine=True, track_running_stats=True, step_mode=s");
+        assert_eq!(
+            bn.extra_repr(),
+            "1, eps=1e-05, momentum=None, affine=True, track_running_stats=True, step_mode=s"
+        );
         // without running statistics, eval mode still normalises with the batch: [-1, 1]
         let vs = nn::VarStore::new(Device::Cpu);
-        let mut plain =
-            BatchNorm1d::new_with(&vs.root(), 1, BatchNormOptions::new().with_track_running_stats(false).with_eps(0.0))
-                .unwrap();
+        let mut plain = BatchNorm1d::new_with(
+            &vs.root(),
+            1,
+            BatchNormOptions::new()
+                .with_track_running_stats(false)
+                .with_eps(0.0),
+        )
+        .unwrap();
         plain.set_training(false);
-        let y = plain.forward(&Tensor::from_slice(&[1.0f32, 3.0]).view([2, 1])).unwrap();
-        assert_eq!(Vec::<f32>::try_from(&y.flatten(0, -1)).unwrap(), [-1.0, 1.0]);
+        let y = plain
+            .forward(&Tensor::from_slice(&[1.0f32, 3.0]).view([2, 1]))
+            .unwrap();
+        assert_eq!(
+            Vec::<f32>::try_from(&y.flatten(0, -1)).unwrap(),
+            [-1.0, 1.0]
+        );
         assert_eq!(plain.named_tensors().len(), 2);
     }
 
@@ -526,27 +637,71 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let mut bn = BatchNorm2d::new(&(vs.root() / "bn"), 8).unwrap();
         let names: Vec<String> = bn.named_tensors().into_iter().map(|(k, _)| k).collect();
-        assert_eq!(names, ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]);
+        assert_eq!(
+            names,
+            [
+                "weight",
+                "bias",
+                "running_mean",
+                "running_var",
+                "num_batches_tracked"
+            ]
+        );
         let mut stored: Vec<String> = vs.variables().into_keys().collect();
         stored.sort();
-        assert_eq!(stored, ["bn.bias", "bn.num_batches_tracked", "bn.running_mean", "bn.running_var", "bn.weight"]);
+        assert_eq!(
+            stored,
+            [
+                "bn.bias",
+                "bn.num_batches_tracked",
+                "bn.running_mean",
+                "bn.running_var",
+                "bn.weight"
+            ]
+        );
         assert_eq!(vs.trainable_variables().len(), 2);
-        assert_eq!(Vec::<f32>::try_from(bn.weight().unwrap()).unwrap(), [1.0; 8]);
-        assert_eq!(bn.extra_repr(), "8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True, step_mode=s");
+        assert_eq!(
+            Vec::<f32>::try_from(bn.weight().unwrap()).unwrap(),
+            [1.0; 8]
+        );
+        assert_eq!(
+            bn.extra_repr(),
+            "8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True, step_mode=s"
+        );
         bn.set_step_mode(StepMode::M).unwrap();
-        let err = bn.forward(&Tensor::zeros([2, 8, 4, 4], opts())).unwrap_err().to_string();
+        let err = bn
+            .forward(&Tensor::zeros([2, 8, 4, 4], opts()))
+            .unwrap_err()
+            .to_string();
         assert!(
-            err.contains("BatchNorm2d") && err.contains("[T, N, C, H, W]") && err.contains("[2, 8, 4, 4]"),
+            err.contains("BatchNorm2d")
+                && err.contains("[T, N, C, H, W]")
+                && err.contains("[2, 8, 4, 4]"),
             "{err}"
         );
-        let err = bn.forward(&Tensor::zeros([2, 2, 3, 4, 4], opts())).unwrap_err().to_string();
-        assert!(err.contains("BatchNorm2d") && err.contains("C = 8"), "{err}");
+        let err = bn
+            .forward(&Tensor::zeros([2, 2, 3, 4, 4], opts()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("BatchNorm2d") && err.contains("C = 8"),
+            "{err}"
+        );
         let mut bn1 = BatchNorm1d::new(&vs.root(), 2).unwrap();
-        let err = bn1.forward(&Tensor::zeros([2, 2, 3, 3], opts())).unwrap_err().to_string();
+        let err = bn1
+            .forward(&Tensor::zeros([2, 2, 3, 3], opts()))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("[N, C] or [N, C, L]"), "{err}");
         let err = GroupNorm::new(&vs.root(), 3, 8).unwrap_err().to_string();
-        assert!(err.contains("GroupNorm") && err.contains("multiple"), "{err}");
-        assert_eq!(GroupNorm::new(&vs.root(), 2, 8).unwrap().extra_repr(), "2, 8, eps=1e-05, affine=True, step_mode=s");
+        assert!(
+            err.contains("GroupNorm") && err.contains("multiple"),
+            "{err}"
+        );
+        assert_eq!(
+            GroupNorm::new(&vs.root(), 2, 8).unwrap().extra_repr(),
+            "2, 8, eps=1e-05, affine=True, step_mode=s"
+        );
         assert_eq!(py_float(1e20), "1e+20");
     }
 
@@ -555,7 +710,9 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let mut gn = GroupNorm::new_with(&vs.root(), 1, 2, 0.0, true).unwrap();
         // one group over [1, 2, 3, 4]: mean 2.5, variance 1.25
-        let y = gn.forward(&Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0]).view([1, 2, 2])).unwrap();
+        let y = gn
+            .forward(&Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0]).view([1, 2, 2]))
+            .unwrap();
         let got = Vec::<f32>::try_from(&y.flatten(0, -1)).unwrap();
         let sd = 1.25f32.sqrt();
         for (g, x) in got.iter().zip([1.0f32, 2.0, 3.0, 4.0]) {
@@ -568,7 +725,10 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let mut td = ThresholdDependentBatchNorm2d::new(&vs.root(), 1.5, 0.4, 3).unwrap();
         let bn = td.batch_norm();
-        assert_eq!(Vec::<f32>::try_from(bn.weight().unwrap()).unwrap(), [(1.5f64 * 0.4) as f32; 3]);
+        assert_eq!(
+            Vec::<f32>::try_from(bn.weight().unwrap()).unwrap(),
+            [(1.5f64 * 0.4) as f32; 3]
+        );
         assert_eq!(Vec::<f32>::try_from(bn.bias().unwrap()).unwrap(), [0.0; 3]);
         assert_eq!((td.alpha(), td.v_th()), (1.5, 0.4));
         assert_eq!(td.step_mode(), StepMode::M);
@@ -580,14 +740,30 @@ mod tests {
         let y = td.forward(&x).unwrap();
         let flat = x.flatten(0, 1);
         let w = Tensor::full([3], 0.6, opts());
-        let expected =
-            flat.batch_norm(Some(&w), None::<&Tensor>, None::<&Tensor>, None::<&Tensor>, true, 0.1, 1e-5, false);
+        let expected = flat.batch_norm(
+            Some(&w),
+            None::<&Tensor>,
+            None::<&Tensor>,
+            None::<&Tensor>,
+            true,
+            0.1,
+            1e-5,
+            false,
+        );
         assert!(max_diff(&y, &expected.view([2, 2, 3, 2, 2])) < 1e-6);
         let err = td.forward(&x.get(0)).unwrap_err().to_string();
-        assert!(err.contains("ThresholdDependentBatchNorm2d") && err.contains("[T, N, C, H, W]"), "{err}");
+        assert!(
+            err.contains("ThresholdDependentBatchNorm2d") && err.contains("[T, N, C, H, W]"),
+            "{err}"
+        );
         let options = BatchNormOptions::new().with_affine(false);
-        let err = ThresholdDependentBatchNorm1d::new_with(&vs.root(), 1.0, 1.0, 3, options).unwrap_err().to_string();
+        let err = ThresholdDependentBatchNorm1d::new_with(&vs.root(), 1.0, 1.0, 3, options)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("affine=True"), "{err}");
-        assert_eq!(td.extra_repr(), "3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True, step_mode=m");
+        assert_eq!(
+            td.extra_repr(),
+            "3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True, step_mode=m"
+        );
     }
 }

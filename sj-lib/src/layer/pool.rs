@@ -2,8 +2,8 @@
 //! pooling with a step mode (inventory §2.4.2). Input `[N, C, *spatial]`, or `[T, N, C, *spatial]`
 //! in step mode `m` (run as one `T·N` batch).
 use super::conv::{forward_nd, py_tuple, IntoSize};
-use crate::error::op_error;
 use crate::base::{Module, StepMode};
+use crate::error::op_error;
 use crate::error::Result;
 use tch::Tensor;
 
@@ -86,7 +86,13 @@ impl<const D: usize> MaxPoolNd<D> {
     }
 
     fn pool(&self, x: &Tensor) -> Result<Tensor> {
-        let (k, s, p, d, c) = (self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode);
+        let (k, s, p, d, c) = (
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+        );
         match D {
             1 => x.f_max_pool1d(k, s, p, d, c),
             2 => x.f_max_pool2d(k, s, p, d, c),
@@ -257,11 +263,18 @@ pub type AdaptiveAvgPool2d = AdaptiveAvgPoolNd<2>;
 pub type AdaptiveAvgPool3d = AdaptiveAvgPoolNd<3>;
 
 impl<const D: usize> AdaptiveAvgPoolNd<D> {
-    const NAME: &'static str = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"][D - 1];
+    const NAME: &'static str = [
+        "AdaptiveAvgPool1d",
+        "AdaptiveAvgPool2d",
+        "AdaptiveAvgPool3d",
+    ][D - 1];
 
     /// `AdaptiveAvgPool2d(output_size)`.
     pub fn new(output_size: impl IntoSize<D>) -> Self {
-        AdaptiveAvgPoolNd { output_size: output_size.into_size(), step_mode: StepMode::S }
+        AdaptiveAvgPoolNd {
+            output_size: output_size.into_size(),
+            step_mode: StepMode::S,
+        }
     }
     /// `step_mode=`.
     pub fn with_step_mode(mut self, step_mode: StepMode) -> Self {
@@ -294,7 +307,11 @@ impl<const D: usize> Module for AdaptiveAvgPoolNd<D> {
         &mut self.step_mode
     }
     fn extra_repr(&self) -> String {
-        format!("output_size={}, step_mode={}", py_size(&self.output_size), self.step_mode)
+        format!(
+            "output_size={}, step_mode={}",
+            py_size(&self.output_size),
+            self.step_mode
+        )
     }
 }
 
@@ -314,31 +331,77 @@ mod tests {
 
     #[test]
     fn hand_computed_pooling_values() {
-        assert_eq!(values(&MaxPool2d::new(2).forward(&grid()).unwrap()), [5.0, 7.0, 13.0, 15.0]);
-        assert_eq!(values(&AvgPool2d::new(2).forward(&grid()).unwrap()), [2.5, 4.5, 10.5, 12.5]);
+        assert_eq!(
+            values(&MaxPool2d::new(2).forward(&grid()).unwrap()),
+            [5.0, 7.0, 13.0, 15.0]
+        );
+        assert_eq!(
+            values(&AvgPool2d::new(2).forward(&grid()).unwrap()),
+            [2.5, 4.5, 10.5, 12.5]
+        );
         // 3x3 windows with stride 1: centre sums 45 and 54 over 9
-        assert_eq!(values(&AvgPool2d::new(3).with_stride(1).forward(&grid()).unwrap()), [5.0, 6.0, 9.0, 10.0]);
+        assert_eq!(
+            values(&AvgPool2d::new(3).with_stride(1).forward(&grid()).unwrap()),
+            [5.0, 6.0, 9.0, 10.0]
+        );
         // padding 1 with count_include_pad=False: the corner window holds only x[0][0] = 0,
         // window (1, 1) holds 5, 6, 9, 10
-        let mut p = AvgPool2d::new(2).with_padding(1).with_count_include_pad(false);
+        let mut p = AvgPool2d::new(2)
+            .with_padding(1)
+            .with_count_include_pad(false);
         assert_eq!(p.forward(&grid()).unwrap().double_value(&[0, 0, 0, 0]), 0.0);
         assert_eq!(p.forward(&grid()).unwrap().double_value(&[0, 0, 1, 1]), 7.5);
         let mut d = AvgPool2d::new(2).with_divisor_override(1);
-        assert_eq!(values(&d.forward(&grid()).unwrap()), [10.0, 18.0, 42.0, 50.0]);
-        assert_eq!(values(&AdaptiveAvgPool2d::new(1).forward(&grid()).unwrap()), [7.5]);
-        assert_eq!(values(&AdaptiveAvgPool2d::new([1, 2]).forward(&grid()).unwrap()), [6.5, 8.5]);
+        assert_eq!(
+            values(&d.forward(&grid()).unwrap()),
+            [10.0, 18.0, 42.0, 50.0]
+        );
+        assert_eq!(
+            values(&AdaptiveAvgPool2d::new(1).forward(&grid()).unwrap()),
+            [7.5]
+        );
+        assert_eq!(
+            values(&AdaptiveAvgPool2d::new([1, 2]).forward(&grid()).unwrap()),
+            [6.5, 8.5]
+        );
         let row = Tensor::from_slice(&[1.0f32, 4.0, 2.0, 8.0, 3.0]).view([1, 1, 5]);
-        assert_eq!(values(&MaxPool1d::new(2).forward(&row).unwrap()), [4.0, 8.0]);
-        assert_eq!(values(&MaxPool1d::new(2).with_ceil_mode(true).forward(&row).unwrap()), [4.0, 8.0, 3.0]);
-        assert_eq!(values(&AvgPool1d::new(2).forward(&row).unwrap()), [2.5, 5.0]);
-        assert_eq!(values(&AdaptiveAvgPool1d::new(1).forward(&row).unwrap()), [3.6]);
+        assert_eq!(
+            values(&MaxPool1d::new(2).forward(&row).unwrap()),
+            [4.0, 8.0]
+        );
+        assert_eq!(
+            values(
+                &MaxPool1d::new(2)
+                    .with_ceil_mode(true)
+                    .forward(&row)
+                    .unwrap()
+            ),
+            [4.0, 8.0, 3.0]
+        );
+        assert_eq!(
+            values(&AvgPool1d::new(2).forward(&row).unwrap()),
+            [2.5, 5.0]
+        );
+        assert_eq!(
+            values(&AdaptiveAvgPool1d::new(1).forward(&row).unwrap()),
+            [3.6]
+        );
         let cube = Tensor::arange(8, (Kind::Float, Device::Cpu)).view([1, 1, 2, 2, 2]);
         assert_eq!(values(&MaxPool3d::new(2).forward(&cube).unwrap()), [7.0]);
         assert_eq!(values(&AvgPool3d::new(2).forward(&cube).unwrap()), [3.5]);
-        assert_eq!(values(&AdaptiveAvgPool3d::new(1).forward(&cube).unwrap()), [3.5]);
+        assert_eq!(
+            values(&AdaptiveAvgPool3d::new(1).forward(&cube).unwrap()),
+            [3.5]
+        );
         // dilation 2 picks 0, 2, 8, 10 for the first window
         assert_eq!(
-            values(&MaxPool2d::new(2).with_stride(1).with_dilation(2).forward(&grid()).unwrap()),
+            values(
+                &MaxPool2d::new(2)
+                    .with_stride(1)
+                    .with_dilation(2)
+                    .forward(&grid())
+                    .unwrap()
+            ),
             [10.0, 11.0, 14.0, 15.0]
         );
     }
@@ -348,8 +411,14 @@ mod tests {
         tch::manual_seed(1);
         let x = Tensor::rand([3, 2, 2, 6, 6], (Kind::Float, Device::Cpu));
         let mut layers: Vec<(Box<dyn Module>, Tensor)> = vec![
-            (Box::new(MaxPool2d::new(3).with_stride(2).with_padding(1)), x.shallow_clone()),
-            (Box::new(AvgPool2d::new([2, 3]).with_ceil_mode(true)), x.shallow_clone()),
+            (
+                Box::new(MaxPool2d::new(3).with_stride(2).with_padding(1)),
+                x.shallow_clone(),
+            ),
+            (
+                Box::new(AvgPool2d::new([2, 3]).with_ceil_mode(true)),
+                x.shallow_clone(),
+            ),
             (Box::new(AdaptiveAvgPool2d::new([4, 5])), x.shallow_clone()),
             (Box::new(MaxPool1d::new(2)), x.select(2, 0)),
             (Box::new(AvgPool1d::new(3).with_stride(1)), x.select(2, 0)),
@@ -359,11 +428,21 @@ mod tests {
             (Box::new(AdaptiveAvgPool3d::new([1, 3, 3])), x.unsqueeze(2)),
         ];
         for (layer, x) in layers.iter_mut() {
-            let y_s = Tensor::stack(&(0..3).map(|t| layer.forward(&x.get(t)).unwrap()).collect::<Vec<_>>(), 0);
+            let y_s = Tensor::stack(
+                &(0..3)
+                    .map(|t| layer.forward(&x.get(t)).unwrap())
+                    .collect::<Vec<_>>(),
+                0,
+            );
             layer.set_step_mode(StepMode::M).unwrap();
             let y_m = layer.forward(x).unwrap();
             assert_eq!(y_m.size(), y_s.size(), "{}", layer.type_name());
-            assert_eq!((y_m - y_s).abs().max().double_value(&[]), 0.0, "{}", layer.type_name());
+            assert_eq!(
+                (y_m - y_s).abs().max().double_value(&[]),
+                0.0,
+                "{}",
+                layer.type_name()
+            );
         }
     }
 
@@ -377,24 +456,47 @@ mod tests {
             MaxPool2d::new([2, 3]).with_step_mode(StepMode::M).extra_repr(),
             "kernel_size=(2, 3), stride=(2, 3), padding=0, dilation=1, ceil_mode=False, step_mode=m"
         );
-        assert_eq!(AvgPool1d::new(2).extra_repr(), "kernel_size=(2,), stride=(2,), padding=(0,), step_mode=s");
-        assert_eq!(AvgPool2d::new(2).extra_repr(), "kernel_size=2, stride=2, padding=0, step_mode=s");
-        assert_eq!(AdaptiveAvgPool2d::new(1).extra_repr(), "output_size=1, step_mode=s");
+        assert_eq!(
+            AvgPool1d::new(2).extra_repr(),
+            "kernel_size=(2,), stride=(2,), padding=(0,), step_mode=s"
+        );
+        assert_eq!(
+            AvgPool2d::new(2).extra_repr(),
+            "kernel_size=2, stride=2, padding=0, step_mode=s"
+        );
+        assert_eq!(
+            AdaptiveAvgPool2d::new(1).extra_repr(),
+            "output_size=1, step_mode=s"
+        );
         assert_eq!(AdaptiveAvgPool3d::new(1).type_name(), "AdaptiveAvgPool3d");
     }
 
     #[test]
     fn bad_shapes_name_the_layer() {
         let mut pool = MaxPool2d::new(2).with_step_mode(StepMode::M);
-        let err = pool.forward(&Tensor::zeros([2, 3, 8, 8], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
-        assert!(err.contains("MaxPool2d") && err.contains("[T, N, C, H, W]") && err.contains("[2, 3, 8, 8]"), "{err}");
+        let err = pool
+            .forward(&Tensor::zeros([2, 3, 8, 8], (Kind::Float, Device::Cpu)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("MaxPool2d")
+                && err.contains("[T, N, C, H, W]")
+                && err.contains("[2, 3, 8, 8]"),
+            "{err}"
+        );
         let mut pool = AvgPool1d::new(4);
-        let err = pool.forward(&Tensor::zeros([1, 1, 2], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
+        let err = pool
+            .forward(&Tensor::zeros([1, 1, 2], (Kind::Float, Device::Cpu)))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("AvgPool1d:"), "{err}");
         let err = AvgPool3d::new(2)
             .forward(&Tensor::zeros([1, 2, 2, 2], (Kind::Float, Device::Cpu)))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("AvgPool3d") && err.contains("[N, C, D, H, W]"), "{err}");
+        assert!(
+            err.contains("AvgPool3d") && err.contains("[N, C, D, H, W]"),
+            "{err}"
+        );
     }
 }

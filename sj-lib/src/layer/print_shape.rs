@@ -20,7 +20,10 @@ impl Default for PrintShapeModule {
 impl PrintShapeModule {
     /// `PrintShapeModule(ext_str)`.
     pub fn new(ext_str: impl Into<String>) -> Self {
-        PrintShapeModule { ext_str: ext_str.into(), step_mode: StepMode::S }
+        PrintShapeModule {
+            ext_str: ext_str.into(),
+            step_mode: StepMode::S,
+        }
     }
 
     /// The line printed for `x`.
@@ -59,6 +62,9 @@ mod tests {
         let mut p = PrintShapeModule::new("after conv");
         assert!(p.forward(&x).unwrap().equal(&x));
         assert_eq!(p.line(&x), "after conv [2, 3]");
-        assert_eq!(PrintShapeModule::default().line(&x.view([6])), "PrintShapeModule [6]");
+        assert_eq!(
+            PrintShapeModule::default().line(&x.view([6])),
+            "PrintShapeModule [6]"
+        );
     }
 }

@@ -7,6 +7,7 @@
 use crate::base::{check_dims, Memory, Module, StepMode};
 use crate::error::{Result, SjError};
 use crate::layer::Linear;
+use crate::monitor::Hooks;
 use tch::{nn, Tensor};
 
 /// Errors unless the wrapped module is in step mode `'s'`.
@@ -38,7 +39,9 @@ fn over_time(
         }
         StepMode::M => {
             check_dims(module, x, 2, "[T, N, *] in step mode 'm'")?;
-            let ys = (0..x.size()[0]).map(|t| step(&x.get(t))).collect::<Result<Vec<_>>>()?;
+            let ys = (0..x.size()[0])
+                .map(|t| step(&x.get(t)))
+                .collect::<Result<Vec<_>>>()?;
             Ok(Tensor::stack(&ys, 0))
         }
     }
@@ -68,6 +71,9 @@ macro_rules! recurrent_common {
         fn memories(&self) -> Vec<(String, Option<Tensor>)> {
             vec![("y".to_string(), self.y.tensor().map(Tensor::shallow_clone))]
         }
+        fn hooks(&self) -> Option<&Hooks> {
+            Some(&self.hooks)
+        }
     };
 }
 
@@ -84,17 +90,22 @@ pub struct ElementWiseRecurrentContainer {
     element_wise_function: ElementWiseFunction,
     y: Memory,
     step_mode: StepMode,
+    hooks: Hooks,
 }
 
 impl ElementWiseRecurrentContainer {
     /// Wraps `sub_module` (which must be in step mode `'s'`) with the feedback `f(y_prev, x)`.
-    pub fn new<M: Module + 'static>(sub_module: M, element_wise_function: ElementWiseFunction) -> Result<Self> {
+    pub fn new<M: Module + 'static>(
+        sub_module: M,
+        element_wise_function: ElementWiseFunction,
+    ) -> Result<Self> {
         check_sub_module("ElementWiseRecurrentContainer", &sub_module)?;
         Ok(ElementWiseRecurrentContainer {
             sub_module: Box::new(sub_module),
             element_wise_function,
             y: Memory::Float(0.0),
             step_mode: StepMode::S,
+            hooks: Hooks::new(),
         })
     }
 
@@ -108,7 +119,10 @@ impl ElementWiseRecurrentContainer {
         const NAME: &str = "ElementWiseRecurrentContainer";
         check_sub_module(NAME, self.sub_module.as_ref())?;
         let y_prev = self.y.to_tensor_like(NAME, x)?;
-        let y = self.sub_module.forward(&(self.element_wise_function)(&y_prev, x))?;
+        let i = (self.element_wise_function)(&y_prev, x);
+        let y = self
+            .hooks
+            .call("sub_module", self.sub_module.as_mut(), &i)?;
         if y.size() != x.size() {
             return Err(SjError::Shape {
                 module: NAME.into(),
@@ -126,7 +140,9 @@ impl Module for ElementWiseRecurrentContainer {
         "ElementWiseRecurrentContainer"
     }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
-        over_time("ElementWiseRecurrentContainer", self.step_mode, x, |x| self.single_step(x))
+        over_time("ElementWiseRecurrentContainer", self.step_mode, x, |x| {
+            self.single_step(x)
+        })
     }
     fn children(&self) -> Vec<(String, &dyn Module)> {
         vec![("sub_module".to_string(), self.sub_module.as_ref())]
@@ -152,6 +168,7 @@ pub struct LinearRecurrentContainer {
     out_features: i64,
     y: Memory,
     step_mode: StepMode,
+    hooks: Hooks,
 }
 
 impl LinearRecurrentContainer {
@@ -168,15 +185,24 @@ impl LinearRecurrentContainer {
         const NAME: &str = "LinearRecurrentContainer";
         check_sub_module(NAME, &sub_module)?;
         if in_features <= 0 || out_features <= 0 {
-            return Err(SjError::config(NAME, "in_features and out_features must be positive"));
+            return Err(SjError::config(
+                NAME,
+                "in_features and out_features must be positive",
+            ));
         }
         Ok(LinearRecurrentContainer {
-            rc: Linear::new(&(path / "rc"), in_features + out_features, in_features, bias),
+            rc: Linear::new(
+                &(path / "rc"),
+                in_features + out_features,
+                in_features,
+                bias,
+            ),
             sub_module: Box::new(sub_module),
             in_features,
             out_features,
             y: Memory::Float(0.0),
             step_mode: StepMode::S,
+            hooks: Hooks::new(),
         })
     }
 
@@ -196,7 +222,11 @@ impl LinearRecurrentContainer {
         check_sub_module(NAME, self.sub_module.as_ref())?;
         let mut y_shape = x.size();
         if x.dim() < 2 || y_shape.last() != Some(&self.in_features) {
-            let lead = if self.step_mode == StepMode::M { "[T, N, *, " } else { "[N, *, " };
+            let lead = if self.step_mode == StepMode::M {
+                "[T, N, *, "
+            } else {
+                "[N, *, "
+            };
             return Err(SjError::Shape {
                 module: NAME.into(),
                 expected: format!("{lead}{}]", self.in_features),
@@ -207,8 +237,12 @@ impl LinearRecurrentContainer {
         y_shape[last] = self.out_features;
         let like = Tensor::f_empty(y_shape.as_slice(), (x.kind(), x.device()))?;
         let y_prev = self.y.to_tensor_like(NAME, &like)?;
-        let i = self.rc.forward(&Tensor::cat(&[x, &y_prev], -1))?;
-        let y = self.sub_module.forward(&i)?;
+        let i = self
+            .hooks
+            .call("rc", &mut self.rc, &Tensor::cat(&[x, &y_prev], -1))?;
+        let y = self
+            .hooks
+            .call("sub_module", self.sub_module.as_mut(), &i)?;
         if y.size() != y_shape {
             return Err(SjError::Shape {
                 module: NAME.into(),
@@ -226,16 +260,27 @@ impl Module for LinearRecurrentContainer {
         "LinearRecurrentContainer"
     }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
-        over_time("LinearRecurrentContainer", self.step_mode, x, |x| self.single_step(x))
+        over_time("LinearRecurrentContainer", self.step_mode, x, |x| {
+            self.single_step(x)
+        })
     }
     fn children(&self) -> Vec<(String, &dyn Module)> {
-        vec![("rc".to_string(), &self.rc as &dyn Module), ("sub_module".to_string(), self.sub_module.as_ref())]
+        vec![
+            ("rc".to_string(), &self.rc as &dyn Module),
+            ("sub_module".to_string(), self.sub_module.as_ref()),
+        ]
     }
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
-        vec![("rc".to_string(), &mut self.rc as &mut dyn Module), ("sub_module".to_string(), self.sub_module.as_mut())]
+        vec![
+            ("rc".to_string(), &mut self.rc as &mut dyn Module),
+            ("sub_module".to_string(), self.sub_module.as_mut()),
+        ]
     }
     fn extra_repr(&self) -> String {
-        format!("in_features={}, out_features={}, step_mode={}", self.in_features, self.out_features, self.step_mode)
+        format!(
+            "in_features={}, out_features={}, step_mode={}",
+            self.in_features, self.out_features, self.step_mode
+        )
     }
     recurrent_common!();
 }
@@ -263,7 +308,9 @@ mod tests {
         let x = Tensor::from_slice(&x).view([8, 1]);
         // step by step, as in the tutorial
         let mut net = ElementWiseRecurrentContainer::new(IFNode::new(), |y, x| y + x).unwrap();
-        let s: Vec<f32> = (0..8).flat_map(|t| values(&net.forward(&x.get(t)).unwrap())).collect();
+        let s: Vec<f32> = (0..8)
+            .flat_map(|t| values(&net.forward(&x.get(t)).unwrap()))
+            .collect();
         assert_eq!(s, [1.0; 8]);
         assert_eq!(net.memories()[0].1.as_ref().unwrap().size(), [1]);
         reset_net(&mut net);
@@ -278,17 +325,26 @@ mod tests {
     #[test]
     fn element_wise_function_is_called_with_y_prev_first() {
         // f(y, x) = x − y with x = 1.5: i = 1.5 (fire), 0.5 (no), 1.5 + 0.5 → fire
-        let mut net = ElementWiseRecurrentContainer::new(IFNode::new(), sub).unwrap().with_step_mode(StepMode::M);
-        let y = net.forward(&Tensor::full([3, 1], 1.5, (Kind::Float, Device::Cpu))).unwrap();
+        let mut net = ElementWiseRecurrentContainer::new(IFNode::new(), sub)
+            .unwrap()
+            .with_step_mode(StepMode::M);
+        let y = net
+            .forward(&Tensor::full([3, 1], 1.5, (Kind::Float, Device::Cpu)))
+            .unwrap();
         assert_eq!(values(&y), [1.0, 0.0, 1.0]);
-        let err = net.forward(&Tensor::full([3, 2], 1.5, (Kind::Float, Device::Cpu))).unwrap_err().to_string();
+        let err = net
+            .forward(&Tensor::full([3, 2], 1.5, (Kind::Float, Device::Cpu)))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("reset_net"), "{err}");
     }
 
     /// rc = [[1, 0, 1], [0, 1, 0]] (i = [x0 + y, x1]), sub_module = Linear(2 → 1, weight [0.5, 0.5]) → IF.
     fn hand_made(vs: &nn::VarStore) -> LinearRecurrentContainer {
         let p = vs.root();
-        let sub = Sequential::new().add(Linear::new(&(&p / "sub_module" / "0"), 2, 1, false)).add(IFNode::new());
+        let sub = Sequential::new()
+            .add(Linear::new(&(&p / "sub_module" / "0"), 2, 1, false))
+            .add(IFNode::new());
         let net = LinearRecurrentContainer::new(&p, sub, 2, 1, true).unwrap();
         tch::no_grad(|| {
             net.rc()
@@ -296,8 +352,13 @@ mod tests {
                 .shallow_clone()
                 .copy_(&Tensor::from_slice(&[1.0f32, 0.0, 1.0, 0.0, 1.0, 0.0]).view([2, 3]));
             let _ = net.rc().bias().unwrap().shallow_clone().zero_();
-            let w = &state_dict(&net).into_iter().find(|(k, _)| k == "sub_module.0.weight").unwrap().1;
-            w.shallow_clone().copy_(&Tensor::from_slice(&[0.5f32, 0.5]).view([1, 2]));
+            let w = &state_dict(&net)
+                .into_iter()
+                .find(|(k, _)| k == "sub_module.0.weight")
+                .unwrap()
+                .1;
+            w.shallow_clone()
+                .copy_(&Tensor::from_slice(&[0.5f32, 0.5]).view([1, 2]));
         });
         net
     }
@@ -311,8 +372,13 @@ mod tests {
         // IF input 0.5·(x0 + y_prev) + 0.5·x1:
         // t0 (1,0): 0.5 → v 0.5; t1 (0.5,0.5): 0.5 → v 1 fires; t2 (0,0): y feeds back 0.5 → v 0.5;
         // t3 (0,0): 0 → v 0.5; t4 (0,1): 0.5 → v 1 fires; t5 (0,0): feedback 0.5 → v 0.5
-        let x = Tensor::from_slice(&[1.0f32, 0.0, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0]).view([6, 1, 2]);
-        let y_s: Vec<f32> = (0..6).flat_map(|t| values(&net.forward(&x.get(t)).unwrap())).collect();
+        let x = Tensor::from_slice(&[
+            1.0f32, 0.0, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0,
+        ])
+        .view([6, 1, 2]);
+        let y_s: Vec<f32> = (0..6)
+            .flat_map(|t| values(&net.forward(&x.get(t)).unwrap()))
+            .collect();
         assert_eq!(y_s, [0.0, 1.0, 0.0, 0.0, 1.0, 0.0]);
         let mems: Vec<String> = named_memories(&net).into_iter().map(|(k, _)| k).collect();
         assert_eq!(mems, ["y", "sub_module.1.v"]);
@@ -326,19 +392,40 @@ mod tests {
     fn linear_recurrence_shapes_and_errors() {
         let vs = nn::VarStore::new(Device::Cpu);
         let mut net = hand_made(&vs).with_step_mode(StepMode::M);
-        let y = net.forward(&Tensor::ones([4, 2, 3, 2], (Kind::Float, Device::Cpu))).unwrap();
+        let y = net
+            .forward(&Tensor::ones([4, 2, 3, 2], (Kind::Float, Device::Cpu)))
+            .unwrap();
         assert_eq!(y.size(), [4, 2, 3, 1]);
         assert_eq!(net.memories()[0].1.as_ref().unwrap().size(), [2, 3, 1]);
         reset_net(&mut net);
-        let err = net.forward(&Tensor::ones([4, 2, 3], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
-        assert!(err.contains("LinearRecurrentContainer") && err.contains("[T, N, *, 2]"), "{err}");
-        let vs = nn::VarStore::new(Device::Cpu);
-        let mut wrong = LinearRecurrentContainer::new(&vs.root(), IFNode::new(), 2, 3, true).unwrap();
-        let err = wrong.forward(&Tensor::ones([1, 2], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
-        assert!(err.contains("LinearRecurrentContainer") && err.contains("out_features"), "{err}");
-        let err = ElementWiseRecurrentContainer::new(IFNode::new().with_step_mode(StepMode::M), |y, x| y + x)
+        let err = net
+            .forward(&Tensor::ones([4, 2, 3], (Kind::Float, Device::Cpu)))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("ElementWiseRecurrentContainer") && err.contains("IFNode"), "{err}");
+        assert!(
+            err.contains("LinearRecurrentContainer") && err.contains("[T, N, *, 2]"),
+            "{err}"
+        );
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut wrong =
+            LinearRecurrentContainer::new(&vs.root(), IFNode::new(), 2, 3, true).unwrap();
+        let err = wrong
+            .forward(&Tensor::ones([1, 2], (Kind::Float, Device::Cpu)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("LinearRecurrentContainer") && err.contains("out_features"),
+            "{err}"
+        );
+        let err = ElementWiseRecurrentContainer::new(
+            IFNode::new().with_step_mode(StepMode::M),
+            |y, x| y + x,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("ElementWiseRecurrentContainer") && err.contains("IFNode"),
+            "{err}"
+        );
     }
 }

@@ -1,14 +1,17 @@
 //! `Sequential`: modules applied in order, named `"0"`, `"1"`, ... like `torch.nn.Sequential`.
 use crate::base::{Module, StepMode};
 use crate::error::Result;
+use crate::monitor::Hooks;
 use tch::Tensor;
 
 /// Runs its modules in order. It has no step mode of its own: `functional::set_step_mode`
-/// reaches its children, and each child sees what the previous one returned.
+/// reaches its children, and each child sees what the previous one returned (through the
+/// forward [`Hooks`] monitors register).
 #[derive(Debug, Default)]
 pub struct Sequential {
     modules: Vec<Box<dyn Module>>,
     step_mode: StepMode,
+    hooks: Hooks,
 }
 
 impl Sequential {
@@ -56,8 +59,8 @@ impl Module for Sequential {
     }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let mut y = x.shallow_clone();
-        for m in self.modules.iter_mut() {
-            y = m.forward(&y)?;
+        for (i, m) in self.modules.iter_mut().enumerate() {
+            y = self.hooks.call(&i.to_string(), m.as_mut(), &y)?;
         }
         Ok(y)
     }
@@ -72,9 +75,20 @@ impl Module for Sequential {
         String::new()
     }
     fn children(&self) -> Vec<(String, &dyn Module)> {
-        self.modules.iter().enumerate().map(|(i, m)| (i.to_string(), m.as_ref() as &dyn Module)).collect()
+        self.modules
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (i.to_string(), m.as_ref() as &dyn Module))
+            .collect()
     }
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
-        self.modules.iter_mut().enumerate().map(|(i, m)| (i.to_string(), m.as_mut() as &mut dyn Module)).collect()
+        self.modules
+            .iter_mut()
+            .enumerate()
+            .map(|(i, m)| (i.to_string(), m.as_mut() as &mut dyn Module))
+            .collect()
+    }
+    fn hooks(&self) -> Option<&Hooks> {
+        Some(&self.hooks)
     }
 }

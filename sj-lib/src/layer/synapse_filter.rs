@@ -1,8 +1,8 @@
 //! `layer.SynapseFilter`: a stateful current filter `τ dI/dt = −I`, `I += 1` on each spike
 //! (inventory §2.4.3, checklist 90).
 use crate::base::{check_float, Memory, Module, NamedTensor, StepMode};
-use crate::functional::step_by_step;
 use crate::error::Result;
+use crate::functional::step_by_step;
 use crate::neuron::check_tau;
 use tch::{nn, Tensor};
 
@@ -28,7 +28,11 @@ impl SynapseFilter {
     /// `SynapseFilter(tau, learnable=False)`; errors unless `tau > 1`.
     pub fn new(tau: f64) -> Result<Self> {
         check_tau("SynapseFilter", "tau", tau)?;
-        Ok(SynapseFilter { inv_tau: InvTau::Fixed(tau), out_i: Memory::Float(0.0), step_mode: StepMode::S })
+        Ok(SynapseFilter {
+            inv_tau: InvTau::Fixed(tau),
+            out_i: Memory::Float(0.0),
+            step_mode: StepMode::S,
+        })
     }
 
     /// `SynapseFilter(tau, learnable=True)`: registers `w = −ln(tau − 1)` as `w` under `path`
@@ -36,7 +40,11 @@ impl SynapseFilter {
     pub fn new_learnable(path: &nn::Path, tau: f64) -> Result<Self> {
         check_tau("SynapseFilter", "tau", tau)?;
         let w = path.var("w", &[], nn::Init::Const(-(tau - 1.0).ln()));
-        Ok(SynapseFilter { inv_tau: InvTau::Learnable(w), out_i: Memory::Float(0.0), step_mode: StepMode::S })
+        Ok(SynapseFilter {
+            inv_tau: InvTau::Learnable(w),
+            out_i: Memory::Float(0.0),
+            step_mode: StepMode::S,
+        })
     }
 
     /// `step_mode=`.
@@ -110,14 +118,23 @@ impl Module for SynapseFilter {
         self.out_i.detach();
     }
     fn memories(&self) -> Vec<(String, Option<Tensor>)> {
-        vec![("out_i".into(), self.out_i.tensor().map(Tensor::shallow_clone))]
+        vec![(
+            "out_i".into(),
+            self.out_i.tensor().map(Tensor::shallow_clone),
+        )]
     }
     fn named_tensors(&self) -> Vec<NamedTensor> {
-        self.w().map(|w| vec![("w".to_string(), w.shallow_clone())]).unwrap_or_default()
+        self.w()
+            .map(|w| vec![("w".to_string(), w.shallow_clone())])
+            .unwrap_or_default()
     }
     fn extra_repr(&self) -> String {
         let learnable = if self.learnable() { "True" } else { "False" };
-        format!("tau={:?}, learnable={learnable}, step_mode={}", self.tau(), self.step_mode)
+        format!(
+            "tau={:?}, learnable={learnable}, step_mode={}",
+            self.tau(),
+            self.step_mode
+        )
     }
 }
 
@@ -147,18 +164,24 @@ mod tests {
         reset_net(&mut f);
         assert!(f.out_i().is_none());
         let mut f = SynapseFilter::new(2.0).unwrap().with_step_mode(StepMode::M);
-        let y = f.forward(&Tensor::from_slice(&SPIKES).view([5, 1])).unwrap();
+        let y = f
+            .forward(&Tensor::from_slice(&SPIKES).view([5, 1]))
+            .unwrap();
         assert_eq!(values(&y), CURRENT);
     }
 
     #[test]
     fn learnable_starts_at_tau_and_has_a_gradient() {
         let vs = nn::VarStore::new(Device::Cpu);
-        let mut f = SynapseFilter::new_learnable(&vs.root(), 2.0).unwrap().with_step_mode(StepMode::M);
+        let mut f = SynapseFilter::new_learnable(&vs.root(), 2.0)
+            .unwrap()
+            .with_step_mode(StepMode::M);
         assert!((f.tau() - 2.0).abs() < 1e-6);
         assert_eq!(f.w().unwrap().double_value(&[]), 0.0, "w0 = -ln(2 - 1) = 0");
         assert_eq!(vs.variables().into_keys().collect::<Vec<_>>(), ["w"]);
-        let y = f.forward(&Tensor::from_slice(&SPIKES).view([5, 1])).unwrap();
+        let y = f
+            .forward(&Tensor::from_slice(&SPIKES).view([5, 1]))
+            .unwrap();
         let got = values(&y);
         for (g, w) in got.iter().zip(CURRENT) {
             assert!((g - w).abs() < 1e-6, "{got:?}");
@@ -174,11 +197,22 @@ mod tests {
 
     #[test]
     fn bad_tau_and_stale_state_are_errors() {
-        assert!(SynapseFilter::new(1.0).unwrap_err().to_string().contains("tau must be > 1"));
+        assert!(SynapseFilter::new(1.0)
+            .unwrap_err()
+            .to_string()
+            .contains("tau must be > 1"));
         let mut f = SynapseFilter::new(100.0).unwrap();
         assert_eq!(f.extra_repr(), "tau=100.0, learnable=False, step_mode=s");
-        let _ = f.forward(&Tensor::ones([2, 3], (Kind::Float, Device::Cpu))).unwrap();
-        let err = f.forward(&Tensor::ones([3, 3], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
-        assert!(err.contains("SynapseFilter") && err.contains("reset_net"), "{err}");
+        let _ = f
+            .forward(&Tensor::ones([2, 3], (Kind::Float, Device::Cpu)))
+            .unwrap();
+        let err = f
+            .forward(&Tensor::ones([3, 3], (Kind::Float, Device::Cpu)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("SynapseFilter") && err.contains("reset_net"),
+            "{err}"
+        );
     }
 }

@@ -14,7 +14,10 @@ pub struct VotingLayer {
 
 impl Default for VotingLayer {
     fn default() -> Self {
-        VotingLayer { voting_size: 10, step_mode: StepMode::S }
+        VotingLayer {
+            voting_size: 10,
+            step_mode: StepMode::S,
+        }
     }
 }
 
@@ -22,9 +25,15 @@ impl VotingLayer {
     /// `VotingLayer(voting_size)`; errors unless `voting_size ≥ 1`.
     pub fn new(voting_size: i64) -> Result<Self> {
         if voting_size < 1 {
-            return Err(SjError::config("VotingLayer", format!("voting_size must be >= 1, got {voting_size}")));
+            return Err(SjError::config(
+                "VotingLayer",
+                format!("voting_size must be >= 1, got {voting_size}"),
+            ));
         }
-        Ok(VotingLayer { voting_size, ..Self::default() })
+        Ok(VotingLayer {
+            voting_size,
+            ..Self::default()
+        })
     }
 
     /// `step_mode=`.
@@ -51,7 +60,8 @@ impl VotingLayer {
         let mut shape = x.size();
         shape.pop();
         shape.extend([last / v, v]);
-        Ok(x.reshape(shape.as_slice()).mean_dim(&[-1i64][..], false, x.kind()))
+        Ok(x.reshape(shape.as_slice())
+            .mean_dim(&[-1i64][..], false, x.kind()))
     }
 }
 
@@ -76,7 +86,10 @@ impl Module for VotingLayer {
         &mut self.step_mode
     }
     fn extra_repr(&self) -> String {
-        format!("voting_size={}, step_mode={}", self.voting_size, self.step_mode)
+        format!(
+            "voting_size={}, step_mode={}",
+            self.voting_size, self.step_mode
+        )
     }
 }
 
@@ -87,7 +100,10 @@ mod tests {
 
     #[test]
     fn averages_groups_of_voting_size_checklist_98() {
-        let x = Tensor::from_slice(&[1.0f32, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0]).view([2, 6]);
+        let x = Tensor::from_slice(&[
+            1.0f32, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0,
+        ])
+        .view([2, 6]);
         let mut v = VotingLayer::new(3).unwrap();
         let y = v.forward(&x).unwrap();
         let want = Tensor::from_slice(&[1.0f32 / 3.0, 1.0, 0.0, 2.0 / 3.0]).view([2, 2]);
@@ -103,9 +119,16 @@ mod tests {
 
     #[test]
     fn indivisible_last_dim_and_bad_size_are_errors() {
-        let err = VotingLayer::default().forward(&Tensor::zeros([2, 15], (Kind::Float, Device::Cpu))).unwrap_err();
+        let err = VotingLayer::default()
+            .forward(&Tensor::zeros([2, 15], (Kind::Float, Device::Cpu)))
+            .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("VotingLayer") && msg.contains("voting_size=10") && msg.contains("[2, 15]"), "{msg}");
+        assert!(
+            msg.contains("VotingLayer")
+                && msg.contains("voting_size=10")
+                && msg.contains("[2, 15]"),
+            "{msg}"
+        );
         assert!(VotingLayer::new(0).is_err());
     }
 }

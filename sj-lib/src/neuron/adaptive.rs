@@ -35,12 +35,35 @@ pub struct IzhikevichNode {
 impl IzhikevichNode {
     /// `IzhikevichNode(tau, v_c, a0, v_rest, w_rest, tau_w, a, b)`; errors unless `tau > 1` and `a0 > 0`.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(tau: f64, v_c: f64, a0: f64, v_rest: f64, w_rest: f64, tau_w: f64, a: f64, b: f64) -> Result<Self> {
+    pub fn new(
+        tau: f64,
+        v_c: f64,
+        a0: f64,
+        v_rest: f64,
+        w_rest: f64,
+        tau_w: f64,
+        a: f64,
+        b: f64,
+    ) -> Result<Self> {
         check_tau("IzhikevichNode", "tau", tau)?;
         if a0 <= 0.0 {
-            return Err(SjError::config("IzhikevichNode", format!("a0 must be > 0, got {a0}")));
+            return Err(SjError::config(
+                "IzhikevichNode",
+                format!("a0 must be > 0, got {a0}"),
+            ));
         }
-        Ok(IzhikevichNode { node: BaseNode::default(), tau, v_c, a0, v_rest, w_rest, tau_w, a, b, w: Memory::Float(w_rest) })
+        Ok(IzhikevichNode {
+            node: BaseNode::default(),
+            tau,
+            v_c,
+            a0,
+            v_rest,
+            w_rest,
+            tau_w,
+            a,
+            b,
+            w: Memory::Float(w_rest),
+        })
     }
 }
 
@@ -85,7 +108,11 @@ impl Neuron for IzhikevichNode {
         let h = self.neuronal_charge(x, &v);
         let w = &w + (self.a * (&h - self.v_rest) - &w) * (1.0 / self.tau_w);
         let spike = self.node.fire(&h);
-        let spike_d = if self.node.detach_reset { spike.detach() } else { spike.shallow_clone() };
+        let spike_d = if self.node.detach_reset {
+            spike.detach()
+        } else {
+            spike.shallow_clone()
+        };
         let v = match self.node.v_reset {
             None => &h - &spike_d * self.node.v_threshold,
             Some(r) => (1.0 - &spike_d) * &h + &spike * r,
@@ -95,4 +122,3 @@ impl Neuron for IzhikevichNode {
         Ok(spike)
     }
 }
-

@@ -1,5 +1,5 @@
 //! `EIFNode`: the exponential integrate-and-fire neuron.
-use super::{check_rest_and_reset, check_tau, BaseNode, Neuron, NodeOptions};
+use super::{check_rest_and_reset, check_tau, BaseNode, Neuron, NeuronKind, NodeOptions};
 use crate::error::Result;
 use tch::Tensor;
 
@@ -23,9 +23,19 @@ impl EIFNode {
     pub fn new(tau: f64, delta_t: f64, theta_rh: f64, v_rest: f64) -> Result<Self> {
         check_tau("EIFNode", "tau", tau)?;
         if delta_t <= 0.0 {
-            return Err(crate::SjError::config("EIFNode", format!("delta_T must be > 0, got {delta_t}")));
+            return Err(crate::SjError::config(
+                "EIFNode",
+                format!("delta_T must be > 0, got {delta_t}"),
+            ));
         }
-        Ok(EIFNode { node: BaseNode::default(), tau, delta_t, theta_rh, v_rest }.with_v_reset(Some(-0.1)))
+        Ok(EIFNode {
+            node: BaseNode::default(),
+            tau,
+            delta_t,
+            theta_rh,
+            v_rest,
+        }
+        .with_v_reset(Some(-0.1)))
     }
 }
 
@@ -45,13 +55,28 @@ impl Neuron for EIFNode {
     fn node_mut(&mut self) -> &mut BaseNode {
         &mut self.node
     }
+    fn fused(&self) -> Option<(NeuronKind, Option<Tensor>)> {
+        Some((
+            NeuronKind::Eif {
+                tau: self.tau,
+                delta_t: self.delta_t,
+                theta_rh: self.theta_rh,
+                v_rest: self.v_rest,
+            },
+            None,
+        ))
+    }
     fn neuronal_charge(&self, x: &Tensor, v: &Tensor) -> Tensor {
-        v + (x + self.v_rest - v + ((v - self.theta_rh) / self.delta_t).exp() * self.delta_t) / self.tau
+        v + (x + self.v_rest - v + ((v - self.theta_rh) / self.delta_t).exp() * self.delta_t)
+            / self.tau
     }
     fn check_config(&self) -> Result<()> {
         check_rest_and_reset("EIFNode", &self.node, self.v_rest)
     }
     fn neuron_repr(&self) -> String {
-        format!("tau={:?}, delta_T={:?}, theta_rh={:?}", self.tau, self.delta_t, self.theta_rh)
+        format!(
+            "tau={:?}, delta_T={:?}, theta_rh={:?}",
+            self.tau, self.delta_t, self.theta_rh
+        )
     }
 }

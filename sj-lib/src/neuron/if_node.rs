@@ -1,5 +1,5 @@
 //! `IFNode`: the integrate-and-fire neuron, `H[t] = V[t−1] + X[t]`.
-use super::{BaseNode, Neuron};
+use super::{BaseNode, Neuron, NeuronKind};
 use tch::Tensor;
 
 /// Integrate-and-fire: an ideal integrator with no leak.
@@ -24,6 +24,9 @@ impl Neuron for IFNode {
     }
     fn node_mut(&mut self) -> &mut BaseNode {
         &mut self.node
+    }
+    fn fused(&self) -> Option<(NeuronKind, Option<Tensor>)> {
+        Some((NeuronKind::If, None))
     }
     fn neuronal_charge(&self, x: &Tensor, v: &Tensor) -> Tensor {
         v + x

@@ -24,7 +24,13 @@ impl KLIFNode {
     pub fn new(path: &nn::Path, scale_reset: bool, tau: f64) -> Result<Self> {
         check_tau("KLIFNode", "tau", tau)?;
         let k = path.var("k", &[], nn::Init::Const(1.0));
-        Ok(KLIFNode { node: BaseNode::default(), tau, decay_input: true, scale_reset, k })
+        Ok(KLIFNode {
+            node: BaseNode::default(),
+            tau,
+            decay_input: true,
+            scale_reset,
+            k,
+        })
     }
 
     /// `decay_input=`.
@@ -48,7 +54,11 @@ impl Neuron for KLIFNode {
         (lif_charge(x, v, self.node.v_reset, self.tau, self.decay_input) * &self.k).relu()
     }
     fn neuron_repr(&self) -> String {
-        format!("tau={:?}, scale_reset={}", self.tau, if self.scale_reset { "True" } else { "False" })
+        format!(
+            "tau={:?}, scale_reset={}",
+            self.tau,
+            if self.scale_reset { "True" } else { "False" }
+        )
     }
     fn parameters(&self) -> Vec<NamedTensor> {
         vec![("k".into(), self.k.shallow_clone())]

@@ -19,7 +19,11 @@ pub struct LIAFNode {
 impl LIAFNode {
     /// `LIAFNode(act, threshold_related, tau)`; the other LIF options through the builder methods.
     pub fn new(act: fn(&Tensor) -> Tensor, threshold_related: bool, tau: f64) -> Result<Self> {
-        Ok(LIAFNode { lif: LIFNode::new(tau)?, act, threshold_related })
+        Ok(LIAFNode {
+            lif: LIFNode::new(tau)?,
+            act,
+            threshold_related,
+        })
     }
 
     /// `decay_input=` of the underlying LIF dynamics.
@@ -43,12 +47,24 @@ impl Neuron for LIAFNode {
         self.lif.neuronal_charge(x, v)
     }
     fn neuron_repr(&self) -> String {
-        format!("{}, threshold_related={}", self.lif.neuron_repr(), if self.threshold_related { "True" } else { "False" })
+        format!(
+            "{}, threshold_related={}",
+            self.lif.neuron_repr(),
+            if self.threshold_related {
+                "True"
+            } else {
+                "False"
+            }
+        )
     }
     fn single_step_forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let v = self.node_mut().v.to_tensor_like("LIAFNode", x)?;
         let h = self.neuronal_charge(x, &v);
-        let y = if self.threshold_related { (self.act)(&(&h - self.node().v_threshold)) } else { (self.act)(&h) };
+        let y = if self.threshold_related {
+            (self.act)(&(&h - self.node().v_threshold))
+        } else {
+            (self.act)(&h)
+        };
         let spike = self.node().fire(&h);
         let v = self.node().reset_potential(&h, &spike);
         self.node_mut().v = Memory::Tensor(v);

@@ -1,5 +1,5 @@
 //! `LIFNode`: the leaky integrate-and-fire neuron.
-use super::{check_tau, BaseNode, Neuron};
+use super::{check_tau, BaseNode, Neuron, NeuronKind};
 use crate::error::Result;
 use tch::Tensor;
 
@@ -19,7 +19,11 @@ impl LIFNode {
     /// `LIFNode(tau)` with `decay_input=True` and the other defaults; errors unless `tau > 1`.
     pub fn new(tau: f64) -> Result<Self> {
         check_tau("LIFNode", "tau", tau)?;
-        Ok(LIFNode { node: BaseNode::default(), tau, decay_input: true })
+        Ok(LIFNode {
+            node: BaseNode::default(),
+            tau,
+            decay_input: true,
+        })
     }
 
     /// `decay_input=`.
@@ -30,7 +34,13 @@ impl LIFNode {
 }
 
 /// The LIF charge with leak `1/tau`, shared with KLIF.
-pub(crate) fn lif_charge(x: &Tensor, v: &Tensor, v_reset: Option<f64>, tau: f64, decay_input: bool) -> Tensor {
+pub(crate) fn lif_charge(
+    x: &Tensor,
+    v: &Tensor,
+    v_reset: Option<f64>,
+    tau: f64,
+    decay_input: bool,
+) -> Tensor {
     match (decay_input, v_reset) {
         (true, None) => v + (x - v) / tau,
         (true, Some(r)) => v + (x - (v - r)) / tau,
@@ -48,6 +58,15 @@ impl Neuron for LIFNode {
     }
     fn node_mut(&mut self) -> &mut BaseNode {
         &mut self.node
+    }
+    fn fused(&self) -> Option<(NeuronKind, Option<Tensor>)> {
+        Some((
+            NeuronKind::Lif {
+                tau: self.tau,
+                decay_input: self.decay_input,
+            },
+            None,
+        ))
     }
     fn neuronal_charge(&self, x: &Tensor, v: &Tensor) -> Tensor {
         lif_charge(x, v, self.node.v_reset, self.tau, self.decay_input)

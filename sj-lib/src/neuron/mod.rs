@@ -35,6 +35,8 @@ use crate::base::{check_dims, check_float, Backend, Memory, Module, NamedTensor,
 use crate::error::{Result, SjError};
 use crate::functional::step_by_step;
 use crate::surrogate::Surrogate;
+use sj_kernels::NeuronConfig;
+pub use sj_kernels::NeuronKind;
 use std::fmt;
 use tch::Tensor;
 
@@ -70,7 +72,7 @@ impl Default for BaseNode {
             v: Memory::Float(0.0),
             v_seq: None,
             step_mode: StepMode::S,
-            backend: Backend::Torch,
+            backend: Backend::Auto,
         }
     }
 }
@@ -89,7 +91,11 @@ impl BaseNode {
     /// `neuronal_reset`: hard `(1 − S)·H + S·V_reset` or soft `H − S·V_th`, with the spike
     /// detached when `detach_reset`.
     pub fn reset_potential(&self, h: &Tensor, spike: &Tensor) -> Tensor {
-        let spike_d = if self.detach_reset { spike.detach() } else { spike.shallow_clone() };
+        let spike_d = if self.detach_reset {
+            spike.detach()
+        } else {
+            spike.shallow_clone()
+        };
         match self.v_reset {
             None => h - spike_d * self.v_threshold,
             Some(r) => (1.0 - &spike_d) * h + spike_d * r,
@@ -98,7 +104,9 @@ impl BaseNode {
 
     /// The common part of `extra_repr`.
     pub fn repr(&self) -> String {
-        let v_reset = self.v_reset.map_or("None".to_string(), |r| format!("{r:?}"));
+        let v_reset = self
+            .v_reset
+            .map_or("None".to_string(), |r| format!("{r:?}"));
         let py = |b: bool| if b { "True" } else { "False" };
         format!(
             "v_threshold={:?}, v_reset={v_reset}, detach_reset={}, step_mode={}, backend={}",
@@ -132,6 +140,11 @@ pub trait Neuron: fmt::Debug + Send {
     /// Extra memories beyond `v` (the adaptation current `w` of Izhikevich).
     fn extra_memories(&self) -> Vec<(String, Option<Tensor>)> {
         Vec::new()
+    }
+    /// The fused kernel of this neuron, if it has one: its charge and, for ParametricLIF, the
+    /// learnable decay `k` as a scalar tensor.
+    fn fused(&self) -> Option<(NeuronKind, Option<Tensor>)> {
+        None
     }
     /// Checks options that depend on each other (QIF/EIF need `v_threshold > v_reset` and
     /// `v_rest >= v_reset`); called before every forward.
@@ -195,6 +208,9 @@ impl<N: Neuron + Sized> NodeOptions for N {}
 /// Runs `single_step_forward` over `x_seq[t]` and stacks the spikes (`multi_step_forward`),
 /// filling `v_seq` when `store_v_seq`.
 fn multi_step_forward<N: Neuron + ?Sized>(n: &mut N, x_seq: &Tensor) -> Result<Tensor> {
+    if let Some(spikes) = fused_forward(n, x_seq)? {
+        return Ok(spikes);
+    }
     let store = n.node().store_v_seq;
     let mut vs = Vec::new();
     let spikes = step_by_step(n.type_name(), x_seq, |x| {
@@ -208,6 +224,83 @@ fn multi_step_forward<N: Neuron + ?Sized>(n: &mut N, x_seq: &Tensor) -> Result<T
         n.node_mut().v_seq = Some(Tensor::stack(&vs, 0));
     }
     Ok(spikes)
+}
+
+/// The whole sequence in one fused kernel (CPU or CUDA by the input's device), when the backend
+/// asks for it (`fused`/`cuda`) or allows it (`auto`: float32 input, a neuron with a kernel, a
+/// spiking surrogate). `Ok(None)` means: use the op-by-op loop.
+fn fused_forward<N: Neuron + ?Sized>(n: &mut N, x_seq: &Tensor) -> Result<Option<Tensor>> {
+    let name = n.type_name();
+    let backend = n.node().backend;
+    if backend == Backend::Torch {
+        return Ok(None);
+    }
+    let explicit = backend != Backend::Auto;
+    let refuse = |why: String| {
+        if explicit {
+            Err(SjError::Backend {
+                module: name.into(),
+                expected: format!("'torch' ({why})"),
+                got: backend.to_string(),
+            })
+        } else {
+            Ok(None)
+        }
+    };
+    let Some((kind, decay)) = n.fused() else {
+        return refuse("no fused kernel for this neuron".into());
+    };
+    if x_seq.kind() != tch::Kind::Float {
+        return refuse(format!(
+            "fused kernels take float32, got {:?}",
+            x_seq.kind()
+        ));
+    }
+    if !n.node().surrogate_function.spiking {
+        return refuse("the surrogate is not spiking".into());
+    }
+    if backend == Backend::Cuda && x_seq.device() == tch::Device::Cpu {
+        return Err(SjError::Backend {
+            module: name.into(),
+            expected: "'cuda' with CUDA tensors".into(),
+            got: "a CPU tensor".into(),
+        });
+    }
+    check_dims(name, x_seq, 2, "[T, N, *] in step mode 'm'")?;
+    let steps = x_seq.size()[0];
+    if steps == 0 {
+        return Err(SjError::Shape {
+            module: name.into(),
+            expected: "[T, N, *] with T > 0".into(),
+            got: x_seq.size(),
+        });
+    }
+    let v_init = n.node_mut().v.to_tensor_like(name, &x_seq.get(0))?;
+    let node = n.node();
+    let cfg = NeuronConfig {
+        kind,
+        v_threshold: node.v_threshold,
+        v_reset: node.v_reset,
+        detach_reset: node.detach_reset,
+        surrogate: node.surrogate_function.kind,
+        store_v_seq: node.store_v_seq,
+    };
+    let (spikes, v) =
+        sj_kernels::fused_neuron(&cfg, x_seq, &v_init, decay.as_ref()).map_err(|e| {
+            SjError::Backend {
+                module: name.into(),
+                expected: "inputs the fused kernel accepts".into(),
+                got: e.to_string(),
+            }
+        })?;
+    let node = n.node_mut();
+    if node.store_v_seq {
+        node.v = Memory::Tensor(v.get(steps - 1));
+        node.v_seq = Some(v);
+    } else {
+        node.v = Memory::Tensor(v);
+    }
+    Ok(Some(spikes))
 }
 
 impl<N: Neuron> Module for N {
@@ -239,11 +332,28 @@ impl<N: Neuron> Module for N {
         self.node().backend
     }
 
+    fn supported_backends(&self) -> Vec<Backend> {
+        let mut b = vec![Backend::Auto, Backend::Torch];
+        if self.fused().is_some() && self.node().step_mode == StepMode::M {
+            b.push(Backend::Fused);
+            if crate::device::cuda_available() {
+                b.push(Backend::Cuda);
+            }
+        }
+        b
+    }
+
     fn set_backend(&mut self, backend: Backend) -> Result<()> {
-        if backend != Backend::Torch {
+        let supported = self.supported_backends();
+        if !supported.contains(&backend) {
+            let expected = supported
+                .iter()
+                .map(|b| format!("'{b}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
             return Err(SjError::Backend {
                 module: Neuron::type_name(self).into(),
-                expected: "'torch' (the fused backends are not built yet)".into(),
+                expected,
                 got: backend.to_string(),
             });
         }
@@ -275,7 +385,10 @@ impl<N: Neuron> Module for N {
         let node = self.node();
         let mut m = vec![("v".to_string(), node.v.tensor().map(Tensor::shallow_clone))];
         if node.store_v_seq {
-            m.push(("v_seq".to_string(), node.v_seq.as_ref().map(Tensor::shallow_clone)));
+            m.push((
+                "v_seq".to_string(),
+                node.v_seq.as_ref().map(Tensor::shallow_clone),
+            ));
         }
         m.extend(self.extra_memories());
         m
@@ -311,7 +424,10 @@ pub(crate) fn check_tau(module: &str, name: &str, tau: f64) -> Result<()> {
     if tau > 1.0 {
         Ok(())
     } else {
-        Err(SjError::config(module, format!("{name} must be > 1, got {tau}")))
+        Err(SjError::config(
+            module,
+            format!("{name} must be > 1, got {tau}"),
+        ))
     }
 }
 

@@ -1,5 +1,5 @@
 //! `ParametricLIFNode` (PLIF): LIF with a learnable leak `1/τ = sigmoid(w)`.
-use super::{check_tau, BaseNode, Neuron};
+use super::{check_tau, BaseNode, Neuron, NeuronKind};
 use crate::base::NamedTensor;
 use crate::error::Result;
 use tch::{nn, Tensor};
@@ -20,7 +20,11 @@ impl ParametricLIFNode {
     pub fn new(path: &nn::Path, init_tau: f64) -> Result<Self> {
         check_tau("ParametricLIFNode", "init_tau", init_tau)?;
         let w = path.var("w", &[], nn::Init::Const(-(init_tau - 1.0).ln()));
-        Ok(ParametricLIFNode { node: BaseNode::default(), w, decay_input: true })
+        Ok(ParametricLIFNode {
+            node: BaseNode::default(),
+            w,
+            decay_input: true,
+        })
     }
 
     /// `decay_input=`.
@@ -44,6 +48,14 @@ impl Neuron for ParametricLIFNode {
     }
     fn node_mut(&mut self) -> &mut BaseNode {
         &mut self.node
+    }
+    fn fused(&self) -> Option<(NeuronKind, Option<Tensor>)> {
+        Some((
+            NeuronKind::ParametricLif {
+                decay_input: self.decay_input,
+            },
+            Some(self.w.sigmoid()),
+        ))
     }
     fn neuronal_charge(&self, x: &Tensor, v: &Tensor) -> Tensor {
         let k = self.w.sigmoid();

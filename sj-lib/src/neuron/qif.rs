@@ -1,5 +1,5 @@
 //! `QIFNode`: the quadratic integrate-and-fire neuron.
-use super::{check_rest_and_reset, check_tau, BaseNode, Neuron, NodeOptions};
+use super::{check_rest_and_reset, check_tau, BaseNode, Neuron, NeuronKind, NodeOptions};
 use crate::error::Result;
 use tch::Tensor;
 
@@ -23,9 +23,19 @@ impl QIFNode {
     pub fn new(tau: f64, v_c: f64, a0: f64, v_rest: f64) -> Result<Self> {
         check_tau("QIFNode", "tau", tau)?;
         if a0 <= 0.0 {
-            return Err(crate::SjError::config("QIFNode", format!("a0 must be > 0, got {a0}")));
+            return Err(crate::SjError::config(
+                "QIFNode",
+                format!("a0 must be > 0, got {a0}"),
+            ));
         }
-        Ok(QIFNode { node: BaseNode::default(), tau, v_c, a0, v_rest }.with_v_reset(Some(-0.1)))
+        Ok(QIFNode {
+            node: BaseNode::default(),
+            tau,
+            v_c,
+            a0,
+            v_rest,
+        }
+        .with_v_reset(Some(-0.1)))
     }
 }
 
@@ -45,6 +55,17 @@ impl Neuron for QIFNode {
     fn node_mut(&mut self) -> &mut BaseNode {
         &mut self.node
     }
+    fn fused(&self) -> Option<(NeuronKind, Option<Tensor>)> {
+        Some((
+            NeuronKind::Qif {
+                tau: self.tau,
+                v_c: self.v_c,
+                a0: self.a0,
+                v_rest: self.v_rest,
+            },
+            None,
+        ))
+    }
     fn neuronal_charge(&self, x: &Tensor, v: &Tensor) -> Tensor {
         v + (x + (v - self.v_rest) * (v - self.v_c) * self.a0) / self.tau
     }
@@ -52,6 +73,9 @@ impl Neuron for QIFNode {
         check_rest_and_reset("QIFNode", &self.node, self.v_rest)
     }
     fn neuron_repr(&self) -> String {
-        format!("tau={:?}, v_c={:?}, a0={:?}, v_rest={:?}", self.tau, self.v_c, self.a0, self.v_rest)
+        format!(
+            "tau={:?}, v_c={:?}, a0={:?}, v_rest={:?}",
+            self.tau, self.v_c, self.a0, self.v_rest
+        )
     }
 }

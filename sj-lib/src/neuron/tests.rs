@@ -1,5 +1,5 @@
 use super::*;
-use crate::base::Module;
+use crate::base::{Backend, Memory, Module};
 use tch::{nn, Device, Kind};
 
 fn vec(t: &Tensor) -> Vec<f64> {
@@ -44,13 +44,19 @@ fn square_if_reference_checklist_285() {
         assert!((got - want).abs() < 1e-4, "{v:?}");
     }
     let mut m = SquareIFNode::default().with_step_mode(StepMode::M);
-    assert_eq!(vec(&m.forward(&col(&xs)).unwrap()), vec![0.0, 1.0, 0.0, 0.0]);
+    assert_eq!(
+        vec(&m.forward(&col(&xs)).unwrap()),
+        vec![0.0, 1.0, 0.0, 0.0]
+    );
 }
 
 #[test]
 fn if_below_threshold_keeps_v_equal_to_x_checklist_284() {
     let mut n = IFNode::new();
-    assert!(n.node().v.tensor().is_none(), "v is the float 0.0 before any input");
+    assert!(
+        n.node().v.tensor().is_none(),
+        "v is the float 0.0 before any input"
+    );
     let x = Tensor::rand([8], (Kind::Float, Device::Cpu)) * 0.99;
     let y = n.forward(&x).unwrap();
     assert_eq!(vec(&y), vec![0.0; 8]);
@@ -61,20 +67,38 @@ fn if_below_threshold_keeps_v_equal_to_x_checklist_284() {
 fn hand_computed_if_and_lif_spike_trains() {
     // IF, x = 0.6: v 0.6, 1.2 -> fire -> 0, 0.6, 1.2 -> fire, 0.6
     let mut n = IFNode::new().with_step_mode(StepMode::M);
-    assert_eq!(vec(&n.forward(&col(&[0.6; 5])).unwrap()), vec![0.0, 1.0, 0.0, 1.0, 0.0]);
+    assert_eq!(
+        vec(&n.forward(&col(&[0.6; 5])).unwrap()),
+        vec![0.0, 1.0, 0.0, 1.0, 0.0]
+    );
     // Soft reset keeps the excess: 0.7, 1.4 -> 0.4, 1.1 -> 0.1, 0.8, 1.5 -> 0.5
-    let mut n = IFNode::new().with_v_reset(None).with_step_mode(StepMode::M).with_store_v_seq(true);
-    assert_eq!(vec(&n.forward(&col(&[0.7; 5])).unwrap()), vec![0.0, 1.0, 1.0, 0.0, 1.0]);
+    let mut n = IFNode::new()
+        .with_v_reset(None)
+        .with_step_mode(StepMode::M)
+        .with_store_v_seq(true);
+    assert_eq!(
+        vec(&n.forward(&col(&[0.7; 5])).unwrap()),
+        vec![0.0, 1.0, 1.0, 0.0, 1.0]
+    );
     let v = vec(n.node().v_seq.as_ref().unwrap());
     for (got, want) in v.iter().zip([0.7, 0.4, 0.1, 0.8, 0.5]) {
         assert!((got - want).abs() < 1e-6, "{v:?}");
     }
     // LIF tau=2, decay_input, x = 1.5: v 0.75, 1.125 fire, 0.75, 1.125 fire
     let mut n = LIFNode::new(2.0).unwrap().with_step_mode(StepMode::M);
-    assert_eq!(vec(&n.forward(&col(&[1.5; 4])).unwrap()), vec![0.0, 1.0, 0.0, 1.0]);
+    assert_eq!(
+        vec(&n.forward(&col(&[1.5; 4])).unwrap()),
+        vec![0.0, 1.0, 0.0, 1.0]
+    );
     // LIF without decay_input, x = 0.6: 0.6, 0.9, 1.05 fire
-    let mut n = LIFNode::new(2.0).unwrap().with_decay_input(false).with_step_mode(StepMode::M);
-    assert_eq!(vec(&n.forward(&col(&[0.6; 3])).unwrap()), vec![0.0, 0.0, 1.0]);
+    let mut n = LIFNode::new(2.0)
+        .unwrap()
+        .with_decay_input(false)
+        .with_step_mode(StepMode::M);
+    assert_eq!(
+        vec(&n.forward(&col(&[0.6; 3])).unwrap()),
+        vec![0.0, 0.0, 1.0]
+    );
 }
 
 fn all_neurons(vs: &nn::VarStore) -> Vec<Box<dyn Fn() -> Box<dyn Module>>> {
@@ -83,17 +107,33 @@ fn all_neurons(vs: &nn::VarStore) -> Vec<Box<dyn Fn() -> Box<dyn Module>>> {
     let klif_k = KLIFNode::new(&(&p / "klif"), true, 2.0).unwrap().k;
     vec![
         Box::new(|| Box::new(IFNode::new())),
-        Box::new(|| Box::new(IFNode::new().with_v_reset(None).with_surrogate(crate::surrogate::Surrogate::atan(2.0)))),
+        Box::new(|| {
+            Box::new(
+                IFNode::new()
+                    .with_v_reset(None)
+                    .with_surrogate(crate::surrogate::Surrogate::atan(2.0)),
+            )
+        }),
         Box::new(|| Box::new(LIFNode::new(2.0).unwrap())),
-        Box::new(|| Box::new(LIFNode::new(3.0).unwrap().with_decay_input(false).with_v_reset(None))),
+        Box::new(|| {
+            Box::new(
+                LIFNode::new(3.0)
+                    .unwrap()
+                    .with_decay_input(false)
+                    .with_v_reset(None),
+            )
+        }),
         Box::new(move || {
-            let mut n = ParametricLIFNode::new(&nn::VarStore::new(Device::Cpu).root(), 3.0).unwrap();
+            let mut n =
+                ParametricLIFNode::new(&nn::VarStore::new(Device::Cpu).root(), 3.0).unwrap();
             n.w = plif_w.shallow_clone();
             Box::new(n)
         }),
         Box::new(|| Box::new(QIFNode::default())),
         Box::new(|| Box::new(EIFNode::default().with_detach_reset(true))),
-        Box::new(|| Box::new(IzhikevichNode::new(2.0, 0.8, 1.0, -0.1, 0.0, 2.0, 0.3, 0.2).unwrap())),
+        Box::new(|| {
+            Box::new(IzhikevichNode::new(2.0, 0.8, 1.0, -0.1, 0.0, 2.0, 0.3, 0.2).unwrap())
+        }),
         Box::new(move || {
             let mut n = KLIFNode::new(&nn::VarStore::new(Device::Cpu).root(), true, 2.0).unwrap();
             n.k = klif_k.shallow_clone();
@@ -110,27 +150,51 @@ fn multi_step_equals_single_step_loop_for_every_neuron() {
     let x_seq = Tensor::rand([6, 3, 5], (Kind::Float, Device::Cpu)) * 1.5 - 0.2;
     for make in all_neurons(&vs) {
         let mut single = make();
-        let ys: Vec<Tensor> = (0..6).map(|t| single.forward(&x_seq.get(t)).unwrap()).collect();
+        let ys: Vec<Tensor> = (0..6)
+            .map(|t| single.forward(&x_seq.get(t)).unwrap())
+            .collect();
         let mut multi = make();
         multi.set_step_mode(StepMode::M).unwrap();
+        multi.set_backend(Backend::Torch).unwrap();
         let y = multi.forward(&x_seq).unwrap();
         assert!(y.equal(&Tensor::stack(&ys, 0)), "{}", multi.type_name());
         let (m0, s0) = (&multi.memories()[0].1, &single.memories()[0].1);
-        assert!(m0.as_ref().unwrap().equal(s0.as_ref().unwrap()), "{} final v", multi.type_name());
+        assert!(
+            m0.as_ref().unwrap().equal(s0.as_ref().unwrap()),
+            "{} final v",
+            multi.type_name()
+        );
         multi.reset();
-        assert!(multi.memories()[0].1.is_none(), "{} reset restores the float", multi.type_name());
+        assert!(
+            multi.memories()[0].1.is_none(),
+            "{} reset restores the float",
+            multi.type_name()
+        );
     }
 }
 
 #[test]
 fn reset_and_stale_batch_error() {
     let mut n = LIFNode::new(2.0).unwrap();
-    let _ = n.forward(&Tensor::ones([4, 3], (Kind::Float, Device::Cpu))).unwrap();
-    let err = n.forward(&Tensor::ones([2, 3], (Kind::Float, Device::Cpu))).unwrap_err().to_string();
-    assert!(err.contains("LIFNode") && err.contains("reset_net"), "{err}");
+    let _ = n
+        .forward(&Tensor::ones([4, 3], (Kind::Float, Device::Cpu)))
+        .unwrap();
+    let err = n
+        .forward(&Tensor::ones([2, 3], (Kind::Float, Device::Cpu)))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("LIFNode") && err.contains("reset_net"),
+        "{err}"
+    );
     n.reset();
-    assert!(n.forward(&Tensor::ones([2, 3], (Kind::Float, Device::Cpu))).is_ok());
-    let err = n.forward(&Tensor::ones([2, 3], (Kind::Int64, Device::Cpu))).unwrap_err().to_string();
+    assert!(n
+        .forward(&Tensor::ones([2, 3], (Kind::Float, Device::Cpu)))
+        .is_ok());
+    let err = n
+        .forward(&Tensor::ones([2, 3], (Kind::Int64, Device::Cpu)))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("floating-point"), "{err}");
     assert!(LIFNode::new(1.0).is_err());
 }
@@ -139,7 +203,9 @@ fn reset_and_stale_batch_error() {
 fn detach_reset_changes_only_the_gradient() {
     let run = |detach: bool| {
         let x = (Tensor::ones([3, 1], (Kind::Double, Device::Cpu)) * 0.7).set_requires_grad(true);
-        let mut n = IFNode::new().with_detach_reset(detach).with_step_mode(StepMode::M);
+        let mut n = IFNode::new()
+            .with_detach_reset(detach)
+            .with_step_mode(StepMode::M);
         let y = n.forward(&x).unwrap();
         y.sum(Kind::Double).backward();
         (vec(&y), vec(&x.grad()))
@@ -154,7 +220,7 @@ fn detach_reset_changes_only_the_gradient() {
 fn reprs_follow_spikingjelly() {
     assert_eq!(
         crate::base::repr(&LIFNode::new(2.0).unwrap()),
-        "LIFNode(v_threshold=1.0, v_reset=0.0, detach_reset=False, step_mode=s, backend=torch, tau=2.0)"
+        "LIFNode(v_threshold=1.0, v_reset=0.0, detach_reset=False, step_mode=s, backend=auto, tau=2.0)"
     );
     let vs = nn::VarStore::new(Device::Cpu);
     let plif = ParametricLIFNode::new(&vs.root(), 2.0).unwrap();
@@ -166,7 +232,88 @@ fn reprs_follow_spikingjelly() {
 fn if_constant_input_sawtooth_t5() {
     // T5 simulation 1: IF with x = 0.02 for 150 steps; in float32 the spikes fall at t = 50 and t = 101.
     let mut n = IFNode::new().with_step_mode(StepMode::M);
-    let s = n.forward(&Tensor::full([150, 1], 0.02, (Kind::Float, Device::Cpu))).unwrap();
+    let s = n
+        .forward(&Tensor::full([150, 1], 0.02, (Kind::Float, Device::Cpu)))
+        .unwrap();
     let times: Vec<i64> = Vec::<i64>::try_from(&s.flatten(0, -1).nonzero().flatten(0, -1)).unwrap();
     assert_eq!(times, vec![50, 101]);
+}
+
+/// The fused CPU kernels against the op-by-op path (the fused-kernel issue's CPU matrix): identical
+/// spikes, V within 1e-6, gradients of x, v_init and the PLIF weight within 1e-5 relative, over
+/// neuron x surrogate x reset x detach_reset x T in {1, 2, 7, 64}, with an odd number of neurons.
+#[test]
+fn fused_cpu_kernels_match_the_op_by_op_path() {
+    use crate::surrogate::Surrogate;
+    let surrogates = [Surrogate::sigmoid(4.0), Surrogate::atan(2.0), Surrogate::piecewise_quadratic(1.0), Surrogate::s2nn(4.0, 1.0)];
+    let mut cases = 0;
+    for kind in 0..5 {
+        for (si, sg) in surrogates.iter().enumerate() {
+            for v_reset in [Some(0.0), None] {
+                for detach in [false, true] {
+                    for t in [1i64, 2, 7, 64] {
+                        // Rotate the surrogate with T so every combination stays cheap.
+                        if (si + t as usize) % 2 == 1 {
+                            continue;
+                        }
+                        let build = |vs: &nn::VarStore, v0: &Tensor| -> Box<dyn Module> {
+                            let sg = *sg;
+                            match kind {
+                                0 => prepared(IFNode::new().with_v_reset(v_reset), v0, detach, sg),
+                                1 => prepared(LIFNode::new(3.0).unwrap().with_decay_input(t % 2 == 0).with_v_reset(v_reset), v0, detach, sg),
+                                2 => prepared(
+                                    ParametricLIFNode::new(&vs.root(), 2.5).unwrap().with_decay_input(t % 2 == 1).with_v_reset(v_reset),
+                                    v0,
+                                    detach,
+                                    sg,
+                                ),
+                                3 => prepared(QIFNode::default().with_v_reset(v_reset.map(|_| -0.1)), v0, detach, sg),
+                                _ => prepared(EIFNode::default().with_v_reset(v_reset.map(|_| -0.1)), v0, detach, sg),
+                            }
+                        };
+                        tch::manual_seed(t + kind as i64);
+                        let x0 = Tensor::rand([t, 3, 37], (Kind::Float, Device::Cpu)) * 1.6 - 0.3;
+                        let v00 = Tensor::rand([3, 37], (Kind::Float, Device::Cpu)) * 0.5;
+                        let g = Tensor::rand([t, 3, 37], (Kind::Float, Device::Cpu));
+                        let mut results = Vec::new();
+                        for backend in [Backend::Torch, Backend::Fused] {
+                            let vs = nn::VarStore::new(Device::Cpu);
+                            let x = x0.detach().set_requires_grad(true);
+                            let v0 = v00.detach().set_requires_grad(true);
+                            let mut n = build(&vs, &v0);
+                            n.set_step_mode(StepMode::M).unwrap();
+                            n.set_backend(backend).unwrap();
+                            let s = n.forward(&x).unwrap();
+                            let v_last = n.memories()[0].1.as_ref().unwrap().shallow_clone();
+                            ((&s * &g).sum(Kind::Float) + (&v_last * 0.5).sum(Kind::Float)).backward();
+                            let w_grad = vs.variables().get("w").map(|w| w.grad());
+                            results.push((s, v_last, x.grad(), v0.grad(), w_grad));
+                        }
+                        let (a, b) = (&results[0], &results[1]);
+                        let what = format!("kind {kind} {sg} v_reset={v_reset:?} detach={detach} T={t}");
+                        assert!(a.0.equal(&b.0), "{what}: spikes differ");
+                        assert!((&a.1 - &b.1).abs().max().double_value(&[]) <= 1e-6, "{what}: v");
+                        for (ga, gb, name) in [(&a.2, &b.2, "x"), (&a.3, &b.3, "v_init")] {
+                            // Relative to the gradient's scale (its largest magnitude).
+                            let err = (ga - gb).abs().max().double_value(&[]) / ga.abs().max().double_value(&[]).max(1e-12);
+                            assert!(err <= 1e-5, "{what}: grad {name} rel err {err}");
+                        }
+                        if let (Some(ga), Some(gb)) = (&a.4, &b.4) {
+                            let err = ((ga - gb).abs() / (ga.abs() + 1e-6)).double_value(&[]);
+                            assert!(err <= 1e-5, "{what}: grad w rel err {err}");
+                        }
+                        cases += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(cases, 5 * 4 * 2 * 2 * 2);
+}
+
+/// Boxes a neuron with the options under test and a starting potential that requires grad.
+fn prepared<N: NodeOptions + 'static>(n: N, v0: &Tensor, detach: bool, sg: crate::surrogate::Surrogate) -> Box<dyn Module> {
+    let mut n = n.with_detach_reset(detach).with_surrogate(sg);
+    n.node_mut().v = Memory::Tensor(v0.shallow_clone());
+    Box::new(n)
 }

@@ -1,0 +1,46 @@
+//! The error type of every fallible sj-datasets call.
+use std::path::Path;
+
+/// What can go wrong reading, converting or loading a dataset; file errors name the file (and
+/// the byte offset for malformed contents).
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    /// A file-system error, with the path involved.
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    /// Malformed contents: a wrong magic number, a truncated file, a bad value.
+    #[error("{file}: at byte {offset}: {message}")]
+    Format { file: String, offset: u64, message: String },
+    /// A dataset directory or file that is not there, with where it is expected and how to get it.
+    #[error("{what} not found at {path}: {hint}")]
+    Missing { what: String, path: String, hint: String },
+    /// A bad argument (batch size 0, an index out of range, a wrong shape).
+    #[error("{what}: {message}")]
+    Config { what: String, message: String },
+    /// An error raised by libtorch.
+    #[error(transparent)]
+    Torch(#[from] tch::TchError),
+    /// An error raised by polars while building a table.
+    #[error(transparent)]
+    Polars(#[from] polars::error::PolarsError),
+}
+
+/// `Result` with [`DatasetError`].
+pub type Result<T> = std::result::Result<T, DatasetError>;
+
+impl DatasetError {
+    /// A [`DatasetError::Io`] for `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        DatasetError::Io { path: path.display().to_string(), source }
+    }
+
+    /// A [`DatasetError::Format`] at byte `offset` of `file`.
+    pub fn format(file: &Path, offset: u64, message: impl Into<String>) -> Self {
+        DatasetError::Format { file: file.display().to_string(), offset, message: message.into() }
+    }
+
+    /// A [`DatasetError::Config`] for `what`.
+    pub fn config(what: impl Into<String>, message: impl Into<String>) -> Self {
+        DatasetError::Config { what: what.into(), message: message.into() }
+    }
+}

@@ -1,0 +1,66 @@
+//! Times sj's fused CPU LIF (and IF, ParametricLIF) on ../shared/bench case A and prints one JSON
+//! line per case, like the Python harness: multi-step LIF(tau=2, ATan), x = rand(T, N)·3, forward
+//! (no grad) and forward+backward (`sum().backward()`), median over `reps` runs after 3 warm-ups.
+//!
+//! cargo run --release -p sj-kernels --example lif_timing [-- --quick]
+use sj_kernels::{fused_neuron, NeuronConfig, NeuronKind, SurrogateKind};
+use std::time::Instant;
+use tch::{Device, Kind, Tensor};
+
+fn median_ms(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
+    for _ in 0..3 {
+        f();
+    }
+    let mut t: Vec<f64> = (0..reps)
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    t.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (t[t.len() / 2], t[0])
+}
+
+fn case(name: &str, kind: NeuronKind, t: i64, n: i64, reps: usize) {
+    let cfg = NeuronConfig {
+        kind,
+        v_threshold: 1.0,
+        v_reset: Some(0.0),
+        detach_reset: false,
+        surrogate: SurrogateKind::ATan { alpha: 2.0 },
+        store_v_seq: false,
+    };
+    tch::manual_seed(0);
+    let x = Tensor::rand([t, n], (Kind::Float, Device::Cpu)) * 3.0;
+    let v0 = Tensor::zeros([n], (Kind::Float, Device::Cpu));
+    let w = Tensor::from_slice(&[0.0f32]).set_requires_grad(true);
+    let decay = |w: &Tensor| matches!(kind, NeuronKind::ParametricLif { .. }).then(|| w.sigmoid());
+    let (fwd, fwd_min) = median_ms(reps, || {
+        let _ = tch::no_grad(|| fused_neuron(&cfg, &x, &v0, decay(&w).as_ref()).unwrap());
+    });
+    let xg = x.detach().set_requires_grad(true);
+    let (bwd, bwd_min) = median_ms(reps, || {
+        let (s, _) = fused_neuron(&cfg, &xg, &v0, decay(&w).as_ref()).unwrap();
+        s.sum(Kind::Float).backward();
+    });
+    for (mode, ms, min) in [("fwd", fwd, fwd_min), ("fwd_bwd", bwd, bwd_min)] {
+        println!(
+            "{{\"case\": \"A\", \"lib\": \"sj\", \"neuron\": \"{name}\", \"T\": {t}, \"N\": {n}, \"mode\": \"{mode}\", \"reps\": {reps}, \"ms\": {ms:.3}, \"ms_min\": {min:.3}, \"threads\": {}}}",
+            rayon::current_num_threads()
+        );
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let reps = if quick { 5 } else { 20 };
+    let lif = NeuronKind::Lif { tau: 2.0, decay_input: true };
+    for t in [4, 16, 64] {
+        for n in [1i64 << 16, 1 << 20] {
+            case("LIFNode", lif, t, n, reps);
+        }
+    }
+    case("IFNode", NeuronKind::If, 16, 1 << 20, reps);
+    case("ParametricLIFNode", NeuronKind::ParametricLif { decay_input: true }, 16, 1 << 20, reps);
+}

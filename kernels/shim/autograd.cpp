@@ -1,0 +1,91 @@
+// The autograd bridge: one torch::autograd::Function whose forward and backward call back into
+// Rust (sj-kernels), so that a fused multi-step neuron is a single node in libtorch's graph.
+// Only h_seq (plus v_init and the decay) is saved for backward, as SpikingJelly does.
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+extern "C" {
+// Rust callbacks. Tensors are borrowed (at::Tensor*); outputs are new at::Tensor* owned by the
+// caller afterwards. A non-empty `err` (NUL-terminated) reports a failure.
+typedef void (*sj_forward_fn)(const double* cfg, int64_t ncfg, at::Tensor* x, at::Tensor* v_init,
+                              at::Tensor* decay, at::Tensor** out3, char* err, int64_t err_len);
+typedef void (*sj_backward_fn)(const double* cfg, int64_t ncfg, at::Tensor* grad_spike,
+                               at::Tensor* grad_v_seq, at::Tensor* h_seq, at::Tensor* v_init,
+                               at::Tensor* decay, at::Tensor** out3, char* err, int64_t err_len);
+}
+
+namespace {
+
+at::Tensor take(at::Tensor* p) {
+  if (p == nullptr) return at::Tensor();
+  at::Tensor t = *p;
+  delete p;
+  return t;
+}
+
+void check(const char* err) {
+  if (err[0] != '\0') throw std::runtime_error(std::string("sj fused kernel: ") + err);
+}
+
+struct FusedNeuron : public torch::autograd::Function<FusedNeuron> {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, at::Tensor x,
+                                                at::Tensor v_init, at::Tensor decay,
+                                                std::vector<double> cfg, int64_t fwd, int64_t bwd) {
+    char err[512] = {0};
+    at::Tensor* out[3] = {nullptr, nullptr, nullptr};
+    reinterpret_cast<sj_forward_fn>(fwd)(cfg.data(), (int64_t)cfg.size(), &x, &v_init,
+                                         decay.defined() ? &decay : nullptr, out, err, sizeof(err));
+    at::Tensor spike = take(out[0]), v_seq = take(out[1]), h_seq = take(out[2]);
+    check(err);
+    ctx->save_for_backward({h_seq, v_init, decay});
+    ctx->saved_data["cfg"] = cfg;
+    ctx->saved_data["bwd"] = bwd;
+    return {spike, v_seq};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    at::Tensor h_seq = saved[0], v_init = saved[1], decay = saved[2];
+    std::vector<double> cfg = ctx->saved_data["cfg"].toDoubleVector();
+    auto bwd = reinterpret_cast<sj_backward_fn>(ctx->saved_data["bwd"].toInt());
+    at::Tensor grad_spike = grads[0].defined() ? grads[0].contiguous() : at::zeros_like(h_seq);
+    at::Tensor grad_v = grads[1].defined() ? grads[1].contiguous() : at::Tensor();
+    char err[512] = {0};
+    at::Tensor* out[3] = {nullptr, nullptr, nullptr};
+    bwd(cfg.data(), (int64_t)cfg.size(), &grad_spike, grad_v.defined() ? &grad_v : nullptr, &h_seq,
+        &v_init, decay.defined() ? &decay : nullptr, out, err, sizeof(err));
+    at::Tensor grad_x = take(out[0]), grad_v_init = take(out[1]), grad_decay = take(out[2]);
+    check(err);
+    return {grad_x, grad_v_init, grad_decay, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+extern "C" {
+// Applies the fused neuron. Returns 0 and sets *spike_out, *v_seq_out (new at::Tensor*) on
+// success; otherwise writes the message into err and returns 1.
+int sj_fused_neuron_apply(at::Tensor* x, at::Tensor* v_init, at::Tensor* decay, const double* cfg,
+                          int64_t ncfg, sj_forward_fn fwd, sj_backward_fn bwd,
+                          at::Tensor** spike_out, at::Tensor** v_seq_out, char* err,
+                          int64_t err_len) {
+  try {
+    std::vector<double> c(cfg, cfg + ncfg);
+    auto outs = FusedNeuron::apply(*x, *v_init, decay ? *decay : at::Tensor(), c,
+                                   reinterpret_cast<int64_t>(fwd), reinterpret_cast<int64_t>(bwd));
+    *spike_out = new at::Tensor(outs[0]);
+    *v_seq_out = new at::Tensor(outs[1]);
+    return 0;
+  } catch (const std::exception& e) {
+    std::strncpy(err, e.what(), (size_t)err_len - 1);
+    err[err_len - 1] = '\0';
+    return 1;
+  }
+}
+}

@@ -1,0 +1,334 @@
+//! The Rust side of the autograd bridge: [`fused_neuron`] applies the C++ `FusedNeuron` function,
+//! whose forward and backward call back into the CPU or CUDA kernels by device.
+use crate::config::NeuronConfig;
+use crate::{cpu, cuda, with_charge};
+use std::ffi::{c_char, c_int, CStr};
+use tch::{Device, Kind, Tensor};
+use torch_sys::C_tensor;
+
+/// Why a fused call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KernelError {
+    /// Inputs the kernel cannot take (shape, dtype, device).
+    #[error("{0}")]
+    Input(String),
+    /// CUDA was needed but is not usable here.
+    #[error("CUDA not available: {0}")]
+    CudaUnavailable(String),
+    /// A CUDA driver or NVRTC error.
+    #[error("CUDA error: {0}")]
+    Cuda(String),
+    /// An error raised inside libtorch's autograd machinery.
+    #[error("autograd: {0}")]
+    Autograd(String),
+}
+
+type ForwardFn = unsafe extern "C" fn(
+    *const f64,
+    i64,
+    *mut C_tensor,
+    *mut C_tensor,
+    *mut C_tensor,
+    *mut *mut C_tensor,
+    *mut c_char,
+    i64,
+);
+type BackwardFn = unsafe extern "C" fn(
+    *const f64,
+    i64,
+    *mut C_tensor,
+    *mut C_tensor,
+    *mut C_tensor,
+    *mut C_tensor,
+    *mut C_tensor,
+    *mut *mut C_tensor,
+    *mut c_char,
+    i64,
+);
+
+extern "C" {
+    fn sj_fused_neuron_apply(
+        x: *mut C_tensor,
+        v_init: *mut C_tensor,
+        decay: *mut C_tensor,
+        cfg: *const f64,
+        ncfg: i64,
+        fwd: ForwardFn,
+        bwd: BackwardFn,
+        spike_out: *mut *mut C_tensor,
+        v_seq_out: *mut *mut C_tensor,
+        err: *mut c_char,
+        err_len: i64,
+    ) -> c_int;
+}
+
+/// Runs a fused multi-step neuron: `x_seq` is `[T, *]` (float32, contiguous or not), `v_init` is
+/// `[*]`, `decay` is the ParametricLIF decay `k = sigmoid(w)` (a scalar tensor) or `None`. Returns
+/// `(spike_seq, v)`: spikes `[T, *]` and the potential, `V[t]` as `[T, *]` when
+/// `cfg.store_v_seq`, else the last `V[T−1]` as `[*]`. Both are outputs of one autograd node
+/// whose backward is the fused BPTT kernel (gradients for `x_seq`, `v_init` and `decay`).
+pub fn fused_neuron(
+    cfg: &NeuronConfig,
+    x_seq: &Tensor,
+    v_init: &Tensor,
+    decay: Option<&Tensor>,
+) -> Result<(Tensor, Tensor), KernelError> {
+    if x_seq.dim() < 1 || x_seq.size()[1..] != v_init.size()[..] {
+        return Err(KernelError::Input(format!(
+            "x_seq {:?} must be [T, *] with * = v_init's shape {:?}",
+            x_seq.size(),
+            v_init.size()
+        )));
+    }
+    if x_seq.kind() != Kind::Float || v_init.kind() != Kind::Float {
+        return Err(KernelError::Input(format!(
+            "fused kernels take float32, got {:?}",
+            x_seq.kind()
+        )));
+    }
+    if x_seq.device() != v_init.device() || decay.is_some_and(|d| d.device() != x_seq.device()) {
+        return Err(KernelError::Input(
+            "x_seq, v_init and decay must be on one device".into(),
+        ));
+    }
+    if matches!(cfg.kind, crate::NeuronKind::ParametricLif { .. }) != decay.is_some() {
+        return Err(KernelError::Input(
+            "a decay tensor is needed by ParametricLIF and only by it".into(),
+        ));
+    }
+    let t_steps = x_seq.size()[0];
+    let n = v_init.numel() as i64;
+    let mut x2 = x_seq.reshape([t_steps, n]).contiguous();
+    let mut v2 = v_init.reshape([n]).contiguous();
+    // libtorch's custom functions need defined tensor inputs: neurons without a learnable decay
+    // get a constant zero that the kernels ignore.
+    let mut k2 = match decay {
+        Some(d) => d.reshape([1]).contiguous(),
+        None => Tensor::zeros([1], (Kind::Float, x_seq.device())),
+    };
+    let code = cfg.encode();
+    let mut err = [0 as c_char; 512];
+    let (mut s_ptr, mut v_ptr) = (std::ptr::null_mut(), std::ptr::null_mut());
+    // SAFETY: the tensor pointers are valid for the call; the shim copies what it keeps and
+    // returns new tensors that we take ownership of.
+    let rc = unsafe {
+        sj_fused_neuron_apply(
+            x2.as_mut_ptr(),
+            v2.as_mut_ptr(),
+            k2.as_mut_ptr(),
+            code.as_ptr(),
+            code.len() as i64,
+            forward_callback,
+            backward_callback,
+            &mut s_ptr,
+            &mut v_ptr,
+            err.as_mut_ptr(),
+            err.len() as i64,
+        )
+    };
+    if rc != 0 {
+        // SAFETY: the shim wrote a NUL-terminated message.
+        let msg = unsafe { CStr::from_ptr(err.as_ptr()) }
+            .to_string_lossy()
+            .into_owned();
+        return Err(KernelError::Autograd(msg));
+    }
+    // SAFETY: on success both pointers are new tensors owned by us.
+    let (s, v) = unsafe { (Tensor::from_ptr(s_ptr), Tensor::from_ptr(v_ptr)) };
+    let v_shape = if cfg.store_v_seq { x_seq.size() } else { v_init.size() };
+    Ok((s.view(x_seq.size().as_slice()), v.view(v_shape.as_slice())))
+}
+
+fn write_err(err: *mut c_char, len: i64, msg: &str) {
+    let bytes = msg.as_bytes();
+    let n = bytes.len().min(len as usize - 1);
+    // SAFETY: the shim passes a buffer of `len` bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr() as *const c_char, err, n);
+        *err.add(n) = 0;
+    }
+}
+
+fn give(out: *mut *mut C_tensor, tensors: [Option<Tensor>; 3]) {
+    for (i, t) in tensors.into_iter().enumerate() {
+        // SAFETY: `out` has three slots; ownership of each tensor moves to the shim.
+        unsafe {
+            *out.add(i) = match t {
+                Some(mut t) => {
+                    let p = t.as_mut_ptr();
+                    std::mem::forget(t);
+                    p
+                }
+                None => std::ptr::null_mut(),
+            };
+        }
+    }
+}
+
+/// Borrows a shim tensor as a tch tensor (a new shallow handle; null stays `None`).
+unsafe fn borrow(p: *mut C_tensor) -> Option<Tensor> {
+    (!p.is_null()).then(|| Tensor::clone_from_ptr(p))
+}
+
+fn f32s(t: &Tensor) -> &[f32] {
+    // SAFETY: callers pass contiguous float32 CPU tensors that outlive the slice.
+    unsafe { std::slice::from_raw_parts(t.data_ptr() as *const f32, t.numel()) }
+}
+
+#[allow(clippy::mut_from_ref)]
+fn f32s_mut(t: &Tensor) -> &mut [f32] {
+    // SAFETY: callers pass freshly allocated contiguous float32 CPU tensors that nothing else reads yet.
+    unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut f32, t.numel()) }
+}
+
+/// The decay tensor that ParametricLIF uses (the placeholder of other neurons is dropped).
+fn plif_decay(cfg: &NeuronConfig, decay: Option<Tensor>) -> Option<Tensor> {
+    decay.filter(|_| matches!(cfg.kind, crate::NeuronKind::ParametricLif { .. }))
+}
+
+fn decode(cfg: *const f64, ncfg: i64) -> Result<NeuronConfig, KernelError> {
+    // SAFETY: the shim passes the vector it got from `fused_neuron`.
+    let c = unsafe { std::slice::from_raw_parts(cfg, ncfg as usize) };
+    NeuronConfig::decode(c)
+        .ok_or_else(|| KernelError::Input("corrupt fused-kernel configuration".into()))
+}
+
+fn run_forward(
+    cfg: NeuronConfig,
+    x: Tensor,
+    v0: Tensor,
+    decay: Option<Tensor>,
+) -> Result<[Option<Tensor>; 3], KernelError> {
+    let k = decay.as_ref().map_or(0.0, |d| d.double_value(&[0]) as f32);
+    if x.device() != Device::Cpu {
+        let [s, v, h] = with_charge!(cfg, k, |charge| cuda::forward(
+            &charge,
+            &cfg,
+            &x,
+            &v0,
+            decay.as_ref()
+        ))?;
+        return Ok([Some(s), Some(v), Some(h)]);
+    }
+    let t_steps = x.size()[0] as usize;
+    let (s, h, v_last) = (x.empty_like(), x.empty_like(), v0.empty_like());
+    let v_seq = cfg.store_v_seq.then(|| x.empty_like());
+    let out = cpu::ForwardOut {
+        spike: f32s_mut(&s),
+        v_seq: v_seq.as_ref().map(f32s_mut),
+        v_last: f32s_mut(&v_last),
+        h_seq: f32s_mut(&h),
+    };
+    with_charge!(cfg, k, |charge| cpu::forward(charge, &cfg, t_steps, f32s(&x), f32s(&v0), out));
+    Ok([Some(s), Some(v_seq.unwrap_or(v_last)), Some(h)])
+}
+
+fn run_backward(
+    cfg: NeuronConfig,
+    grad_spike: Tensor,
+    grad_v: Option<Tensor>,
+    h_seq: Tensor,
+    v0: Tensor,
+    decay: Option<Tensor>,
+) -> Result<[Option<Tensor>; 3], KernelError> {
+    let k = decay.as_ref().map_or(0.0, |d| d.double_value(&[0]) as f32);
+    if h_seq.device() != Device::Cpu {
+        return with_charge!(cfg, k, |charge| cuda::backward(
+            &charge,
+            &cfg,
+            &grad_spike,
+            grad_v.as_ref(),
+            &h_seq,
+            &v0,
+            decay.as_ref()
+        ));
+    }
+    let t_steps = h_seq.size()[0] as usize;
+    let (gx, gv0) = (h_seq.empty_like(), v0.empty_like());
+    let out = cpu::BackwardOut {
+        grad_x: f32s_mut(&gx),
+        grad_v_init: f32s_mut(&gv0),
+    };
+    let gk = with_charge!(cfg, k, |charge| cpu::backward(
+        charge,
+        &cfg,
+        t_steps,
+        f32s(&grad_spike),
+        grad_v.as_ref().map(f32s),
+        f32s(&h_seq),
+        f32s(&v0),
+        out
+    ));
+    let gk = decay.map(|d| {
+        Tensor::from_slice(&[gk as f32])
+            .to_device(d.device())
+            .reshape(d.size().as_slice())
+    });
+    Ok([Some(gx), Some(gv0), gk])
+}
+
+fn guarded(
+    err: *mut c_char,
+    len: i64,
+    out: *mut *mut C_tensor,
+    f: impl FnOnce() -> Result<[Option<Tensor>; 3], KernelError>,
+) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(t)) => give(out, t),
+        Ok(Err(e)) => write_err(err, len, &e.to_string()),
+        Err(_) => write_err(err, len, "panic inside the fused kernel"),
+    }
+}
+
+unsafe extern "C" fn forward_callback(
+    cfg: *const f64,
+    ncfg: i64,
+    x: *mut C_tensor,
+    v0: *mut C_tensor,
+    decay: *mut C_tensor,
+    out: *mut *mut C_tensor,
+    err: *mut c_char,
+    err_len: i64,
+) {
+    guarded(err, err_len, out, || {
+        let cfg = decode(cfg, ncfg)?;
+        // SAFETY: the shim passes valid (or null) tensor pointers for the duration of the call.
+        let (x, v0, decay) = unsafe { (borrow(x), borrow(v0), borrow(decay)) };
+        run_forward(cfg, x.expect("x"), v0.expect("v_init"), plif_decay(&cfg, decay))
+    });
+}
+
+unsafe extern "C" fn backward_callback(
+    cfg: *const f64,
+    ncfg: i64,
+    grad_spike: *mut C_tensor,
+    grad_v: *mut C_tensor,
+    h_seq: *mut C_tensor,
+    v0: *mut C_tensor,
+    decay: *mut C_tensor,
+    out: *mut *mut C_tensor,
+    err: *mut c_char,
+    err_len: i64,
+) {
+    guarded(err, err_len, out, || {
+        let cfg = decode(cfg, ncfg)?;
+        // SAFETY: as above.
+        let (gs, gv, h, v0, decay) = unsafe {
+            (
+                borrow(grad_spike),
+                borrow(grad_v),
+                borrow(h_seq),
+                borrow(v0),
+                borrow(decay),
+            )
+        };
+        run_backward(
+            cfg,
+            gs.expect("grad_spike"),
+            gv,
+            h.expect("h_seq"),
+            v0.expect("v_init"),
+            decay,
+        )
+    });
+}

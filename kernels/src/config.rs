@@ -1,0 +1,230 @@
+//! What a fused call needs to know: the neuron's charge, firing and reset, and the surrogate.
+use crate::surrogate::SurrogateKind;
+
+/// The neurons with fused kernels and their constants.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum NeuronKind {
+    /// `IFNode`.
+    If,
+    /// `LIFNode(tau, decay_input)`.
+    Lif { tau: f64, decay_input: bool },
+    /// `ParametricLIFNode(decay_input)`: the decay `k = sigmoid(w)` is a tensor argument.
+    ParametricLif { decay_input: bool },
+    /// `QIFNode(tau, v_c, a0, v_rest)`.
+    Qif {
+        tau: f64,
+        v_c: f64,
+        a0: f64,
+        v_rest: f64,
+    },
+    /// `EIFNode(tau, delta_T, theta_rh, v_rest)`.
+    Eif {
+        tau: f64,
+        delta_t: f64,
+        theta_rh: f64,
+        v_rest: f64,
+    },
+}
+
+/// One fused multi-step neuron call.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NeuronConfig {
+    /// The charge equation.
+    pub kind: NeuronKind,
+    /// `v_threshold`.
+    pub v_threshold: f64,
+    /// `v_reset`; `None` is the soft reset.
+    pub v_reset: Option<f64>,
+    /// Drop the reset path from the gradient.
+    pub detach_reset: bool,
+    /// The surrogate whose gradient the backward pass uses.
+    pub surrogate: SurrogateKind,
+    /// Return `V[t]` for every step (`[T, *]`); otherwise only the last potential (`[*]`), which
+    /// saves writing and allocating a `[T, *]` tensor.
+    pub store_v_seq: bool,
+}
+
+impl NeuronConfig {
+    /// The reset applied to `h` after a spike `s` (0 or 1).
+    #[inline(always)]
+    pub(crate) fn reset(v_threshold: f32, v_reset: Option<f32>, h: f32, s: f32) -> f32 {
+        match v_reset {
+            Some(r) => h * (1.0 - s) + r * s,
+            None => h - v_threshold * s,
+        }
+    }
+
+    /// A key that identifies the generated CUDA source of this configuration (for the kernel cache).
+    pub fn cache_key(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+impl SurrogateKind {
+    fn encode(&self) -> [f64; 3] {
+        match *self {
+            SurrogateKind::PiecewiseQuadratic { alpha } => [0.0, alpha, 0.0],
+            SurrogateKind::PiecewiseExp { alpha } => [1.0, alpha, 0.0],
+            SurrogateKind::Sigmoid { alpha } => [2.0, alpha, 0.0],
+            SurrogateKind::SoftSign { alpha } => [3.0, alpha, 0.0],
+            SurrogateKind::ATan { alpha } => [4.0, alpha, 0.0],
+            SurrogateKind::NonzeroSignLogAbs { alpha } => [5.0, alpha, 0.0],
+            SurrogateKind::Erf { alpha } => [6.0, alpha, 0.0],
+            SurrogateKind::PiecewiseLeakyReLU { w, c } => [7.0, w, c],
+            SurrogateKind::SquarewaveFourierSeries { n, t_period } => [8.0, n as f64, t_period],
+            SurrogateKind::S2NN { alpha, beta } => [9.0, alpha, beta],
+            SurrogateKind::QPseudoSpike { alpha } => [10.0, alpha, 0.0],
+            SurrogateKind::LeakyKReLU { leak, k } => [11.0, leak, k],
+            SurrogateKind::FakeNumericalGradient { alpha } => [12.0, alpha, 0.0],
+            SurrogateKind::LogTailedReLU { alpha } => [13.0, alpha, 0.0],
+        }
+    }
+
+    fn decode(c: &[f64]) -> Option<Self> {
+        let (a, b) = (c[1], c[2]);
+        Some(match c[0] as i64 {
+            0 => SurrogateKind::PiecewiseQuadratic { alpha: a },
+            1 => SurrogateKind::PiecewiseExp { alpha: a },
+            2 => SurrogateKind::Sigmoid { alpha: a },
+            3 => SurrogateKind::SoftSign { alpha: a },
+            4 => SurrogateKind::ATan { alpha: a },
+            5 => SurrogateKind::NonzeroSignLogAbs { alpha: a },
+            6 => SurrogateKind::Erf { alpha: a },
+            7 => SurrogateKind::PiecewiseLeakyReLU { w: a, c: b },
+            8 => SurrogateKind::SquarewaveFourierSeries {
+                n: a as i64,
+                t_period: b,
+            },
+            9 => SurrogateKind::S2NN { alpha: a, beta: b },
+            10 => SurrogateKind::QPseudoSpike { alpha: a },
+            11 => SurrogateKind::LeakyKReLU { leak: a, k: b },
+            12 => SurrogateKind::FakeNumericalGradient { alpha: a },
+            13 => SurrogateKind::LogTailedReLU { alpha: a },
+            _ => return None,
+        })
+    }
+}
+
+impl NeuronConfig {
+    /// Packs the configuration into numbers, to travel through libtorch's autograd context.
+    pub(crate) fn encode(&self) -> Vec<f64> {
+        let (id, p) = match self.kind {
+            NeuronKind::If => (0.0, [0.0; 4]),
+            NeuronKind::Lif { tau, decay_input } => {
+                (1.0, [tau, decay_input as u8 as f64, 0.0, 0.0])
+            }
+            NeuronKind::ParametricLif { decay_input } => {
+                (2.0, [decay_input as u8 as f64, 0.0, 0.0, 0.0])
+            }
+            NeuronKind::Qif {
+                tau,
+                v_c,
+                a0,
+                v_rest,
+            } => (3.0, [tau, v_c, a0, v_rest]),
+            NeuronKind::Eif {
+                tau,
+                delta_t,
+                theta_rh,
+                v_rest,
+            } => (4.0, [tau, delta_t, theta_rh, v_rest]),
+        };
+        let mut out = vec![
+            id,
+            p[0],
+            p[1],
+            p[2],
+            p[3],
+            self.v_threshold,
+            self.v_reset.unwrap_or(f64::NAN),
+        ];
+        out.push(self.detach_reset as u8 as f64);
+        out.extend(self.surrogate.encode());
+        out.push(self.store_v_seq as u8 as f64);
+        out
+    }
+
+    /// The inverse of [`NeuronConfig::encode`].
+    pub(crate) fn decode(c: &[f64]) -> Option<Self> {
+        if c.len() != 12 {
+            return None;
+        }
+        let p = &c[1..5];
+        let kind = match c[0] as i64 {
+            0 => NeuronKind::If,
+            1 => NeuronKind::Lif {
+                tau: p[0],
+                decay_input: p[1] != 0.0,
+            },
+            2 => NeuronKind::ParametricLif {
+                decay_input: p[0] != 0.0,
+            },
+            3 => NeuronKind::Qif {
+                tau: p[0],
+                v_c: p[1],
+                a0: p[2],
+                v_rest: p[3],
+            },
+            4 => NeuronKind::Eif {
+                tau: p[0],
+                delta_t: p[1],
+                theta_rh: p[2],
+                v_rest: p[3],
+            },
+            _ => return None,
+        };
+        let v_reset = if c[6].is_nan() { None } else { Some(c[6]) };
+        Some(NeuronConfig {
+            kind,
+            v_threshold: c[5],
+            v_reset,
+            detach_reset: c[7] != 0.0,
+            surrogate: SurrogateKind::decode(&c[8..11])?,
+            store_v_seq: c[11] != 0.0,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_decode_round_trip() {
+        let surrogates = [
+            SurrogateKind::PiecewiseQuadratic { alpha: 1.0 },
+            SurrogateKind::PiecewiseExp { alpha: 1.5 },
+            SurrogateKind::Sigmoid { alpha: 4.0 },
+            SurrogateKind::SoftSign { alpha: 2.0 },
+            SurrogateKind::ATan { alpha: 2.0 },
+            SurrogateKind::NonzeroSignLogAbs { alpha: 1.0 },
+            SurrogateKind::Erf { alpha: 2.0 },
+            SurrogateKind::PiecewiseLeakyReLU { w: 1.0, c: 0.01 },
+            SurrogateKind::SquarewaveFourierSeries { n: 3, t_period: 8.0 },
+            SurrogateKind::S2NN { alpha: 4.0, beta: 1.0 },
+            SurrogateKind::QPseudoSpike { alpha: 2.0 },
+            SurrogateKind::LeakyKReLU { leak: 0.1, k: 1.0 },
+            SurrogateKind::FakeNumericalGradient { alpha: 0.3 },
+            SurrogateKind::LogTailedReLU { alpha: 0.1 },
+        ];
+        let kinds = [
+            NeuronKind::If,
+            NeuronKind::Lif { tau: 2.5, decay_input: false },
+            NeuronKind::ParametricLif { decay_input: true },
+            NeuronKind::Qif { tau: 2.0, v_c: 0.8, a0: 1.0, v_rest: 0.0 },
+            NeuronKind::Eif { tau: 2.0, delta_t: 1.0, theta_rh: 0.8, v_rest: -0.1 },
+        ];
+        for (i, surrogate) in surrogates.into_iter().enumerate() {
+            let cfg = NeuronConfig {
+                kind: kinds[i % kinds.len()],
+                v_threshold: 0.9,
+                v_reset: if i % 2 == 0 { Some(-0.2) } else { None },
+                detach_reset: i % 3 == 0,
+                surrogate,
+                store_v_seq: i % 2 == 1,
+            };
+            assert_eq!(NeuronConfig::decode(&cfg.encode()), Some(cfg));
+        }
+        assert_eq!(NeuronConfig::decode(&[0.0; 3]), None);
+    }
+}

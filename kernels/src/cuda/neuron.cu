@@ -1,0 +1,77 @@
+// Fused multi-step neuron kernels (FPTT and BPTT), one thread per neuron, the loop over T inside.
+// Generated per configuration: the @...@ placeholders are replaced by the neuron's device functions
+// (sj_h, sj_dh_dv, sj_dh_dx, sj_dh_dk), the surrogate's gradient expression of `over_th`, and the
+// reset mode, detach_reset, threshold and reset constants.
+__device__ __forceinline__ float sj_sigmoid_grad(float x, float alpha) {
+    const float s = 1.0f / (1.0f + expf(-alpha * x));
+    return (1.0f - s) * s * alpha;
+}
+
+@CHARGE@
+
+__device__ __forceinline__ float sj_reset(float h, float s) {
+#if @HARD_RESET@
+    return h * (1.0f - s) + @V_RESET@ * s;
+#else
+    return h - @V_TH@ * s;
+#endif
+}
+
+extern "C" __global__ void sj_fptt(const float* __restrict__ x_seq, const float* __restrict__ v_init,
+                                   const float* __restrict__ decay, float* __restrict__ spike_seq,
+                                   float* __restrict__ v_seq, float* __restrict__ v_last,
+                                   float* __restrict__ h_seq, int T, int N) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= N) return;
+    const float k = decay ? decay[0] : 0.0f;
+    float v = v_init[i];
+    for (int t = 0; t < T; t++) {
+        const long idx = (long)t * N + i;
+        const float h = sj_h(v, x_seq[idx], k);
+        const float s = h >= @V_TH@ ? 1.0f : 0.0f;
+        v = sj_reset(h, s);
+        h_seq[idx] = h;
+        spike_seq[idx] = s;
+        if (v_seq) v_seq[idx] = v;
+    }
+    v_last[i] = v;
+}
+
+extern "C" __global__ void sj_bptt(const float* __restrict__ grad_spike_seq,
+                                   const float* __restrict__ grad_v_seq,
+                                   const float* __restrict__ grad_v_last, const float* __restrict__ h_seq,
+                                   const float* __restrict__ v_init, const float* __restrict__ decay,
+                                   float* __restrict__ grad_x_seq, float* __restrict__ grad_v_init,
+                                   float* __restrict__ grad_decay, int T, int N) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= N) return;
+    const float k = decay ? decay[0] : 0.0f;
+    float carry = grad_v_last ? grad_v_last[i] : 0.0f;  // dL/dH[t+1] * dH[t+1]/dV[t]
+    float gk = 0.0f;
+    for (int t = T - 1; t >= 0; t--) {
+        const long idx = (long)t * N + i;
+        const float h = h_seq[idx];
+        const float over_th = h - @V_TH@;
+        const float s = over_th >= 0.0f ? 1.0f : 0.0f;
+        const float grad_s_to_h = @SURROGATE_GRAD@;
+#if @HARD_RESET@
+        const float grad_v_to_h = 1.0f - s + (@V_RESET@ - h) * grad_s_to_h * (1.0f - @DETACH_RESET@);
+#else
+        const float grad_v_to_h = 1.0f - @V_TH@ * grad_s_to_h * (1.0f - @DETACH_RESET@);
+#endif
+        const float gv = carry + (grad_v_seq ? grad_v_seq[idx] : 0.0f);
+        const float gh = gv * grad_v_to_h + grad_spike_seq[idx] * grad_s_to_h;
+        float v_prev;
+        if (t > 0) {
+            const float hp = h_seq[idx - N];
+            v_prev = sj_reset(hp, hp >= @V_TH@ ? 1.0f : 0.0f);
+        } else {
+            v_prev = v_init[i];
+        }
+        grad_x_seq[idx] = gh * sj_dh_dx(v_prev, k);
+        gk += gh * sj_dh_dk(v_prev, h, k);
+        carry = gh * sj_dh_dv(v_prev, k);
+    }
+    grad_v_init[i] = carry;
+    if (grad_decay) atomicAdd(grad_decay, gk);
+}

@@ -1,0 +1,18 @@
+//! `python -m spikingjelly.activation_based.examples.lif_fc_mnist` in sj: the same flags, the log printed
+//! as a table at the end. Example: `cargo run --release -p sj --example lif_fc_mnist -- -epochs 2`.
+use sj::examples::lif_fc_mnist;
+
+fn main() {
+    let run = || -> sj::Result<sj::polars::prelude::DataFrame> {
+        let args = lif_fc_mnist::default_args().parse(std::env::args().skip(1))?;
+        println!("{args:?}");
+        lif_fc_mnist::main(&args)?.to_dataframe()
+    };
+    match run() {
+        Ok(log) => println!("{log}"),
+        Err(e) => {
+            eprintln!("lif_fc_mnist: {e}");
+            std::process::exit(1);
+        }
+    }
+}

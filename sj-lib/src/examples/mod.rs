@@ -1,0 +1,149 @@
+//! `activation_based.examples`: the networks and training scripts of SpikingJelly's tutorials,
+//! with their command-line flags. The cargo examples `lif_fc_mnist` and `conv_fashion_mnist` run
+//! them: `cargo run --release -p sj --example conv_fashion_mnist -- -T 4 -b 128 -epochs 8`.
+pub mod conv_fashion_mnist;
+pub mod lif_fc_mnist;
+
+use crate::error::{Result, SjError};
+use crate::training::{Adam, LrSchedule, Optimizer, Trainer, SGD};
+use std::path::PathBuf;
+use tch::{nn, Device};
+
+/// The flags of SpikingJelly's example scripts (`-T`, `-b`, `-epochs`, ...) plus sj's `-seed`,
+/// `-train-samples` (train on the first n samples) and `-max-batches` (per epoch).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Args {
+    /// `-T`: time steps.
+    pub t: i64,
+    /// `-device`: `cpu` or `cuda:<i>`.
+    pub device: Device,
+    /// `-b`: batch size.
+    pub b: usize,
+    /// `-epochs`.
+    pub epochs: usize,
+    /// `-j`: batches prepared ahead by the loader.
+    pub j: usize,
+    /// `-data-dir`.
+    pub data_dir: PathBuf,
+    /// `-out-dir`: where checkpoints go (none when absent).
+    pub out_dir: Option<PathBuf>,
+    /// `-resume`: continue from `checkpoint_latest` in the run's directory.
+    pub resume: bool,
+    /// `-opt`: `sgd` (with `-momentum`) or `adam`.
+    pub opt: String,
+    /// `-momentum` for SGD.
+    pub momentum: f64,
+    /// `-lr`.
+    pub lr: f64,
+    /// `-tau` (lif_fc_mnist).
+    pub tau: f64,
+    /// `-channels` (conv_fashion_mnist).
+    pub channels: i64,
+    /// `-cosine`: CosineAnnealingLR over the epochs (SpikingJelly's conv example uses it).
+    pub cosine: bool,
+    /// `-seed`.
+    pub seed: u64,
+    /// `-train-samples`: train on the first n training samples only.
+    pub train_samples: Option<usize>,
+    /// `-max-batches`: at most n training batches per epoch.
+    pub max_batches: Option<usize>,
+}
+
+impl Args {
+    /// Parses flags (without the program name) over `self` as the defaults; an unknown flag or a
+    /// bad value is an error naming it.
+    pub fn parse<I: IntoIterator<Item = String>>(mut self, args: I) -> Result<Self> {
+        let mut it = args.into_iter();
+        while let Some(flag) = it.next() {
+            let mut value = || it.next().ok_or_else(|| SjError::config("examples", format!("{flag} needs a value")));
+            let bad = |v: &str| SjError::config("examples", format!("bad value '{v}' for {flag}"));
+            macro_rules! num {
+                () => {{
+                    let v = value()?;
+                    v.parse().map_err(|_| bad(&v))?
+                }};
+            }
+            match flag.as_str() {
+                "-T" => self.t = num!(),
+                "-b" => self.b = num!(),
+                "-epochs" => self.epochs = num!(),
+                "-j" => self.j = num!(),
+                "-momentum" => self.momentum = num!(),
+                "-lr" => self.lr = num!(),
+                "-tau" => self.tau = num!(),
+                "-channels" => self.channels = num!(),
+                "-seed" => self.seed = num!(),
+                "-train-samples" => self.train_samples = Some(num!()),
+                "-max-batches" => self.max_batches = Some(num!()),
+                "-data-dir" => self.data_dir = PathBuf::from(value()?),
+                "-out-dir" => self.out_dir = Some(PathBuf::from(value()?)),
+                "-resume" => self.resume = true,
+                "-cosine" => self.cosine = true,
+                "-opt" => {
+                    let v = value()?;
+                    if v != "sgd" && v != "adam" {
+                        return Err(bad(&v));
+                    }
+                    self.opt = v;
+                }
+                "-device" => {
+                    let v = value()?;
+                    self.device = match v.as_str() {
+                        "cpu" => Device::Cpu,
+                        cuda => cuda.strip_prefix("cuda:").and_then(|i| i.parse().ok()).map(Device::Cuda).ok_or_else(|| bad(&v))?,
+                    };
+                }
+                other => return Err(SjError::config("examples", format!("unknown flag {other}"))),
+            }
+        }
+        Ok(self)
+    }
+
+    /// The run's directory under `-out-dir`, named like SpikingJelly's (`T4_b128_sgd_lr0.1_c16`).
+    pub fn run_dir(&self, channels: bool) -> Option<PathBuf> {
+        let c = if channels { format!("_c{}", self.channels) } else { String::new() };
+        self.out_dir.as_ref().map(|d| d.join(format!("T{}_b{}_{}_lr{}{c}", self.t, self.b, self.opt, self.lr)))
+    }
+
+    /// The optimizer `-opt` asks for over `vs`'s parameters.
+    pub fn optimizer(&self, vs: &nn::VarStore) -> Result<Box<dyn Optimizer>> {
+        Ok(match self.opt.as_str() {
+            "adam" => Box::new(Adam::new(vs, self.lr)?),
+            _ => Box::new(SGD::new(vs, self.lr)?.with_momentum(self.momentum)?),
+        })
+    }
+
+    /// The trainer for these flags (checkpoints in `run_dir` when `-out-dir` is given).
+    pub fn trainer(&self, run_dir: Option<PathBuf>) -> Result<Trainer> {
+        let mut trainer = Trainer::new(self.epochs).with_seed(self.seed).with_resume(self.resume);
+        if self.cosine {
+            trainer = trainer.with_schedule(LrSchedule::cosine(self.epochs.max(1))?);
+        }
+        if let Some(dir) = run_dir {
+            trainer = trainer.with_checkpoint_dir(dir);
+        }
+        if let Some(m) = self.max_batches {
+            trainer = trainer.with_max_batches(m);
+        }
+        Ok(trainer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse_like_the_python_scripts() {
+        let base = lif_fc_mnist::default_args();
+        let args = ["-T", "8", "-b", "32", "-opt", "sgd", "-lr", "0.5", "-out-dir", "/tmp/x", "-resume", "-device", "cuda:1"];
+        let a = base.clone().parse(args.iter().map(|s| s.to_string())).unwrap();
+        assert_eq!((a.t, a.b, a.opt.as_str(), a.lr, a.resume, a.device), (8, 32, "sgd", 0.5, true, Device::Cuda(1)));
+        assert_eq!(a.run_dir(false).unwrap(), PathBuf::from("/tmp/x/T8_b32_sgd_lr0.5"));
+        let err = |v: &[&str]| base.clone().parse(v.iter().map(|s| s.to_string())).unwrap_err().to_string();
+        assert_eq!(err(&["-T", "x"]), "examples: bad value 'x' for -T");
+        assert_eq!(err(&["-opt", "rmsprop"]), "examples: bad value 'rmsprop' for -opt");
+        assert_eq!(err(&["-b"]), "examples: -b needs a value");
+        assert_eq!(err(&["--amp"]), "examples: unknown flag --amp");
+    }
+}

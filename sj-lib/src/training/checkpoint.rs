@@ -1,0 +1,202 @@
+//! Checkpoints: the network's variables, the optimizer's state, the epoch and the log in one
+//! `.safetensors` file (SpikingJelly's `checkpoint_latest.pth` / `checkpoint_max.pth` dicts with
+//! keys `net`, `optimizer`, `epoch`, `max_test_acc`).
+//!
+//! Tensor names: `net.<variable>`, `optimizer.<state entry>`, `trainer.epoch` (epochs finished),
+//! `trainer.max_test_acc` and `log.<column>` (one value per finished epoch). The file is written
+//! under a temporary name and renamed, so an interrupted save never leaves a half-written file.
+use super::log::{EpochRecord, TrainLog, COLUMNS};
+use super::optim::Optimizer;
+use crate::base::NamedTensor;
+use crate::error::{Result, SjError};
+use crate::state_dict::load_named_tensors;
+use std::path::Path;
+use tch::{nn, Kind, Tensor};
+
+/// What a checkpoint holds besides the weights and the optimizer state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    /// Epochs finished; a resumed run starts at this epoch.
+    pub epoch: usize,
+    /// The best test accuracy so far.
+    pub max_test_acc: f64,
+    /// The metrics of the finished epochs.
+    pub log: TrainLog,
+}
+
+fn bad(path: &Path, message: impl std::fmt::Display) -> SjError {
+    SjError::config("Checkpoint", format!("{}: {message}", path.display()))
+}
+
+impl Checkpoint {
+    /// Saves `vs`'s variables, `optimizer`'s state and `self` to `path` (a `.safetensors` file).
+    pub fn save(
+        &self,
+        path: impl AsRef<Path>,
+        vs: &nn::VarStore,
+        optimizer: &dyn Optimizer,
+    ) -> Result<()> {
+        let path = path.as_ref();
+        let mut named: Vec<NamedTensor> = vs
+            .variables()
+            .into_iter()
+            .map(|(k, t)| (format!("net.{k}"), t))
+            .collect();
+        named.extend(
+            optimizer
+                .state()
+                .into_iter()
+                .map(|(k, t)| (format!("optimizer.{k}"), t)),
+        );
+        named.push((
+            "trainer.epoch".into(),
+            Tensor::from_slice(&[self.epoch as i64]),
+        ));
+        named.push((
+            "trainer.max_test_acc".into(),
+            Tensor::from_slice(&[self.max_test_acc]),
+        ));
+        for (i, column) in COLUMNS.iter().enumerate() {
+            let values: Vec<f64> = self.log.epochs.iter().map(|r| r.values()[i]).collect();
+            named.push((format!("log.{column}"), Tensor::from_slice(&values)));
+        }
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.partial"));
+        Tensor::write_safetensors(&named, &tmp).map_err(|e| bad(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|source| {
+            let _ = std::fs::remove_file(&tmp);
+            SjError::Io {
+                path: path.display().to_string(),
+                source,
+            }
+        })
+    }
+
+    /// Loads a checkpoint written by [`Checkpoint::save`] into `vs` and `optimizer` (strict: every
+    /// variable and state entry must match) and returns the rest.
+    pub fn load(
+        path: impl AsRef<Path>,
+        vs: &nn::VarStore,
+        optimizer: &mut dyn Optimizer,
+    ) -> Result<Checkpoint> {
+        let path = path.as_ref();
+        let tensors = Tensor::read_safetensors(path).map_err(|e| bad(path, e))?;
+        let part = |prefix: &str| -> Vec<NamedTensor> {
+            tensors
+                .iter()
+                .filter_map(|(k, t)| {
+                    k.strip_prefix(prefix)
+                        .map(|n| (n.to_string(), t.shallow_clone()))
+                })
+                .collect()
+        };
+        let scalar = |name: &str| -> Result<Tensor> {
+            tensors
+                .iter()
+                .find(|(k, t)| k == name && t.numel() == 1)
+                .map(|(_, t)| t.shallow_clone())
+                .ok_or_else(|| bad(path, format!("no '{name}' entry (not an sj checkpoint?)")))
+        };
+        let epoch = scalar("trainer.epoch")?.int64_value(&[0]);
+        let max_test_acc = scalar("trainer.max_test_acc")?.double_value(&[0]);
+        let columns: Vec<Vec<f64>> = COLUMNS
+            .iter()
+            .map(|c| {
+                let t = tensors
+                    .iter()
+                    .find(|(k, _)| *k == format!("log.{c}"))
+                    .map(|(_, t)| t.to_kind(Kind::Double));
+                t.and_then(|t| Vec::<f64>::try_from(&t).ok())
+                    .ok_or_else(|| bad(path, format!("no 'log.{c}' entry")))
+            })
+            .collect::<Result<_>>()?;
+        let rows = columns[0].len();
+        if epoch < 0 || columns.iter().any(|c| c.len() != rows) {
+            return Err(bad(
+                path,
+                format!("inconsistent trainer entries (epoch {epoch}, log lengths differ)"),
+            ));
+        }
+        let log = TrainLog {
+            epochs: (0..rows)
+                .map(|r| {
+                    EpochRecord::from_values(&columns.iter().map(|c| c[r]).collect::<Vec<f64>>())
+                })
+                .collect(),
+        };
+        // Check both parts before changing either.
+        let state = part("optimizer.");
+        let weights = part("net.");
+        let before = optimizer.state();
+        optimizer.load_state(&state)?;
+        if let Err(e) = load_named_tensors(vs, &weights, &path.display().to_string()) {
+            optimizer.load_state(&before)?;
+            return Err(e);
+        }
+        Ok(Checkpoint {
+            epoch: epoch as usize,
+            max_test_acc,
+            log,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::training::optim::Adam;
+    use tch::Device;
+
+    #[test]
+    fn round_trip_and_errors() {
+        let dir = std::env::temp_dir().join(format!("sj-checkpoint-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("checkpoint_latest.safetensors");
+        tch::manual_seed(0);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let w = (vs.root() / "0").randn("weight", &[2, 3], 0.0, 1.0);
+        let mut adam = Adam::new(&vs, 0.01).unwrap();
+        w.sum(Kind::Float).backward();
+        adam.step().unwrap();
+        let record = EpochRecord::from_values(&[0.0, 0.01, 0.5, 0.6, 0.4, 0.7, 100.0, 200.0]);
+        let ckpt = Checkpoint {
+            epoch: 1,
+            max_test_acc: 0.7,
+            log: TrainLog {
+                epochs: vec![record],
+            },
+        };
+        ckpt.save(&file, &vs, &adam).unwrap();
+        assert!(!dir.join(".checkpoint_latest.safetensors.partial").exists());
+
+        let vs2 = nn::VarStore::new(Device::Cpu);
+        let w2 = (vs2.root() / "0").zeros("weight", &[2, 3]);
+        let mut adam2 = Adam::new(&vs2, 0.01).unwrap();
+        let loaded = Checkpoint::load(&file, &vs2, &mut adam2).unwrap();
+        assert_eq!(loaded, ckpt);
+        assert!(w2.equal(&w));
+        assert_eq!(adam2.steps(), 1);
+        let (a, b) = (adam.state(), adam2.state());
+        assert!(a
+            .iter()
+            .zip(&b)
+            .all(|((ka, ta), (kb, tb))| ka == kb && ta.equal(tb)));
+
+        // a network with other variables: nothing changes, the error names the keys
+        let vs3 = nn::VarStore::new(Device::Cpu);
+        let _other = (vs3.root() / "1").zeros("weight", &[2, 3]);
+        let mut adam3 = Adam::new(&vs3, 0.01).unwrap();
+        assert!(Checkpoint::load(&file, &vs3, &mut adam3).is_err());
+        assert_eq!(adam3.steps(), 0);
+        std::fs::write(dir.join("junk.safetensors"), b"not a checkpoint").unwrap();
+        let e = Checkpoint::load(dir.join("junk.safetensors"), &vs2, &mut adam2)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("junk.safetensors"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,510 @@
+//! `Trainer`: the train/test epoch loop of SpikingJelly's examples (`lif_fc_mnist`,
+//! `conv_fashion_mnist`): loss on the output firing rate, accuracy, `reset_net` after every
+//! batch, an lr schedule, checkpoints (`checkpoint_latest`, `checkpoint_max`) and resume.
+//!
+//! Reproducibility: the data order of epoch `e` comes from the loaders' seeds, and libtorch's
+//! global RNG is re-seeded at the start of every epoch from `(seed, e)`. With the optimizer state
+//! in the checkpoint, a run resumed at epoch `e` is bitwise the run that never stopped (on CPU).
+use super::checkpoint::Checkpoint;
+use super::log::{EpochRecord, TrainLog};
+use super::optim::Optimizer;
+use super::schedule::LrSchedule;
+use crate::base::Module;
+use crate::error::{Result, SjError};
+use crate::functional::{reset_net, set_training};
+use crate::progress::{Progress, ProgressOutput};
+use sj_datasets::shuffle::derive_seed;
+use sj_datasets::DataLoader;
+use std::path::PathBuf;
+use std::time::Instant;
+use tch::{nn, Kind, Reduction, Tensor};
+
+/// The loss between the network's output `[N, C]` and the labels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Loss {
+    /// `mse_loss(out_fr, one_hot(label, C))`, the loss of SpikingJelly's tutorials.
+    #[default]
+    Mse,
+    /// `cross_entropy(out, label)` on the outputs as logits.
+    CrossEntropy,
+}
+
+impl Loss {
+    /// The mean loss of a batch.
+    pub fn compute(&self, out: &Tensor, labels: &Tensor) -> Result<Tensor> {
+        let size = out.size();
+        if size.len() != 2 || labels.size() != [size[0]] || !out.is_floating_point() {
+            return Err(SjError::Shape {
+                module: "Trainer".into(),
+                expected: format!("a float output [N, classes] for labels {:?} (the forward function returns scores per class)", labels.size()),
+                got: size,
+            });
+        }
+        let err = |e: tch::TchError| SjError::config("Trainer", format!("loss: {e}"));
+        match self {
+            Loss::Mse => {
+                let target = labels.f_one_hot(size[1]).map_err(err)?.to_kind(out.kind());
+                out.f_mse_loss(&target, Reduction::Mean).map_err(err)
+            }
+            Loss::CrossEntropy => out
+                .f_cross_entropy_loss::<Tensor>(labels, None, Reduction::Mean, -100, 0.0)
+                .map_err(err),
+        }
+    }
+}
+
+/// Loss, accuracy and throughput of one pass over a loader.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochMetrics {
+    /// Mean loss per sample.
+    pub loss: f64,
+    /// Fraction of samples whose largest output is the label.
+    pub acc: f64,
+    /// Samples per second.
+    pub speed: f64,
+    /// Samples seen.
+    pub samples: usize,
+}
+
+/// Sums a pass's loss and correct predictions.
+#[derive(Default)]
+struct Tally {
+    loss: f64,
+    correct: i64,
+    samples: usize,
+}
+
+impl Tally {
+    fn add(&mut self, loss: &Tensor, out: &Tensor, labels: &Tensor) -> Result<()> {
+        let n = labels.size()[0];
+        self.loss += loss.double_value(&[]) * n as f64;
+        self.correct += out
+            .f_argmax(1, false)?
+            .f_eq_tensor(labels)?
+            .f_sum(Kind::Int64)?
+            .int64_value(&[]);
+        self.samples += n as usize;
+        Ok(())
+    }
+
+    fn finish(&self, start: Instant) -> EpochMetrics {
+        let n = self.samples.max(1) as f64;
+        EpochMetrics {
+            loss: self.loss / n,
+            acc: self.correct as f64 / n,
+            speed: self.samples as f64 / start.elapsed().as_secs_f64(),
+            samples: self.samples,
+        }
+    }
+}
+
+/// The training loop. `forward(net, x)` turns a batch into class scores `[N, C]` (for SNNs the
+/// firing rate: encode, run T steps, average), so one trainer serves every example.
+#[derive(Clone, Debug)]
+pub struct Trainer {
+    epochs: usize,
+    seed: u64,
+    schedule: LrSchedule,
+    loss: Loss,
+    checkpoint_dir: Option<PathBuf>,
+    resume: bool,
+    max_batches: Option<usize>,
+    progress: ProgressOutput,
+}
+
+impl Trainer {
+    /// Trains for `epochs` epochs with seed 0, a constant lr, the MSE loss, no checkpoints and
+    /// progress shown where [`ProgressOutput::detect`] says.
+    pub fn new(epochs: usize) -> Self {
+        Trainer {
+            epochs,
+            seed: 0,
+            schedule: LrSchedule::Constant,
+            loss: Loss::Mse,
+            checkpoint_dir: None,
+            resume: false,
+            max_batches: None,
+            progress: ProgressOutput::detect(),
+        }
+    }
+
+    /// The seed of libtorch's RNG (re-seeded every epoch from it).
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The learning-rate schedule (applied to the optimizer's lr at the start of `fit`).
+    pub fn with_schedule(mut self, schedule: LrSchedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// The loss.
+    pub fn with_loss(mut self, loss: Loss) -> Self {
+        self.loss = loss;
+        self
+    }
+
+    /// Saves `checkpoint_latest.safetensors` after every epoch and `checkpoint_max.safetensors`
+    /// when the test accuracy improves, in `dir` (created if needed).
+    pub fn with_checkpoint_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.checkpoint_dir = Some(dir.into());
+        self
+    }
+
+    /// Resume from `checkpoint_latest.safetensors` in the checkpoint directory when it exists.
+    pub fn with_resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// At most `batches` training batches per epoch (quick runs).
+    pub fn with_max_batches(mut self, batches: usize) -> Self {
+        self.max_batches = Some(batches);
+        self
+    }
+
+    /// Where the progress shows (`ProgressOutput::Hidden` for none).
+    pub fn with_progress(mut self, output: ProgressOutput) -> Self {
+        self.progress = output;
+        self
+    }
+
+    /// The path of checkpoint `name` (`"latest"` or `"max"`), when checkpoints are on.
+    pub fn checkpoint_path(&self, name: &str) -> Option<PathBuf> {
+        self.checkpoint_dir
+            .as_ref()
+            .map(|d| d.join(format!("checkpoint_{name}.safetensors")))
+    }
+
+    /// Trains `net` (whose variables live in `vs`) with `optimizer`, testing after every epoch,
+    /// and returns the log of every epoch (those before a resume too).
+    pub fn fit<F>(
+        &self,
+        net: &mut dyn Module,
+        vs: &nn::VarStore,
+        optimizer: &mut dyn Optimizer,
+        train: &DataLoader,
+        test: &DataLoader,
+        mut forward: F,
+    ) -> Result<TrainLog>
+    where
+        F: FnMut(&mut dyn Module, &Tensor) -> Result<Tensor>,
+    {
+        let base_lr = optimizer.lr();
+        let mut state = Checkpoint {
+            epoch: 0,
+            max_test_acc: 0.0,
+            log: TrainLog::default(),
+        };
+        if let Some(latest) = self
+            .checkpoint_path("latest")
+            .filter(|p| self.resume && p.is_file())
+        {
+            state = Checkpoint::load(&latest, vs, optimizer)?;
+        }
+        if let Some(dir) = &self.checkpoint_dir {
+            std::fs::create_dir_all(dir).map_err(|source| SjError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let mut epochs = Progress::new("epoch", self.epochs as u64).with_output(self.progress);
+        epochs.inc(state.epoch.min(self.epochs) as u64, &[]);
+        for epoch in state.epoch..self.epochs {
+            tch::manual_seed(derive_seed(self.seed, epoch as u64) as i64);
+            let lr = self.schedule.lr(base_lr, epoch);
+            optimizer.set_lr(lr);
+            let batches = self.max_batches.map_or(train.len(), |m| m.min(train.len()));
+            let mut progress = epochs.child("train", batches as u64);
+            let tr = self.train_epoch(net, optimizer, train, epoch, &mut forward, &mut progress)?;
+            progress.finish();
+            let te = self.evaluate(net, test, &mut forward)?;
+            let record = EpochRecord {
+                epoch,
+                lr,
+                train_loss: tr.loss,
+                train_acc: tr.acc,
+                test_loss: te.loss,
+                test_acc: te.acc,
+                train_speed: tr.speed,
+                test_speed: te.speed,
+            };
+            state.log.epochs.push(record);
+            state.epoch = epoch + 1;
+            let improved = te.acc > state.max_test_acc;
+            state.max_test_acc = state.max_test_acc.max(te.acc);
+            if let Some(latest) = self.checkpoint_path("latest") {
+                state.save(&latest, vs, optimizer)?;
+            }
+            if let Some(max) = self.checkpoint_path("max").filter(|_| improved) {
+                state.save(&max, vs, optimizer)?;
+            }
+            epochs.tick(&[
+                ("train_loss", tr.loss),
+                ("train_acc", tr.acc),
+                ("test_loss", te.loss),
+                ("test_acc", te.acc),
+            ]);
+        }
+        epochs.finish();
+        optimizer.set_lr(base_lr);
+        Ok(state.log)
+    }
+
+    fn train_epoch<F>(
+        &self,
+        net: &mut dyn Module,
+        optimizer: &mut dyn Optimizer,
+        train: &DataLoader,
+        epoch: usize,
+        forward: &mut F,
+        progress: &mut Progress,
+    ) -> Result<EpochMetrics>
+    where
+        F: FnMut(&mut dyn Module, &Tensor) -> Result<Tensor>,
+    {
+        set_training(net, true);
+        let start = Instant::now();
+        let mut tally = Tally::default();
+        for batch in train
+            .iter(epoch)
+            .take(self.max_batches.unwrap_or(usize::MAX))
+        {
+            let (x, y) = batch?;
+            optimizer.zero_grad();
+            let out = forward(net, &x);
+            // Reset even when the forward pass failed, so the network is usable afterwards.
+            let out = out.inspect_err(|_| reset_net(net))?;
+            let loss = self.loss.compute(&out, &y)?;
+            loss.f_backward()
+                .map_err(|e| SjError::config("Trainer", format!("backward: {e}")))?;
+            optimizer.step()?;
+            reset_net(net);
+            tally.add(&loss, &out, &y)?;
+            progress.tick(&[("loss", loss.double_value(&[]))]);
+        }
+        Ok(tally.finish(start))
+    }
+
+    /// Loss and accuracy over `loader` (epoch 0's order) without gradients, in eval mode.
+    pub fn evaluate<F>(
+        &self,
+        net: &mut dyn Module,
+        loader: &DataLoader,
+        forward: &mut F,
+    ) -> Result<EpochMetrics>
+    where
+        F: FnMut(&mut dyn Module, &Tensor) -> Result<Tensor>,
+    {
+        set_training(net, false);
+        let start = Instant::now();
+        let mut tally = Tally::default();
+        let result = tch::no_grad(|| -> Result<()> {
+            for batch in loader.iter(0) {
+                let (x, y) = batch?;
+                let out = forward(net, &x);
+                reset_net(net);
+                let out = out?;
+                tally.add(&self.loss.compute(&out, &y)?, &out, &y)?;
+            }
+            Ok(())
+        });
+        set_training(net, true);
+        result?;
+        Ok(tally.finish(start))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::StepMode;
+    use crate::encoding::PoissonEncoder;
+    use crate::functional::set_step_mode;
+    use crate::layer::{Flatten, Linear, Sequential};
+    use crate::neuron::LIFNode;
+    use crate::training::optim::{Adam, SGD};
+    use crate::training::test_values;
+    use sj_datasets::shuffle::SplitMix64;
+    use sj_datasets::{ImageDataset, ToTensor};
+    use tch::Device;
+
+    /// 96 random 4x4 images; the label says which quarter (top-left, top-right, bottom) is brightest.
+    fn quarters(seed: u64, n: usize) -> ImageDataset {
+        let mut rng = SplitMix64::new(seed);
+        let mut pixels = Vec::new();
+        let mut labels = Vec::new();
+        for _ in 0..n {
+            let class = rng.below(3);
+            for k in 0..16 {
+                let (r, c) = (k / 4, k % 4);
+                let region = if r >= 2 { 2 } else { c / 2 };
+                let base = if region == class { 160 } else { 0 };
+                pixels.push((base + rng.below(96)) as u8);
+            }
+            labels.push(class as i64);
+        }
+        ImageDataset::new(
+            "quarters",
+            pixels,
+            [1, 4, 4],
+            labels,
+            vec!["a".into(), "b".into(), "c".into()],
+        )
+        .unwrap()
+    }
+
+    fn net(vs: &nn::VarStore) -> Sequential {
+        let mut net = Sequential::new()
+            .add(Flatten::new())
+            .add(Linear::new(&(vs.root() / "1"), 16, 3, false))
+            .add(LIFNode::new(2.0).unwrap());
+        set_step_mode(&mut net, StepMode::M).unwrap();
+        net
+    }
+
+    /// Poisson-encoded input over T = 4 steps, the output firing rate.
+    fn forward(net: &mut dyn Module, x: &Tensor) -> Result<Tensor> {
+        let x_seq = x.unsqueeze(0).repeat([4, 1, 1, 1, 1]);
+        let spikes = PoissonEncoder::new()
+            .with_step_mode(StepMode::M)
+            .forward(&x_seq)?;
+        Ok(net.forward(&spikes)?.mean_dim(0, false, Kind::Float))
+    }
+
+    fn loaders() -> (DataLoader, DataLoader) {
+        let train = DataLoader::new(quarters(1, 96), 16)
+            .unwrap()
+            .with_shuffle(3)
+            .with_transform(ToTensor);
+        let test = DataLoader::new(quarters(2, 48), 16)
+            .unwrap()
+            .with_transform(ToTensor);
+        (train, test)
+    }
+
+    fn trainer(epochs: usize) -> Trainer {
+        Trainer::new(epochs)
+            .with_seed(11)
+            .with_schedule(LrSchedule::step(1, 0.5).unwrap())
+            .with_progress(ProgressOutput::Hidden)
+    }
+
+    #[test]
+    fn learns_and_logs() {
+        let (train, test) = loaders();
+        tch::manual_seed(0);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut snn = net(&vs);
+        let mut adam = Adam::new(&vs, 0.05).unwrap();
+        let log = trainer(4)
+            .fit(&mut snn, &vs, &mut adam, &train, &test, forward)
+            .unwrap();
+        let df = log.to_dataframe().unwrap();
+        assert_eq!(df.shape(), (4, 8));
+        let lr: Vec<f64> = log.epochs.iter().map(|r| r.lr).collect();
+        assert_eq!(lr, vec![0.05, 0.025, 0.0125, 0.00625]);
+        assert_eq!(adam.lr(), 0.05);
+        let first = &log.epochs[0];
+        let last = &log.epochs[3];
+        assert!(last.train_loss < first.train_loss, "{log:?}");
+        // 3 classes: chance is 1/3; the easy task is learnt
+        assert!(last.test_acc > 0.8, "{log:?}");
+        assert!(first.train_speed > 0.0 && last.test_speed > 0.0);
+    }
+
+    /// The image repeated over T = 4 steps, the output firing rate. No RNG: other tests running
+    /// in parallel threads draw from libtorch's global generator, which would break bitwise
+    /// comparisons of Poisson-encoded runs.
+    fn forward_repeat(net: &mut dyn Module, x: &Tensor) -> Result<Tensor> {
+        Ok(net.forward(&x.unsqueeze(0).repeat([4, 1, 1, 1, 1]))?.mean_dim(0, false, Kind::Float))
+    }
+
+    #[test]
+    fn resume_is_bitwise_the_uninterrupted_run() {
+        let dir = std::env::temp_dir().join(format!("sj-trainer-resume-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (after_1, resumed, no_momentum) = (dir.join("after-1"), dir.join("resumed"), dir.join("no-momentum"));
+        let latest = |d: &std::path::Path| d.join("checkpoint_latest.safetensors");
+        let (train, test) = loaders();
+        let make = |seed: u64| {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let snn = net(&vs);
+            let mut w = vs.variables()["1.weight"].shallow_clone();
+            tch::no_grad(|| w.copy_(&(test_values(seed, 48).view([3, 16]) * 0.5)));
+            (vs, snn)
+        };
+        let sgd = |vs: &nn::VarStore| SGD::new(vs, 0.2).unwrap().with_momentum(0.9).unwrap();
+
+        // uninterrupted: 3 epochs
+        let (vs_a, mut a) = make(0);
+        let log_a = trainer(3).fit(&mut a, &vs_a, &mut sgd(&vs_a), &train, &test, forward_repeat).unwrap();
+
+        // stopped after 1 epoch, then resumed with another initialisation and a fresh optimizer
+        let (vs_b, mut b) = make(0);
+        trainer(1).with_checkpoint_dir(&after_1).fit(&mut b, &vs_b, &mut sgd(&vs_b), &train, &test, forward_repeat).unwrap();
+        assert!(latest(&after_1).is_file() && after_1.join("checkpoint_max.safetensors").is_file());
+        std::fs::create_dir_all(&resumed).unwrap();
+        std::fs::copy(latest(&after_1), latest(&resumed)).unwrap();
+        let (vs_c, mut c) = make(99);
+        let log_c = trainer(3)
+            .with_checkpoint_dir(&resumed)
+            .with_resume(true)
+            .fit(&mut c, &vs_c, &mut sgd(&vs_c), &train, &test, forward_repeat)
+            .unwrap();
+        let wa = &vs_a.variables()["1.weight"];
+        let wc = &vs_c.variables()["1.weight"];
+        assert!(wa.equal(wc), "max diff {}", (wa - wc).abs().max().double_value(&[]));
+        let metrics = |l: &TrainLog| {
+            l.epochs.iter().map(|r| (r.epoch, r.lr, r.train_loss, r.train_acc, r.test_loss, r.test_acc)).collect::<Vec<_>>()
+        };
+        assert_eq!(metrics(&log_a), metrics(&log_c));
+        assert_eq!(log_c.epochs.len(), 3);
+        let mut throwaway = sgd(&vs_c);
+        assert_eq!(Checkpoint::load(latest(&resumed), &vs_c, &mut throwaway).unwrap().epoch, 3);
+
+        // the same resume without the optimizer's momentum buffers ends elsewhere (the test can fail)
+        let (vs_d, mut d) = make(5);
+        let ckpt = Checkpoint::load(latest(&after_1), &vs_d, &mut sgd(&vs_d)).unwrap();
+        assert_eq!(ckpt.epoch, 1);
+        std::fs::create_dir_all(&no_momentum).unwrap();
+        ckpt.save(latest(&no_momentum), &vs_d, &sgd(&vs_d)).unwrap();
+        trainer(3)
+            .with_checkpoint_dir(&no_momentum)
+            .with_resume(true)
+            .fit(&mut d, &vs_d, &mut sgd(&vs_d), &train, &test, forward_repeat)
+            .unwrap();
+        assert!(!vs_d.variables()["1.weight"].equal(wa));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn wrong_outputs_are_errors_and_leave_the_net_reset() {
+        let (train, test) = loaders();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut snn = net(&vs);
+        let mut adam = Adam::new(&vs, 0.01).unwrap();
+        let seq =
+            |net: &mut dyn Module, x: &Tensor| net.forward(&x.unsqueeze(0).repeat([4, 1, 1, 1, 1]));
+        let e = trainer(1)
+            .fit(&mut snn, &vs, &mut adam, &train, &test, seq)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("Trainer: expected input shape a float output [N, classes] for labels [16]")
+                && e.contains("[4, 16, 3]"),
+            "{e}"
+        );
+        let bad = |net: &mut dyn Module, x: &Tensor| net.forward(&x.flatten(1, -1).unsqueeze(0));
+        assert!(trainer(1)
+            .fit(&mut snn, &vs, &mut adam, &train, &test, bad)
+            .is_err());
+        // the LIF state was reset, so a correct run works right after
+        assert!(trainer(1)
+            .with_max_batches(1)
+            .fit(&mut snn, &vs, &mut adam, &train, &test, forward)
+            .is_ok());
+    }
+}
