@@ -23,6 +23,7 @@ pub mod visualizing;
 pub use error::{Result, SjError};
 pub use polars;
 pub use sj_datasets as datasets;
+pub use sj_kernels as kernels;
 pub use sj_plots as plots;
 pub use tch;
 
