@@ -255,5 +255,29 @@ mod tests {
             .to_string();
         assert_eq!(e, "CSNN: expected input shape [N, 1, 28, 28], got [3, 784]");
         assert!(CSNN::new(&vs.root(), 0, 4).is_err());
+
+        // new_with: (2, 3) filters and 5 hidden neurons
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut narrow = CSNN::new_with(&vs.root(), 2, [2, 3], 5).unwrap();
+        let shape = |n: &str| vs.variables()[n].size();
+        assert_eq!(
+            (
+                shape("conv_fc.0.weight"),
+                shape("conv_fc.4.weight"),
+                shape("conv_fc.9.weight"),
+                shape("conv_fc.11.weight")
+            ),
+            (
+                vec![2, 1, 3, 3],
+                vec![3, 2, 3, 3],
+                vec![5, 147],
+                vec![10, 5]
+            )
+        );
+        assert_eq!(narrow.forward(&x).unwrap().size(), vec![3, 10]);
+        let e = CSNN::new_with(&vs.root(), 2, [2, 3], 0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("hidden=0"), "{e}");
     }
 }
