@@ -7,14 +7,17 @@ use sj_kernels::{fused_neuron, NeuronConfig, NeuronKind, SurrogateKind};
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 
-fn median_ms(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
+/// Median and best wall time of `f` over `reps` runs after 3 warm-ups; `setup` prepares each
+/// run's input outside the timed region (as the Python harness's `reset`).
+fn median_ms<S>(reps: usize, mut setup: impl FnMut() -> S, mut f: impl FnMut(S)) -> (f64, f64) {
     for _ in 0..3 {
-        f();
+        f(setup());
     }
     let mut t: Vec<f64> = (0..reps)
         .map(|_| {
+            let input = setup();
             let s = Instant::now();
-            f();
+            f(input);
             s.elapsed().as_secs_f64() * 1e3
         })
         .collect();
@@ -36,14 +39,22 @@ fn case(name: &str, kind: NeuronKind, t: i64, n: i64, reps: usize) {
     let v0 = Tensor::zeros([n], (Kind::Float, Device::Cpu));
     let w = Tensor::from_slice(&[0.0f32]).set_requires_grad(true);
     let decay = |w: &Tensor| matches!(kind, NeuronKind::ParametricLif { .. }).then(|| w.sigmoid());
-    let (fwd, fwd_min) = median_ms(reps, || {
-        let _ = tch::no_grad(|| fused_neuron(&cfg, &x, &v0, decay(&w).as_ref()).unwrap());
-    });
-    let xg = x.detach().set_requires_grad(true);
-    let (bwd, bwd_min) = median_ms(reps, || {
-        let (s, _) = fused_neuron(&cfg, &xg, &v0, decay(&w).as_ref()).unwrap();
-        s.sum(Kind::Float).backward();
-    });
+    let (fwd, fwd_min) = median_ms(
+        reps,
+        || (),
+        |_| {
+            let _ = tch::no_grad(|| fused_neuron(&cfg, &x, &v0, decay(&w).as_ref()).unwrap());
+        },
+    );
+    // a fresh leaf per run (the harness sets `xg.grad = None`), so no gradient accumulates
+    let (bwd, bwd_min) = median_ms(
+        reps,
+        || x.detach().set_requires_grad(true),
+        |xg| {
+            let (s, _) = fused_neuron(&cfg, &xg, &v0, decay(&w).as_ref()).unwrap();
+            s.sum(Kind::Float).backward();
+        },
+    );
     for (mode, ms, min) in [("fwd", fwd, fwd_min), ("fwd_bwd", bwd, bwd_min)] {
         println!(
             "{{\"case\": \"A\", \"lib\": \"sj\", \"neuron\": \"{name}\", \"T\": {t}, \"N\": {n}, \"mode\": \"{mode}\", \"reps\": {reps}, \"ms\": {ms:.3}, \"ms_min\": {min:.3}, \"threads\": {}}}",
@@ -55,12 +66,21 @@ fn case(name: &str, kind: NeuronKind, t: i64, n: i64, reps: usize) {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let reps = if quick { 5 } else { 20 };
-    let lif = NeuronKind::Lif { tau: 2.0, decay_input: true };
+    let lif = NeuronKind::Lif {
+        tau: 2.0,
+        decay_input: true,
+    };
     for t in [4, 16, 64] {
         for n in [1i64 << 16, 1 << 20] {
             case("LIFNode", lif, t, n, reps);
         }
     }
     case("IFNode", NeuronKind::If, 16, 1 << 20, reps);
-    case("ParametricLIFNode", NeuronKind::ParametricLif { decay_input: true }, 16, 1 << 20, reps);
+    case(
+        "ParametricLIFNode",
+        NeuronKind::ParametricLif { decay_input: true },
+        16,
+        1 << 20,
+        reps,
+    );
 }

@@ -73,6 +73,7 @@ pub fn fused_neuron(
     v_init: &Tensor,
     decay: Option<&Tensor>,
 ) -> Result<(Tensor, Tensor), KernelError> {
+    crate::cpu::keep_freed_memory();
     if x_seq.dim() < 1 || x_seq.size()[1..] != v_init.size()[..] {
         return Err(KernelError::Input(format!(
             "x_seq {:?} must be [T, *] with * = v_init's shape {:?}",
@@ -135,7 +136,11 @@ pub fn fused_neuron(
     }
     // SAFETY: on success both pointers are new tensors owned by us.
     let (s, v) = unsafe { (Tensor::from_ptr(s_ptr), Tensor::from_ptr(v_ptr)) };
-    let v_shape = if cfg.store_v_seq { x_seq.size() } else { v_init.size() };
+    let v_shape = if cfg.store_v_seq {
+        x_seq.size()
+    } else {
+        v_init.size()
+    };
     Ok((s.view(x_seq.size().as_slice()), v.view(v_shape.as_slice())))
 }
 
@@ -219,7 +224,14 @@ fn run_forward(
         v_last: f32s_mut(&v_last),
         h_seq: f32s_mut(&h),
     };
-    with_charge!(cfg, k, |charge| cpu::forward(charge, &cfg, t_steps, f32s(&x), f32s(&v0), out));
+    with_charge!(cfg, k, |charge| cpu::forward(
+        charge,
+        &cfg,
+        t_steps,
+        f32s(&x),
+        f32s(&v0),
+        out
+    ));
     Ok([Some(s), Some(v_seq.unwrap_or(v_last)), Some(h)])
 }
 
@@ -294,7 +306,12 @@ unsafe extern "C" fn forward_callback(
         let cfg = decode(cfg, ncfg)?;
         // SAFETY: the shim passes valid (or null) tensor pointers for the duration of the call.
         let (x, v0, decay) = unsafe { (borrow(x), borrow(v0), borrow(decay)) };
-        run_forward(cfg, x.expect("x"), v0.expect("v_init"), plif_decay(&cfg, decay))
+        run_forward(
+            cfg,
+            x.expect("x"),
+            v0.expect("v_init"),
+            plif_decay(&cfg, decay),
+        )
     });
 }
 

@@ -11,6 +11,9 @@ pub trait Charge: Copy + Send + Sync {
     fn dh_dv(&self, v: f32) -> f32;
     /// `∂H[t]/∂X[t]`.
     fn dh_dx(&self, v: f32) -> f32;
+    /// Whether the charge has a learnable decay `k` (ParametricLIF): only then does the backward
+    /// kernel compute `∂L/∂k`.
+    const LEARNS_DECAY: bool = false;
     /// `∂H[t]/∂k` for a learnable decay `k` (ParametricLIF), from `V[t−1]` and `H[t]`; 0 otherwise.
     fn dh_dk(&self, _v: f32, _h: f32) -> f32 {
         0.0

@@ -45,15 +45,6 @@ pub struct NeuronConfig {
 }
 
 impl NeuronConfig {
-    /// The reset applied to `h` after a spike `s` (0 or 1).
-    #[inline(always)]
-    pub(crate) fn reset(v_threshold: f32, v_reset: Option<f32>, h: f32, s: f32) -> f32 {
-        match v_reset {
-            Some(r) => h * (1.0 - s) + r * s,
-            None => h - v_threshold * s,
-        }
-    }
-
     /// A key that identifies the generated CUDA source of this configuration (for the kernel cache).
     pub fn cache_key(&self) -> String {
         format!("{self:?}")
@@ -200,8 +191,14 @@ mod tests {
             SurrogateKind::NonzeroSignLogAbs { alpha: 1.0 },
             SurrogateKind::Erf { alpha: 2.0 },
             SurrogateKind::PiecewiseLeakyReLU { w: 1.0, c: 0.01 },
-            SurrogateKind::SquarewaveFourierSeries { n: 3, t_period: 8.0 },
-            SurrogateKind::S2NN { alpha: 4.0, beta: 1.0 },
+            SurrogateKind::SquarewaveFourierSeries {
+                n: 3,
+                t_period: 8.0,
+            },
+            SurrogateKind::S2NN {
+                alpha: 4.0,
+                beta: 1.0,
+            },
             SurrogateKind::QPseudoSpike { alpha: 2.0 },
             SurrogateKind::LeakyKReLU { leak: 0.1, k: 1.0 },
             SurrogateKind::FakeNumericalGradient { alpha: 0.3 },
@@ -209,10 +206,23 @@ mod tests {
         ];
         let kinds = [
             NeuronKind::If,
-            NeuronKind::Lif { tau: 2.5, decay_input: false },
+            NeuronKind::Lif {
+                tau: 2.5,
+                decay_input: false,
+            },
             NeuronKind::ParametricLif { decay_input: true },
-            NeuronKind::Qif { tau: 2.0, v_c: 0.8, a0: 1.0, v_rest: 0.0 },
-            NeuronKind::Eif { tau: 2.0, delta_t: 1.0, theta_rh: 0.8, v_rest: -0.1 },
+            NeuronKind::Qif {
+                tau: 2.0,
+                v_c: 0.8,
+                a0: 1.0,
+                v_rest: 0.0,
+            },
+            NeuronKind::Eif {
+                tau: 2.0,
+                delta_t: 1.0,
+                theta_rh: 0.8,
+                v_rest: -0.1,
+            },
         ];
         for (i, surrogate) in surrogates.into_iter().enumerate() {
             let cfg = NeuronConfig {

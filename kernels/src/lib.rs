@@ -8,7 +8,7 @@
 //! `torch::autograd::Function` ([`fused_neuron`]).
 //!
 //! Each neuron is one folder with its CPU charge code, its CUDA source and its tests: `if_node/`,
-//! `lif/`, `plif/`, `qif/`, `eif/`.
+//! `lif/`, `plif/`, `qif/`, `eif/`; `poisson/` is the fused Poisson encoder.
 mod autograd;
 mod charge;
 mod config;
@@ -18,6 +18,7 @@ mod eif;
 mod if_node;
 mod lif;
 mod plif;
+pub mod poisson;
 mod qif;
 mod surrogate;
 
@@ -28,6 +29,7 @@ pub use eif::EifCharge;
 pub use if_node::IfCharge;
 pub use lif::LifCharge;
 pub use plif::PlifCharge;
+pub use poisson::poisson_encode;
 pub use qif::QifCharge;
 pub use surrogate::SurrogateKind;
 

@@ -45,8 +45,9 @@ pub const BOTH_STEP_MODES: &[StepMode] = &[StepMode::S, StepMode::M];
 /// Where a module's computation runs (§1.7).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Backend {
-    /// The default: the fastest backend available for the input (a fused kernel for a float32
-    /// sequence on a neuron that has one, else `torch`).
+    /// The default: the fastest backend available for the input (a fused kernel for float32
+    /// input on a neuron that has one, in both step modes (a single step is the kernel with
+    /// T = 1: one autograd node), else `torch`).
     #[default]
     Auto,
     /// Op-by-op tch tensor code (autograd through every op).

@@ -73,7 +73,10 @@ fn probe() -> CudaStatus {
 }
 
 /// Loads libtorch's CUDA backend once per process (idempotent, never panics) and says what it found.
+/// Also asks glibc to keep freed memory for reuse ([`sj_kernels::cpu::keep_freed_memory`]; the
+/// fused kernels do the same at their first call; `SJ_KEEP_FREED_MEMORY=0` opts out).
 pub fn init() -> &'static CudaStatus {
+    sj_kernels::cpu::keep_freed_memory();
     STATUS.get_or_init(probe)
 }
 

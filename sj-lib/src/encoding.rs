@@ -376,6 +376,9 @@ stateful_encoder_module!(WeightedPhaseEncoder);
 
 /// `PoissonEncoder()`: `spike = (rand_like(x) ≤ x)` in x's dtype, so each element fires with
 /// probability `x ∈ [0, 1]`. Stateless; in step mode `m` the whole `[T, N, *]` sequence is sampled.
+/// float32 CPU inputs take one fused parallel pass ([`sj_kernels::poisson`]: a counter-based
+/// generator keyed from libtorch's, so `tch::manual_seed` still makes runs reproducible; an
+/// `expand`ed `[T, N, *]` sequence is not copied); other inputs use `rand_like(x).le(x)`.
 #[derive(Debug, Default)]
 pub struct PoissonEncoder {
     step_mode: StepMode,
@@ -404,8 +407,13 @@ impl Module for PoissonEncoder {
             StepMode::M => check_dims("PoissonEncoder", x, 2, "[T, N, *] in step mode 'm'")?,
         }
         check_float("PoissonEncoder", x)?;
-        check_range("PoissonEncoder", x, 0.0, 1.0)?;
         let x = x.detach();
+        // float32 on the CPU: one fused pass (sj_kernels::poisson); otherwise libtorch's ops.
+        if let Ok(Some(spike)) = sj_kernels::poisson_encode(&x) {
+            return Ok(spike);
+        }
+        // Reports the values the kernel rejected, or guards libtorch's path.
+        check_range("PoissonEncoder", &x, 0.0, 1.0)?;
         Ok(x.rand_like().le_tensor(&x).to_kind(x.kind()))
     }
     fn step_mode(&self) -> StepMode {

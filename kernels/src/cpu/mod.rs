@@ -6,6 +6,9 @@ use crate::config::NeuronConfig;
 use crate::surrogate::SurrogateKind;
 use rayon::prelude::*;
 
+mod allocator;
+pub use allocator::{keep_freed_memory, OPT_OUT as KEEP_FREED_MEMORY_OPT_OUT};
+
 /// Neurons per rayon task: large enough to amortise scheduling, small enough that the chunk's
 /// state stays in L1/L2.
 const CHUNK: usize = 2048;
@@ -39,6 +42,68 @@ pub struct ForwardOut<'a> {
     pub h_seq: &'a mut [f32],
 }
 
+/// The reset of `H[t]` after a spike `S[t]` (0 or 1), as a type so that each loop is compiled for
+/// one reset without a branch.
+trait Reset: Copy + Send + Sync {
+    /// `V[t]`.
+    fn v(self, h: f32, s: f32) -> f32;
+    /// `∂V[t]/∂H[t]` with `sg = σ'(H − V_th)`; `keep` is 0 with `detach_reset`, else 1.
+    fn dv_dh(self, h: f32, s: f32, sg: f32, keep: f32) -> f32;
+}
+
+/// The hard reset to `V_reset`: `V = H·(1 − S) + V_reset·S`.
+#[derive(Clone, Copy)]
+struct Hard(f32);
+impl Reset for Hard {
+    #[inline(always)]
+    fn v(self, h: f32, s: f32) -> f32 {
+        h * (1.0 - s) + self.0 * s
+    }
+    #[inline(always)]
+    fn dv_dh(self, h: f32, s: f32, sg: f32, keep: f32) -> f32 {
+        1.0 - s + (self.0 - h) * sg * keep
+    }
+}
+
+/// The soft reset by `V_th`: `V = H − V_th·S`.
+#[derive(Clone, Copy)]
+struct Soft(f32);
+impl Reset for Soft {
+    #[inline(always)]
+    fn v(self, h: f32, s: f32) -> f32 {
+        h - self.0 * s
+    }
+    #[inline(always)]
+    fn dv_dh(self, _h: f32, _s: f32, sg: f32, keep: f32) -> f32 {
+        1.0 - self.0 * sg * keep
+    }
+}
+
+/// Calls `$body` with `$reset` bound to the [`Reset`] of `$cfg`.
+macro_rules! with_reset {
+    ($cfg:expr, |$reset:ident| $body:expr) => {
+        match $cfg.v_reset {
+            Some(r) => {
+                let $reset = Hard(r as f32);
+                $body
+            }
+            None => {
+                let $reset = Soft($cfg.v_threshold as f32);
+                $body
+            }
+        }
+    };
+}
+
+#[inline(always)]
+fn heaviside(over: f32) -> f32 {
+    if over >= 0.0 {
+        1.0
+    } else {
+        0.0
+    }
+}
+
 /// FPTT: `x` is `[T, N]`, `v_init` is `[N]`.
 pub fn forward<C: Charge>(
     charge: C,
@@ -56,9 +121,32 @@ pub fn forward<C: Charge>(
             && out.v_last.len() == n
             && out.h_seq.len() == x.len()
     );
-    let (th, vr) = (cfg.v_threshold as f32, cfg.v_reset.map(|r| r as f32));
-    let (s_ptr, h_ptr, last_ptr) =
-        (Shared(out.spike.as_mut_ptr()), Shared(out.h_seq.as_mut_ptr()), Shared(out.v_last.as_mut_ptr()));
+    with_reset!(cfg, |reset| forward_with(
+        charge,
+        reset,
+        cfg.v_threshold as f32,
+        t_steps,
+        x,
+        v_init,
+        out
+    ))
+}
+
+fn forward_with<C: Charge, R: Reset>(
+    charge: C,
+    reset: R,
+    th: f32,
+    t_steps: usize,
+    x: &[f32],
+    v_init: &[f32],
+    out: ForwardOut<'_>,
+) {
+    let n = v_init.len();
+    let (s_ptr, h_ptr, last_ptr) = (
+        Shared(out.spike.as_mut_ptr()),
+        Shared(out.h_seq.as_mut_ptr()),
+        Shared(out.v_last.as_mut_ptr()),
+    );
     let v_ptr = out.v_seq.map(|v| Shared(v.as_mut_ptr()));
     v_init.par_chunks(CHUNK).enumerate().for_each(|(c, v0)| {
         let start = c * CHUNK;
@@ -66,16 +154,9 @@ pub fn forward<C: Charge>(
         let mut v = v0.to_vec();
         for t in 0..t_steps {
             let base = t * n + start;
-            let xs = &x[base..base + len];
             // SAFETY: columns [start, start+len) of row t belong to this task only.
-            let (s, ho) = unsafe { (s_ptr.slice(base, len), h_ptr.slice(base, len)) };
-            for i in 0..len {
-                let h = charge.h(v[i], xs[i]);
-                let spike = if h >= th { 1.0 } else { 0.0 };
-                s[i] = spike;
-                ho[i] = h;
-                v[i] = NeuronConfig::reset(th, vr, h, spike);
-            }
+            let (s, h) = unsafe { (s_ptr.slice(base, len), h_ptr.slice(base, len)) };
+            forward_row(charge, reset, th, &x[base..base + len], &mut v, s, h);
             if let Some(vp) = v_ptr {
                 // SAFETY: as above.
                 unsafe { vp.slice(base, len) }.copy_from_slice(&v);
@@ -84,6 +165,29 @@ pub fn forward<C: Charge>(
         // SAFETY: entries [start, start+len) belong to this task only.
         unsafe { last_ptr.slice(start, len) }.copy_from_slice(&v);
     });
+}
+
+/// One time step of a chunk. Separate slices (which the compiler knows do not alias) and the
+/// parameters by value let the loop vectorise.
+#[inline(never)]
+fn forward_row<C: Charge, R: Reset>(
+    charge: C,
+    reset: R,
+    th: f32,
+    x: &[f32],
+    v: &mut [f32],
+    s: &mut [f32],
+    h: &mut [f32],
+) {
+    let len = v.len();
+    let (x, s, h) = (&x[..len], &mut s[..len], &mut h[..len]);
+    for i in 0..len {
+        let hi = charge.h(v[i], x[i]);
+        let spike = heaviside(hi - th);
+        s[i] = spike;
+        h[i] = hi;
+        v[i] = reset.v(hi, spike);
+    }
 }
 
 /// Backward outputs.
@@ -137,7 +241,7 @@ pub fn backward<C: Charge>(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn backward_with<C: Charge, S: Fn(f32) -> f32 + Sync>(
+fn backward_with<C: Charge, S: Fn(f32) -> f32 + Copy + Sync>(
     charge: C,
     cfg: &NeuronConfig,
     t_steps: usize,
@@ -164,64 +268,103 @@ fn backward_with<C: Charge, S: Fn(f32) -> f32 + Sync>(
         }
         None => (None, None),
     };
-    let (th, vr) = (cfg.v_threshold as f32, cfg.v_reset.map(|r| r as f32));
-    let keep_reset = if cfg.detach_reset { 0.0 } else { 1.0 };
+    let th = cfg.v_threshold as f32;
+    let keep = if cfg.detach_reset { 0.0 } else { 1.0 };
     let (gx_ptr, gv0_ptr) = (
         Shared(out.grad_x.as_mut_ptr()),
         Shared(out.grad_v_init.as_mut_ptr()),
     );
-    v_init
+    with_reset!(cfg, |reset| v_init
         .par_chunks(CHUNK)
         .enumerate()
         .map(|(c, v0)| {
             let start = c * CHUNK;
             let len = v0.len();
-            // carry[i] = ∂L/∂H[t+1] · ∂H[t+1]/∂V[t]
+            // carry[i] = ∂L/∂V[t]: ∂L/∂H[t+1]·∂H[t+1]/∂V[t], plus the gradient of V[t] itself.
             let mut carry = match grad_v_last {
                 Some(g) => g[start..start + len].to_vec(),
                 None => vec![0.0f32; len],
             };
             let mut grad_k = 0.0f64;
+            let row = BackwardRow {
+                charge,
+                reset,
+                sg,
+                th,
+                keep,
+            };
             for t in (0..t_steps).rev() {
                 let base = t * n + start;
-                let (hs, gs) = (&h_seq[base..base + len], &grad_spike[base..base + len]);
-                let gvs = grad_v_seq.map(|g| &g[base..base + len]);
-                let prev = if t > 0 {
-                    Some(&h_seq[base - n..base - n + len])
-                } else {
-                    None
-                };
+                if let Some(g) = grad_v_seq {
+                    carry
+                        .iter_mut()
+                        .zip(&g[base..base + len])
+                        .for_each(|(c, g)| *c += g);
+                }
+                let (h, gs) = (&h_seq[base..base + len], &grad_spike[base..base + len]);
                 // SAFETY: columns [start, start+len) of row t belong to this task only.
                 let gx = unsafe { gx_ptr.slice(base, len) };
-                let mut gk = 0.0f32;
-                for i in 0..len {
-                    let h = hs[i];
-                    let over = h - th;
-                    let spike = if over >= 0.0 { 1.0 } else { 0.0 };
-                    let grad_s_to_h = sg(over);
-                    let grad_v_to_h = match vr {
-                        Some(r) => 1.0 - spike + (r - h) * grad_s_to_h * keep_reset,
-                        None => 1.0 - th * grad_s_to_h * keep_reset,
-                    };
-                    let gv = carry[i] + gvs.map_or(0.0, |g| g[i]);
-                    let gh = gv * grad_v_to_h + gs[i] * grad_s_to_h;
-                    // V[t−1]: the reset of H[t−1], or v_init at t = 0.
-                    let v_prev = match prev {
-                        Some(p) => {
-                            let hp = p[i];
-                            NeuronConfig::reset(th, vr, hp, if hp >= th { 1.0 } else { 0.0 })
-                        }
-                        None => v0[i],
-                    };
-                    gx[i] = gh * charge.dh_dx(v_prev);
-                    gk += gh * charge.dh_dk(v_prev, h);
-                    carry[i] = gh * charge.dh_dv(v_prev);
-                }
-                grad_k += gk as f64;
+                // V[t−1]: the reset of H[t−1], or v_init at t = 0.
+                grad_k += match t {
+                    0 => row.run::<false>(h, gs, v0, &mut carry, gx),
+                    _ => row.run::<true>(h, gs, &h_seq[base - n..base - n + len], &mut carry, gx),
+                } as f64;
             }
             // SAFETY: entries [start, start+len) belong to this task only.
             unsafe { gv0_ptr.slice(start, len) }.copy_from_slice(&carry);
             grad_k
         })
-        .sum()
+        .sum())
+}
+
+/// One backward time step of a chunk (see [`forward_row`] on why it is a separate function).
+#[derive(Clone, Copy)]
+struct BackwardRow<C, R, S> {
+    charge: C,
+    reset: R,
+    sg: S,
+    th: f32,
+    keep: f32,
+}
+
+impl<C: Charge, R: Reset, S: Fn(f32) -> f32 + Copy> BackwardRow<C, R, S> {
+    /// Updates `carry` from `∂L/∂V[t]` to `∂L/∂V[t−1]`, writes `∂L/∂X[t]` and returns this
+    /// step's `∂L/∂k`. `prev` is `H[t−1]` when `PREV_IS_H`, else `V[t−1]` itself.
+    #[inline(never)]
+    fn run<const PREV_IS_H: bool>(
+        self,
+        h: &[f32],
+        grad_spike: &[f32],
+        prev: &[f32],
+        carry: &mut [f32],
+        grad_x: &mut [f32],
+    ) -> f32 {
+        let len = carry.len();
+        let (h, gs, prev, gx) = (
+            &h[..len],
+            &grad_spike[..len],
+            &prev[..len],
+            &mut grad_x[..len],
+        );
+        // ∂L/∂k summed in 8 lanes, so that the sum vectorises too
+        let mut gk = [0.0f32; 8];
+        for i in 0..len {
+            let hi = h[i];
+            let over = hi - self.th;
+            let spike = heaviside(over);
+            let grad_s_to_h = (self.sg)(over);
+            let gh = carry[i] * self.reset.dv_dh(hi, spike, grad_s_to_h, self.keep)
+                + gs[i] * grad_s_to_h;
+            let v_prev = match PREV_IS_H {
+                true => self.reset.v(prev[i], heaviside(prev[i] - self.th)),
+                false => prev[i],
+            };
+            gx[i] = gh * self.charge.dh_dx(v_prev);
+            if C::LEARNS_DECAY {
+                gk[i % 8] += gh * self.charge.dh_dk(v_prev, hi);
+            }
+            carry[i] = gh * self.charge.dh_dv(v_prev);
+        }
+        gk.iter().sum()
+    }
 }

@@ -14,6 +14,7 @@ pub struct PlifCharge {
 }
 
 impl Charge for PlifCharge {
+    const LEARNS_DECAY: bool = true;
     #[inline(always)]
     fn h(&self, v: f32, x: f32) -> f32 {
         if self.decay_input {

@@ -283,7 +283,10 @@ fn grad_monitors_order_passes_and_skip_no_grad_and_stale_forwards() {
     let df = inp.to_dataframe().unwrap();
     assert_eq!(df.height(), 4, "scalar records give one row each");
     // forwards without backward: at most max_records probes wait, the rest are counted as dropped
-    let capped = GradOutputMonitor::new(&net, "IFNode").unwrap().with_max_records(3).unwrap();
+    let capped = GradOutputMonitor::new(&net, "IFNode")
+        .unwrap()
+        .with_max_records(3)
+        .unwrap();
     reset_net(&mut net);
     let _pending: Vec<Tensor> = (0..2).map(|_| net.forward(&t7_x_seq()).unwrap()).collect();
     assert_eq!((capped.len().unwrap(), capped.dropped()), (0, 1));
@@ -519,7 +522,9 @@ fn own_modules_take_part_through_their_hooks() {
     assert_eq!(values(&mon.get(1).unwrap()), values(&y));
     assert_eq!(mon.layer("sn1").unwrap()[0].size(), [1, 4]);
     // single-step records are one row each, time 0, step counting the calls
-    let _ = net.forward(&Tensor::rand([1, 8], (Kind::Float, Device::Cpu))).unwrap();
+    let _ = net
+        .forward(&Tensor::rand([1, 8], (Kind::Float, Device::Cpu)))
+        .unwrap();
     let df = mon.to_dataframe().unwrap();
     let steps: Vec<i64> = df
         .column("step")

@@ -208,10 +208,10 @@ impl<N: Neuron + Sized> NodeOptions for N {}
 /// Runs `single_step_forward` over `x_seq[t]` and stacks the spikes (`multi_step_forward`),
 /// filling `v_seq` when `store_v_seq`.
 fn multi_step_forward<N: Neuron + ?Sized>(n: &mut N, x_seq: &Tensor) -> Result<Tensor> {
-    if let Some(spikes) = fused_forward(n, x_seq)? {
+    let store = n.node().store_v_seq;
+    if let Some(spikes) = fused_forward(n, x_seq, store)? {
         return Ok(spikes);
     }
-    let store = n.node().store_v_seq;
     let mut vs = Vec::new();
     let spikes = step_by_step(n.type_name(), x_seq, |x| {
         let spike = n.single_step_forward(x)?;
@@ -228,8 +228,12 @@ fn multi_step_forward<N: Neuron + ?Sized>(n: &mut N, x_seq: &Tensor) -> Result<T
 
 /// The whole sequence in one fused kernel (CPU or CUDA by the input's device), when the backend
 /// asks for it (`fused`/`cuda`) or allows it (`auto`: float32 input, a neuron with a kernel, a
-/// spiking surrogate). `Ok(None)` means: use the op-by-op loop.
-fn fused_forward<N: Neuron + ?Sized>(n: &mut N, x_seq: &Tensor) -> Result<Option<Tensor>> {
+/// spiking surrogate). `Ok(None)` means: use the op-by-op loop. `store_v_seq` keeps `v_seq`.
+fn fused_forward<N: Neuron + ?Sized>(
+    n: &mut N,
+    x_seq: &Tensor,
+    store_v_seq: bool,
+) -> Result<Option<Tensor>> {
     let name = n.type_name();
     let backend = n.node().backend;
     if backend == Backend::Torch {
@@ -283,7 +287,7 @@ fn fused_forward<N: Neuron + ?Sized>(n: &mut N, x_seq: &Tensor) -> Result<Option
         v_reset: node.v_reset,
         detach_reset: node.detach_reset,
         surrogate: node.surrogate_function.kind,
-        store_v_seq: node.store_v_seq,
+        store_v_seq,
     };
     let (spikes, v) =
         sj_kernels::fused_neuron(&cfg, x_seq, &v_init, decay.as_ref()).map_err(|e| {
@@ -294,7 +298,7 @@ fn fused_forward<N: Neuron + ?Sized>(n: &mut N, x_seq: &Tensor) -> Result<Option
             }
         })?;
     let node = n.node_mut();
-    if node.store_v_seq {
+    if store_v_seq {
         node.v = Memory::Tensor(v.get(steps - 1));
         node.v_seq = Some(v);
     } else {
@@ -314,6 +318,12 @@ impl<N: Neuron> Module for N {
         match self.node().step_mode {
             StepMode::S => {
                 check_dims(Neuron::type_name(self), x, 1, "[N, *] in step mode 's'")?;
+                // `auto`: one step of the fused kernel is one autograd node instead of a dozen ops.
+                if self.node().backend == Backend::Auto {
+                    if let Some(spike) = fused_forward(self, &x.unsqueeze(0), false)? {
+                        return Ok(spike.squeeze_dim(0));
+                    }
+                }
                 self.single_step_forward(x)
             }
             StepMode::M => multi_step_forward(self, x),

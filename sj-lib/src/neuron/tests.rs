@@ -150,6 +150,7 @@ fn multi_step_equals_single_step_loop_for_every_neuron() {
     let x_seq = Tensor::rand([6, 3, 5], (Kind::Float, Device::Cpu)) * 1.5 - 0.2;
     for make in all_neurons(&vs) {
         let mut single = make();
+        single.set_backend(Backend::Torch).unwrap();
         let ys: Vec<Tensor> = (0..6)
             .map(|t| single.forward(&x_seq.get(t)).unwrap())
             .collect();
@@ -245,7 +246,12 @@ fn if_constant_input_sawtooth_t5() {
 #[test]
 fn fused_cpu_kernels_match_the_op_by_op_path() {
     use crate::surrogate::Surrogate;
-    let surrogates = [Surrogate::sigmoid(4.0), Surrogate::atan(2.0), Surrogate::piecewise_quadratic(1.0), Surrogate::s2nn(4.0, 1.0)];
+    let surrogates = [
+        Surrogate::sigmoid(4.0),
+        Surrogate::atan(2.0),
+        Surrogate::piecewise_quadratic(1.0),
+        Surrogate::s2nn(4.0, 1.0),
+    ];
     let mut cases = 0;
     for kind in 0..5 {
         for (si, sg) in surrogates.iter().enumerate() {
@@ -260,15 +266,36 @@ fn fused_cpu_kernels_match_the_op_by_op_path() {
                             let sg = *sg;
                             match kind {
                                 0 => prepared(IFNode::new().with_v_reset(v_reset), v0, detach, sg),
-                                1 => prepared(LIFNode::new(3.0).unwrap().with_decay_input(t % 2 == 0).with_v_reset(v_reset), v0, detach, sg),
-                                2 => prepared(
-                                    ParametricLIFNode::new(&vs.root(), 2.5).unwrap().with_decay_input(t % 2 == 1).with_v_reset(v_reset),
+                                1 => prepared(
+                                    LIFNode::new(3.0)
+                                        .unwrap()
+                                        .with_decay_input(t % 2 == 0)
+                                        .with_v_reset(v_reset),
                                     v0,
                                     detach,
                                     sg,
                                 ),
-                                3 => prepared(QIFNode::default().with_v_reset(v_reset.map(|_| -0.1)), v0, detach, sg),
-                                _ => prepared(EIFNode::default().with_v_reset(v_reset.map(|_| -0.1)), v0, detach, sg),
+                                2 => prepared(
+                                    ParametricLIFNode::new(&vs.root(), 2.5)
+                                        .unwrap()
+                                        .with_decay_input(t % 2 == 1)
+                                        .with_v_reset(v_reset),
+                                    v0,
+                                    detach,
+                                    sg,
+                                ),
+                                3 => prepared(
+                                    QIFNode::default().with_v_reset(v_reset.map(|_| -0.1)),
+                                    v0,
+                                    detach,
+                                    sg,
+                                ),
+                                _ => prepared(
+                                    EIFNode::default().with_v_reset(v_reset.map(|_| -0.1)),
+                                    v0,
+                                    detach,
+                                    sg,
+                                ),
                             }
                         };
                         tch::manual_seed(t + kind as i64);
@@ -276,31 +303,51 @@ fn fused_cpu_kernels_match_the_op_by_op_path() {
                         let v00 = Tensor::rand([3, 37], (Kind::Float, Device::Cpu)) * 0.5;
                         let g = Tensor::rand([t, 3, 37], (Kind::Float, Device::Cpu));
                         let mut results = Vec::new();
-                        for backend in [Backend::Torch, Backend::Fused] {
+                        // op-by-op, the fused sequence, and `auto` single steps (the kernel with T = 1)
+                        for (backend, mode) in [
+                            (Backend::Torch, StepMode::M),
+                            (Backend::Fused, StepMode::M),
+                            (Backend::Auto, StepMode::S),
+                        ] {
                             let vs = nn::VarStore::new(Device::Cpu);
                             let x = x0.detach().set_requires_grad(true);
                             let v0 = v00.detach().set_requires_grad(true);
                             let mut n = build(&vs, &v0);
-                            n.set_step_mode(StepMode::M).unwrap();
+                            n.set_step_mode(mode).unwrap();
                             n.set_backend(backend).unwrap();
-                            let s = n.forward(&x).unwrap();
+                            let s = match mode {
+                                StepMode::M => n.forward(&x).unwrap(),
+                                StepMode::S => Tensor::stack(
+                                    &(0..t)
+                                        .map(|i| n.forward(&x.get(i)).unwrap())
+                                        .collect::<Vec<_>>(),
+                                    0,
+                                ),
+                            };
                             let v_last = n.memories()[0].1.as_ref().unwrap().shallow_clone();
-                            ((&s * &g).sum(Kind::Float) + (&v_last * 0.5).sum(Kind::Float)).backward();
+                            ((&s * &g).sum(Kind::Float) + (&v_last * 0.5).sum(Kind::Float))
+                                .backward();
                             let w_grad = vs.variables().get("w").map(|w| w.grad());
                             results.push((s, v_last, x.grad(), v0.grad(), w_grad));
                         }
-                        let (a, b) = (&results[0], &results[1]);
-                        let what = format!("kind {kind} {sg} v_reset={v_reset:?} detach={detach} T={t}");
-                        assert!(a.0.equal(&b.0), "{what}: spikes differ");
-                        assert!((&a.1 - &b.1).abs().max().double_value(&[]) <= 1e-6, "{what}: v");
-                        for (ga, gb, name) in [(&a.2, &b.2, "x"), (&a.3, &b.3, "v_init")] {
-                            // Relative to the gradient's scale (its largest magnitude).
-                            let err = (ga - gb).abs().max().double_value(&[]) / ga.abs().max().double_value(&[]).max(1e-12);
-                            assert!(err <= 1e-5, "{what}: grad {name} rel err {err}");
-                        }
-                        if let (Some(ga), Some(gb)) = (&a.4, &b.4) {
-                            let err = ((ga - gb).abs() / (ga.abs() + 1e-6)).double_value(&[]);
-                            assert!(err <= 1e-5, "{what}: grad w rel err {err}");
+                        for (b, path) in [(&results[1], "fused"), (&results[2], "single steps")] {
+                            let a = &results[0];
+                            let what = format!("{path}: kind {kind} {sg} v_reset={v_reset:?} detach={detach} T={t}");
+                            assert!(a.0.equal(&b.0), "{what}: spikes differ");
+                            assert!(
+                                (&a.1 - &b.1).abs().max().double_value(&[]) <= 1e-6,
+                                "{what}: v"
+                            );
+                            for (ga, gb, name) in [(&a.2, &b.2, "x"), (&a.3, &b.3, "v_init")] {
+                                // Relative to the gradient's scale (its largest magnitude).
+                                let err = (ga - gb).abs().max().double_value(&[])
+                                    / ga.abs().max().double_value(&[]).max(1e-12);
+                                assert!(err <= 1e-5, "{what}: grad {name} rel err {err}");
+                            }
+                            if let (Some(ga), Some(gb)) = (&a.4, &b.4) {
+                                let err = ((ga - gb).abs() / (ga.abs() + 1e-6)).double_value(&[]);
+                                assert!(err <= 1e-5, "{what}: grad w rel err {err}");
+                            }
                         }
                         cases += 1;
                     }
@@ -312,7 +359,12 @@ fn fused_cpu_kernels_match_the_op_by_op_path() {
 }
 
 /// Boxes a neuron with the options under test and a starting potential that requires grad.
-fn prepared<N: NodeOptions + 'static>(n: N, v0: &Tensor, detach: bool, sg: crate::surrogate::Surrogate) -> Box<dyn Module> {
+fn prepared<N: NodeOptions + 'static>(
+    n: N,
+    v0: &Tensor,
+    detach: bool,
+    sg: crate::surrogate::Surrogate,
+) -> Box<dyn Module> {
     let mut n = n.with_detach_reset(detach).with_surrogate(sg);
     n.node_mut().v = Memory::Tensor(v0.shallow_clone());
     Box::new(n)
