@@ -4,6 +4,8 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <algorithm>
+
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -54,7 +56,14 @@ struct FusedNeuron : public torch::autograd::Function<FusedNeuron> {
     at::Tensor h_seq = saved[0], v_init = saved[1], decay = saved[2];
     std::vector<double> cfg = ctx->saved_data["cfg"].toDoubleVector();
     auto bwd = reinterpret_cast<sj_backward_fn>(ctx->saved_data["bwd"].toInt());
-    at::Tensor grad_spike = grads[0].defined() ? grads[0].contiguous() : at::zeros_like(h_seq);
+    // One value broadcast over the spikes (`sum().backward()`, or no gradient at all) travels as
+    // one element instead of a [T, *] copy.
+    const at::Tensor& g = grads[0];
+    bool broadcast = g.defined() && g.numel() > 1 &&
+                     std::all_of(g.strides().begin(), g.strides().end(), [](int64_t s) { return s == 0; });
+    at::Tensor grad_spike = !g.defined() ? at::zeros({1}, h_seq.options())
+                            : broadcast  ? g.as_strided({1}, {1}).contiguous()
+                                         : g.contiguous();
     at::Tensor grad_v = grads[1].defined() ? grads[1].contiguous() : at::Tensor();
     char err[512] = {0};
     at::Tensor* out[3] = {nullptr, nullptr, nullptr};

@@ -245,6 +245,11 @@ fn run_backward(
 ) -> Result<[Option<Tensor>; 3], KernelError> {
     let k = decay.as_ref().map_or(0.0, |d| d.double_value(&[0]) as f32);
     if h_seq.device() != Device::Cpu {
+        // the shim passes a broadcast gradient as one element; the CUDA kernels index [T, *]
+        let grad_spike = match grad_spike.numel() == h_seq.numel() {
+            true => grad_spike,
+            false => grad_spike.expand_as(&h_seq).contiguous(),
+        };
         return with_charge!(cfg, k, |charge| cuda::backward(
             &charge,
             &cfg,

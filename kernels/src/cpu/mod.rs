@@ -201,6 +201,7 @@ pub struct BackwardOut<'a> {
 /// BPTT, SpikingJelly's formula (§2.17): with `σ' = σ'(H[t] − V_th)`,
 /// `∂V/∂H = 1 − S + (V_reset − H)·σ'·(1 − D)` (hard) or `1 − V_th·σ'·(1 − D)` (soft),
 /// `∂L/∂H[t] = (∂L/∂V[t] + ∂L/∂H[t+1]·∂H[t+1]/∂V[t])·∂V/∂H + ∂L/∂S[t]·σ'`.
+/// `grad_spike` is `[T, N]`, or one value that every spike's gradient equals.
 /// `grad_v` is the gradient of the forward's potential output: `[T, N]` for `V[t]`
 /// (`store_v_seq`), `[N]` for the last potential only, or `None` when it is unused. Returns
 /// `∂L/∂k` summed over all elements.
@@ -253,15 +254,16 @@ fn backward_with<C: Charge, S: Fn(f32) -> f32 + Copy + Sync>(
     sg: S,
 ) -> f64 {
     let n = v_init.len();
+    let broadcast = grad_spike.len() == 1;
     assert!(
-        grad_spike.len() == t_steps * n
-            && h_seq.len() == grad_spike.len()
-            && out.grad_x.len() == grad_spike.len()
+        (broadcast || grad_spike.len() == t_steps * n)
+            && h_seq.len() == t_steps * n
+            && out.grad_x.len() == h_seq.len()
     );
     assert!(out.grad_v_init.len() == n);
     // The per-step gradient, or the last step's alone.
     let (grad_v_seq, grad_v_last) = match grad_v {
-        Some(g) if g.len() == grad_spike.len() => (Some(g), None),
+        Some(g) if g.len() == h_seq.len() => (Some(g), None),
         Some(g) => {
             assert_eq!(g.len(), n, "grad_v is [T, N] or [N]");
             (None, Some(g))
@@ -301,13 +303,26 @@ fn backward_with<C: Charge, S: Fn(f32) -> f32 + Copy + Sync>(
                         .zip(&g[base..base + len])
                         .for_each(|(c, g)| *c += g);
                 }
-                let (h, gs) = (&h_seq[base..base + len], &grad_spike[base..base + len]);
+                let h = &h_seq[base..base + len];
+                let gs = if broadcast {
+                    grad_spike
+                } else {
+                    &grad_spike[base..base + len]
+                };
                 // SAFETY: columns [start, start+len) of row t belong to this task only.
                 let gx = unsafe { gx_ptr.slice(base, len) };
                 // V[t−1]: the reset of H[t−1], or v_init at t = 0.
-                grad_k += match t {
-                    0 => row.run::<false>(h, gs, v0, &mut carry, gx),
-                    _ => row.run::<true>(h, gs, &h_seq[base - n..base - n + len], &mut carry, gx),
+                let prev = if t == 0 {
+                    v0
+                } else {
+                    &h_seq[base - n..base - n + len]
+                };
+                let c = &mut carry;
+                grad_k += match (t == 0, broadcast) {
+                    (true, false) => row.run::<false, false>(h, gs, prev, c, gx),
+                    (false, false) => row.run::<true, false>(h, gs, prev, c, gx),
+                    (true, true) => row.run::<false, true>(h, gs, prev, c, gx),
+                    (false, true) => row.run::<true, true>(h, gs, prev, c, gx),
                 } as f64;
             }
             // SAFETY: entries [start, start+len) belong to this task only.
@@ -329,9 +344,10 @@ struct BackwardRow<C, R, S> {
 
 impl<C: Charge, R: Reset, S: Fn(f32) -> f32 + Copy> BackwardRow<C, R, S> {
     /// Updates `carry` from `∂L/∂V[t]` to `∂L/∂V[t−1]`, writes `∂L/∂X[t]` and returns this
-    /// step's `∂L/∂k`. `prev` is `H[t−1]` when `PREV_IS_H`, else `V[t−1]` itself.
+    /// step's `∂L/∂k`. `prev` is `H[t−1]` when `PREV_IS_H`, else `V[t−1]` itself;
+    /// `grad_spike` is one value for all when `BROADCAST`.
     #[inline(never)]
-    fn run<const PREV_IS_H: bool>(
+    fn run<const PREV_IS_H: bool, const BROADCAST: bool>(
         self,
         h: &[f32],
         grad_spike: &[f32],
@@ -340,12 +356,8 @@ impl<C: Charge, R: Reset, S: Fn(f32) -> f32 + Copy> BackwardRow<C, R, S> {
         grad_x: &mut [f32],
     ) -> f32 {
         let len = carry.len();
-        let (h, gs, prev, gx) = (
-            &h[..len],
-            &grad_spike[..len],
-            &prev[..len],
-            &mut grad_x[..len],
-        );
+        let gs = &grad_spike[..if BROADCAST { 1 } else { len }];
+        let (h, prev, gx) = (&h[..len], &prev[..len], &mut grad_x[..len]);
         // ∂L/∂k summed in 8 lanes, so that the sum vectorises too
         let mut gk = [0.0f32; 8];
         for i in 0..len {
@@ -354,7 +366,7 @@ impl<C: Charge, R: Reset, S: Fn(f32) -> f32 + Copy> BackwardRow<C, R, S> {
             let spike = heaviside(over);
             let grad_s_to_h = (self.sg)(over);
             let gh = carry[i] * self.reset.dv_dh(hi, spike, grad_s_to_h, self.keep)
-                + gs[i] * grad_s_to_h;
+                + gs[if BROADCAST { 0 } else { i }] * grad_s_to_h;
             let v_prev = match PREV_IS_H {
                 true => self.reset.v(prev[i], heaviside(prev[i] - self.th)),
                 false => prev[i],

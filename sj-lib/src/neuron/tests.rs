@@ -325,8 +325,12 @@ fn fused_cpu_kernels_match_the_op_by_op_path() {
                                 ),
                             };
                             let v_last = n.memories()[0].1.as_ref().unwrap().shallow_clone();
-                            ((&s * &g).sum(Kind::Float) + (&v_last * 0.5).sum(Kind::Float))
-                                .backward();
+                            // T = 7: `sum()`, whose gradient reaches the kernel as one broadcast value
+                            let loss_s = match t {
+                                7 => s.sum(Kind::Float),
+                                _ => (&s * &g).sum(Kind::Float),
+                            };
+                            (loss_s + (&v_last * 0.5).sum(Kind::Float)).backward();
                             let w_grad = vs.variables().get("w").map(|w| w.grad());
                             results.push((s, v_last, x.grad(), v0.grad(), w_grad));
                         }
