@@ -63,10 +63,11 @@ extern "C" {
 }
 
 /// Runs a fused multi-step neuron: `x_seq` is `[T, *]` (float32, contiguous or not), `v_init` is
-/// `[*]`, `decay` is the ParametricLIF decay `k = sigmoid(w)` (a scalar tensor) or `None`. Returns
-/// `(spike_seq, v)`: spikes `[T, *]` and the potential, `V[t]` as `[T, *]` when
-/// `cfg.store_v_seq`, else the last `V[T−1]` as `[*]`. Both are outputs of one autograd node
-/// whose backward is the fused BPTT kernel (gradients for `x_seq`, `v_init` and `decay`).
+/// the initial state `[*]` (`[2, *]`, `V` then `W`, for Izhikevich), `decay` is the ParametricLIF
+/// decay `k = sigmoid(w)` (a scalar tensor) or `None`. Returns `(spike_seq, v)`: spikes `[T, *]`
+/// and the potential, `V[t]` as `[T, *]` when `cfg.store_v_seq`, else the last state (`v_init`'s
+/// shape). Both are outputs of one autograd node whose backward is the fused BPTT kernel
+/// (gradients for `x_seq`, `v_init` and `decay`).
 pub fn fused_neuron(
     cfg: &NeuronConfig,
     x_seq: &Tensor,
@@ -74,12 +75,23 @@ pub fn fused_neuron(
     decay: Option<&Tensor>,
 ) -> Result<(Tensor, Tensor), KernelError> {
     crate::cpu::keep_freed_memory();
-    if x_seq.dim() < 1 || x_seq.size()[1..] != v_init.size()[..] {
+    let states = cfg.kind.state_len();
+    let state_shape = |x: &[i64]| match states {
+        1 => x.to_vec(),
+        k => [&[k as i64], x].concat(),
+    };
+    if x_seq.dim() < 1 || state_shape(&x_seq.size()[1..]) != v_init.size() {
         return Err(KernelError::Input(format!(
-            "x_seq {:?} must be [T, *] with * = v_init's shape {:?}",
+            "x_seq {:?} must be [T, *] with v_init {:?} = [{}*]",
             x_seq.size(),
-            v_init.size()
+            v_init.size(),
+            if states == 1 { "" } else { "2, " }
         )));
+    }
+    if states > 1 && cfg.store_v_seq {
+        return Err(KernelError::Input(
+            "store_v_seq is not supported for neurons with two state variables".into(),
+        ));
     }
     if x_seq.kind() != Kind::Float || v_init.kind() != Kind::Float {
         return Err(KernelError::Input(format!(
@@ -98,9 +110,9 @@ pub fn fused_neuron(
         ));
     }
     let t_steps = x_seq.size()[0];
-    let n = v_init.numel() as i64;
+    let n = v_init.numel() as i64 / states as i64;
     let mut x2 = x_seq.reshape([t_steps, n]).contiguous();
-    let mut v2 = v_init.reshape([n]).contiguous();
+    let mut v2 = v_init.reshape([-1]).contiguous();
     // libtorch's custom functions need defined tensor inputs: neurons without a learnable decay
     // get a constant zero that the kernels ignore.
     let mut k2 = match decay {

@@ -18,6 +18,22 @@ pub trait Charge: Copy + Send + Sync {
     fn dh_dk(&self, _v: f32, _h: f32) -> f32 {
         0.0
     }
+    /// Whether the neuron carries an adaptation current `W` (Izhikevich). Then the kernels call
+    /// [`Charge::h_adapt`] and [`Charge::adapt`] and carry `∂L/∂W` backward through the
+    /// constant partial derivatives below; for other neurons all of this compiles away.
+    const ADAPTS: bool = false;
+    /// `H[t] = f(V[t−1], X[t], W[t−1])` for an adapting neuron.
+    fn h_adapt(&self, v: f32, x: f32, _w: f32) -> f32 {
+        self.h(v, x)
+    }
+    /// `W[t]` from `W[t−1]`, `H[t]` and the spike `S[t]`.
+    fn adapt(&self, w: f32, _h: f32, _s: f32) -> f32 {
+        w
+    }
+    /// `∂H[t]/∂W[t−1]`, `∂W[t]/∂W[t−1]`, `∂W[t]/∂H[t]` and `∂W[t]/∂S[t]` (constants).
+    fn adapt_grads(&self) -> [f32; 4] {
+        [0.0, 1.0, 0.0, 0.0]
+    }
     /// CUDA C device functions `sj_h(v, x)`, `sj_dh_dv(v)`, `sj_dh_dx(v)` and `sj_dh_dk(v, h)` with this
     /// neuron's constants written in (`k` is the learnable decay, read from a kernel argument).
     fn cuda(&self) -> String;

@@ -24,7 +24,31 @@ pub enum NeuronKind {
         theta_rh: f64,
         v_rest: f64,
     },
+    /// `IzhikevichNode(tau, v_c, a0, v_rest, w_rest, tau_w, a, b)` (`w_rest` only sets the initial
+    /// state): two state variables, so the state tensor is `[2, *]` (`V`, then `W`).
+    Izhikevich {
+        tau: f64,
+        v_c: f64,
+        a0: f64,
+        v_rest: f64,
+        tau_w: f64,
+        a: f64,
+        b: f64,
+    },
 }
+
+impl NeuronKind {
+    /// State variables per neuron: 2 for Izhikevich (`V`, `W`), else 1 (`V`).
+    pub fn state_len(&self) -> usize {
+        match self {
+            NeuronKind::Izhikevich { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Numbers that carry a [`NeuronKind`]'s constants in [`NeuronConfig::encode`].
+const KIND_PARAMS: usize = 7;
 
 /// One fused multi-step neuron call.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -100,35 +124,40 @@ impl NeuronConfig {
     /// Packs the configuration into numbers, to travel through libtorch's autograd context.
     pub(crate) fn encode(&self) -> Vec<f64> {
         let (id, p) = match self.kind {
-            NeuronKind::If => (0.0, [0.0; 4]),
-            NeuronKind::Lif { tau, decay_input } => {
-                (1.0, [tau, decay_input as u8 as f64, 0.0, 0.0])
-            }
-            NeuronKind::ParametricLif { decay_input } => {
-                (2.0, [decay_input as u8 as f64, 0.0, 0.0, 0.0])
-            }
+            NeuronKind::If => (0.0, [0.0; KIND_PARAMS]),
+            NeuronKind::Lif { tau, decay_input } => (
+                1.0,
+                [tau, decay_input as u8 as f64, 0.0, 0.0, 0.0, 0.0, 0.0],
+            ),
+            NeuronKind::ParametricLif { decay_input } => (
+                2.0,
+                [decay_input as u8 as f64, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            ),
             NeuronKind::Qif {
                 tau,
                 v_c,
                 a0,
                 v_rest,
-            } => (3.0, [tau, v_c, a0, v_rest]),
+            } => (3.0, [tau, v_c, a0, v_rest, 0.0, 0.0, 0.0]),
             NeuronKind::Eif {
                 tau,
                 delta_t,
                 theta_rh,
                 v_rest,
-            } => (4.0, [tau, delta_t, theta_rh, v_rest]),
+            } => (4.0, [tau, delta_t, theta_rh, v_rest, 0.0, 0.0, 0.0]),
+            NeuronKind::Izhikevich {
+                tau,
+                v_c,
+                a0,
+                v_rest,
+                tau_w,
+                a,
+                b,
+            } => (5.0, [tau, v_c, a0, v_rest, tau_w, a, b]),
         };
-        let mut out = vec![
-            id,
-            p[0],
-            p[1],
-            p[2],
-            p[3],
-            self.v_threshold,
-            self.v_reset.unwrap_or(f64::NAN),
-        ];
+        let mut out = vec![id];
+        out.extend(p);
+        out.extend([self.v_threshold, self.v_reset.unwrap_or(f64::NAN)]);
         out.push(self.detach_reset as u8 as f64);
         out.extend(self.surrogate.encode());
         out.push(self.store_v_seq as u8 as f64);
@@ -137,10 +166,10 @@ impl NeuronConfig {
 
     /// The inverse of [`NeuronConfig::encode`].
     pub(crate) fn decode(c: &[f64]) -> Option<Self> {
-        if c.len() != 12 {
+        if c.len() != 8 + KIND_PARAMS {
             return None;
         }
-        let p = &c[1..5];
+        let p = &c[1..1 + KIND_PARAMS];
         let kind = match c[0] as i64 {
             0 => NeuronKind::If,
             1 => NeuronKind::Lif {
@@ -162,16 +191,26 @@ impl NeuronConfig {
                 theta_rh: p[2],
                 v_rest: p[3],
             },
+            5 => NeuronKind::Izhikevich {
+                tau: p[0],
+                v_c: p[1],
+                a0: p[2],
+                v_rest: p[3],
+                tau_w: p[4],
+                a: p[5],
+                b: p[6],
+            },
             _ => return None,
         };
-        let v_reset = if c[6].is_nan() { None } else { Some(c[6]) };
+        let c = &c[1 + KIND_PARAMS..];
+        let v_reset = if c[1].is_nan() { None } else { Some(c[1]) };
         Some(NeuronConfig {
             kind,
-            v_threshold: c[5],
+            v_threshold: c[0],
             v_reset,
-            detach_reset: c[7] != 0.0,
-            surrogate: SurrogateKind::decode(&c[8..11])?,
-            store_v_seq: c[11] != 0.0,
+            detach_reset: c[2] != 0.0,
+            surrogate: SurrogateKind::decode(&c[3..6])?,
+            store_v_seq: c[6] != 0.0,
         })
     }
 }
@@ -222,6 +261,15 @@ mod tests {
                 delta_t: 1.0,
                 theta_rh: 0.8,
                 v_rest: -0.1,
+            },
+            NeuronKind::Izhikevich {
+                tau: 2.0,
+                v_c: 0.8,
+                a0: 1.0,
+                v_rest: -0.1,
+                tau_w: 3.0,
+                a: 0.3,
+                b: 0.2,
             },
         ];
         for (i, surrogate) in surrogates.into_iter().enumerate() {

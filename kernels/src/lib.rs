@@ -8,7 +8,7 @@
 //! `torch::autograd::Function` ([`fused_neuron`]).
 //!
 //! Each neuron is one folder with its CPU charge code, its CUDA source and its tests: `if_node/`,
-//! `lif/`, `plif/`, `qif/`, `eif/`; `poisson/` is the fused Poisson encoder.
+//! `lif/`, `plif/`, `qif/`, `eif/`, `izhikevich/` (two state variables); `poisson/` is the fused Poisson encoder.
 mod autograd;
 mod charge;
 mod config;
@@ -16,6 +16,7 @@ pub mod cpu;
 pub mod cuda;
 mod eif;
 mod if_node;
+mod izhikevich;
 mod lif;
 mod plif;
 pub mod poisson;
@@ -27,6 +28,7 @@ pub use charge::Charge;
 pub use config::{NeuronConfig, NeuronKind};
 pub use eif::EifCharge;
 pub use if_node::IfCharge;
+pub use izhikevich::IzhikevichCharge;
 pub use lif::LifCharge;
 pub use plif::PlifCharge;
 pub use poisson::poisson_encode;
@@ -85,6 +87,26 @@ macro_rules! with_charge {
                     delta_t: delta_t as f32,
                     theta_rh: theta_rh as f32,
                     v_rest: v_rest as f32,
+                };
+                $body
+            }
+            $crate::NeuronKind::Izhikevich {
+                tau,
+                v_c,
+                a0,
+                v_rest,
+                tau_w,
+                a,
+                b,
+            } => {
+                let $charge = $crate::IzhikevichCharge {
+                    tau: tau as f32,
+                    v_c: v_c as f32,
+                    a0: a0 as f32,
+                    v_rest: v_rest as f32,
+                    inv_tau_w: (1.0 / tau_w) as f32,
+                    a: a as f32,
+                    b: b as f32,
                 };
                 $body
             }

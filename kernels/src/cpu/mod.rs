@@ -36,7 +36,7 @@ pub struct ForwardOut<'a> {
     pub spike: &'a mut [f32],
     /// Potentials after reset `V[t]`, when the caller keeps them (`store_v_seq`).
     pub v_seq: Option<&'a mut [f32]>,
-    /// The last potential `V[T−1]`, `[N]`.
+    /// The last state: `V[T−1]`, `[N]`, then `W[T−1]` for adapting neurons (`[2, N]`).
     pub v_last: &'a mut [f32],
     /// Potentials after charging `H[t]` (saved for backward).
     pub h_seq: &'a mut [f32],
@@ -47,8 +47,10 @@ pub struct ForwardOut<'a> {
 trait Reset: Copy + Send + Sync {
     /// `V[t]`.
     fn v(self, h: f32, s: f32) -> f32;
-    /// `∂V[t]/∂H[t]` with `sg = σ'(H − V_th)`; `keep` is 0 with `detach_reset`, else 1.
-    fn dv_dh(self, h: f32, s: f32, sg: f32, keep: f32) -> f32;
+    /// `∂V[t]/∂H[t]` with `sg = σ'(H − V_th)`; `keep` is 0 with `detach_reset`, else 1, and
+    /// `keep_r` the same for the `V_reset·S` term of the hard reset (always 1 for adapting
+    /// neurons: SpikingJelly's `AdaptBaseNode` multiplies `V_reset` by the undetached spike).
+    fn dv_dh(self, h: f32, s: f32, sg: f32, keep: f32, keep_r: f32) -> f32;
 }
 
 /// The hard reset to `V_reset`: `V = H·(1 − S) + V_reset·S`.
@@ -60,8 +62,8 @@ impl Reset for Hard {
         h * (1.0 - s) + self.0 * s
     }
     #[inline(always)]
-    fn dv_dh(self, h: f32, s: f32, sg: f32, keep: f32) -> f32 {
-        1.0 - s + (self.0 - h) * sg * keep
+    fn dv_dh(self, h: f32, s: f32, sg: f32, keep: f32, keep_r: f32) -> f32 {
+        1.0 - s + (self.0 * keep_r - h * keep) * sg
     }
 }
 
@@ -74,7 +76,7 @@ impl Reset for Soft {
         h - self.0 * s
     }
     #[inline(always)]
-    fn dv_dh(self, _h: f32, _s: f32, sg: f32, keep: f32) -> f32 {
+    fn dv_dh(self, _h: f32, _s: f32, sg: f32, keep: f32, _keep_r: f32) -> f32 {
         1.0 - self.0 * sg * keep
     }
 }
@@ -104,7 +106,8 @@ fn heaviside(over: f32) -> f32 {
     }
 }
 
-/// FPTT: `x` is `[T, N]`, `v_init` is `[N]`.
+/// FPTT: `x` is `[T, N]`, `v_init` is the initial state `[N]` (`[2, N]`: `V`, `W` for adapting
+/// neurons).
 pub fn forward<C: Charge>(
     charge: C,
     cfg: &NeuronConfig,
@@ -113,12 +116,12 @@ pub fn forward<C: Charge>(
     v_init: &[f32],
     out: ForwardOut<'_>,
 ) {
-    let n = v_init.len();
+    let n = v_init.len() / state_len::<C>();
     assert!(
         x.len() == t_steps * n
             && out.spike.len() == x.len()
             && out.v_seq.as_ref().is_none_or(|v| v.len() == x.len())
-            && out.v_last.len() == n
+            && out.v_last.len() == v_init.len()
             && out.h_seq.len() == x.len()
     );
     with_reset!(cfg, |reset| forward_with(
@@ -141,7 +144,8 @@ fn forward_with<C: Charge, R: Reset>(
     v_init: &[f32],
     out: ForwardOut<'_>,
 ) {
-    let n = v_init.len();
+    let n = v_init.len() / state_len::<C>();
+    let (v_init, w_init) = v_init.split_at(n);
     let (s_ptr, h_ptr, last_ptr) = (
         Shared(out.spike.as_mut_ptr()),
         Shared(out.h_seq.as_mut_ptr()),
@@ -152,23 +156,51 @@ fn forward_with<C: Charge, R: Reset>(
         let start = c * CHUNK;
         let len = v0.len();
         let mut v = v0.to_vec();
+        let mut w = match C::ADAPTS {
+            true => w_init[start..start + len].to_vec(),
+            false => Vec::new(),
+        };
         for t in 0..t_steps {
             let base = t * n + start;
             // SAFETY: columns [start, start+len) of row t belong to this task only.
             let (s, h) = unsafe { (s_ptr.slice(base, len), h_ptr.slice(base, len)) };
-            forward_row(charge, reset, th, &x[base..base + len], &mut v, s, h);
+            forward_row(
+                charge,
+                reset,
+                th,
+                &x[base..base + len],
+                &mut v,
+                &mut w,
+                s,
+                h,
+            );
             if let Some(vp) = v_ptr {
                 // SAFETY: as above.
                 unsafe { vp.slice(base, len) }.copy_from_slice(&v);
             }
         }
-        // SAFETY: entries [start, start+len) belong to this task only.
+        // SAFETY: entries [start, start+len) (and [n+start, n+start+len)) belong to this task only.
         unsafe { last_ptr.slice(start, len) }.copy_from_slice(&v);
+        if C::ADAPTS {
+            // SAFETY: as above.
+            unsafe { last_ptr.slice(n + start, len) }.copy_from_slice(&w);
+        }
     });
 }
 
+/// State variables per neuron: `V`, and `W` for adapting neurons.
+fn state_len<C: Charge>() -> usize {
+    if C::ADAPTS {
+        2
+    } else {
+        1
+    }
+}
+
 /// One time step of a chunk. Separate slices (which the compiler knows do not alias) and the
-/// parameters by value let the loop vectorise.
+/// parameters by value let the loop vectorise. `w` is the adaptation current (empty unless
+/// `C::ADAPTS`).
+#[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn forward_row<C: Charge, R: Reset>(
     charge: C,
@@ -176,11 +208,24 @@ fn forward_row<C: Charge, R: Reset>(
     th: f32,
     x: &[f32],
     v: &mut [f32],
+    w: &mut [f32],
     s: &mut [f32],
     h: &mut [f32],
 ) {
     let len = v.len();
     let (x, s, h) = (&x[..len], &mut s[..len], &mut h[..len]);
+    if C::ADAPTS {
+        let w = &mut w[..len];
+        for i in 0..len {
+            let hi = charge.h_adapt(v[i], x[i], w[i]);
+            let spike = heaviside(hi - th);
+            s[i] = spike;
+            h[i] = hi;
+            v[i] = reset.v(hi, spike);
+            w[i] = charge.adapt(w[i], hi, spike);
+        }
+        return;
+    }
     for i in 0..len {
         let hi = charge.h(v[i], x[i]);
         let spike = heaviside(hi - th);
@@ -194,7 +239,7 @@ fn forward_row<C: Charge, R: Reset>(
 pub struct BackwardOut<'a> {
     /// `∂L/∂X[t]`, `[T, N]`.
     pub grad_x: &'a mut [f32],
-    /// `∂L/∂V[−1]`, `[N]`.
+    /// `∂L/∂V[−1]`, `[N]` (then `∂L/∂W[−1]` for adapting neurons: `[2, N]`).
     pub grad_v_init: &'a mut [f32],
 }
 
@@ -202,9 +247,10 @@ pub struct BackwardOut<'a> {
 /// `∂V/∂H = 1 − S + (V_reset − H)·σ'·(1 − D)` (hard) or `1 − V_th·σ'·(1 − D)` (soft),
 /// `∂L/∂H[t] = (∂L/∂V[t] + ∂L/∂H[t+1]·∂H[t+1]/∂V[t])·∂V/∂H + ∂L/∂S[t]·σ'`.
 /// `grad_spike` is `[T, N]`, or one value that every spike's gradient equals.
-/// `grad_v` is the gradient of the forward's potential output: `[T, N]` for `V[t]`
-/// (`store_v_seq`), `[N]` for the last potential only, or `None` when it is unused. Returns
-/// `∂L/∂k` summed over all elements.
+/// `grad_v` is the gradient of the forward's state output: `[T, N]` for `V[t]`
+/// (`store_v_seq`), the last state (`[N]`, or `[2, N]` for adapting neurons), or `None` when it
+/// is unused. Adapting neurons add `∂L/∂W[t]·(∂W/∂H + ∂W/∂S·σ')` to `∂L/∂H[t]` and carry
+/// `∂L/∂W[t−1] = ∂L/∂W[t]·∂W/∂W + ∂L/∂H[t]·∂H/∂W`. Returns `∂L/∂k` summed over all elements.
 #[allow(clippy::too_many_arguments)]
 pub fn backward<C: Charge>(
     charge: C,
@@ -253,25 +299,30 @@ fn backward_with<C: Charge, S: Fn(f32) -> f32 + Copy + Sync>(
     out: BackwardOut<'_>,
     sg: S,
 ) -> f64 {
-    let n = v_init.len();
+    let n = v_init.len() / state_len::<C>();
     let broadcast = grad_spike.len() == 1;
     assert!(
         (broadcast || grad_spike.len() == t_steps * n)
             && h_seq.len() == t_steps * n
             && out.grad_x.len() == h_seq.len()
     );
-    assert!(out.grad_v_init.len() == n);
-    // The per-step gradient, or the last step's alone.
+    assert!(out.grad_v_init.len() == v_init.len());
+    // The per-step gradient, or the last state's alone.
     let (grad_v_seq, grad_v_last) = match grad_v {
-        Some(g) if g.len() == h_seq.len() => (Some(g), None),
+        Some(g) if cfg.store_v_seq => {
+            assert_eq!(g.len(), h_seq.len(), "grad_v is [T, N] with store_v_seq");
+            (Some(g), None)
+        }
         Some(g) => {
-            assert_eq!(g.len(), n, "grad_v is [T, N] or [N]");
+            assert_eq!(g.len(), v_init.len(), "grad_v has the state's shape");
             (None, Some(g))
         }
         None => (None, None),
     };
     let th = cfg.v_threshold as f32;
     let keep = if cfg.detach_reset { 0.0 } else { 1.0 };
+    let keep_r = if C::ADAPTS { 1.0 } else { keep };
+    let v_init = &v_init[..n];
     let (gx_ptr, gv0_ptr) = (
         Shared(out.grad_x.as_mut_ptr()),
         Shared(out.grad_v_init.as_mut_ptr()),
@@ -287,6 +338,12 @@ fn backward_with<C: Charge, S: Fn(f32) -> f32 + Copy + Sync>(
                 Some(g) => g[start..start + len].to_vec(),
                 None => vec![0.0f32; len],
             };
+            // ∂L/∂W[t] for adapting neurons
+            let mut carry_w = match (C::ADAPTS, grad_v_last) {
+                (false, _) => Vec::new(),
+                (true, Some(g)) => g[n + start..n + start + len].to_vec(),
+                (true, None) => vec![0.0f32; len],
+            };
             let mut grad_k = 0.0f64;
             let row = BackwardRow {
                 charge,
@@ -294,6 +351,7 @@ fn backward_with<C: Charge, S: Fn(f32) -> f32 + Copy + Sync>(
                 sg,
                 th,
                 keep,
+                keep_r,
             };
             for t in (0..t_steps).rev() {
                 let base = t * n + start;
@@ -317,7 +375,7 @@ fn backward_with<C: Charge, S: Fn(f32) -> f32 + Copy + Sync>(
                 } else {
                     &h_seq[base - n..base - n + len]
                 };
-                let c = &mut carry;
+                let c = (&mut carry[..], &mut carry_w[..]);
                 grad_k += match (t == 0, broadcast) {
                     (true, false) => row.run::<false, false>(h, gs, prev, c, gx),
                     (false, false) => row.run::<true, false>(h, gs, prev, c, gx),
@@ -325,8 +383,12 @@ fn backward_with<C: Charge, S: Fn(f32) -> f32 + Copy + Sync>(
                     (false, true) => row.run::<true, true>(h, gs, prev, c, gx),
                 } as f64;
             }
-            // SAFETY: entries [start, start+len) belong to this task only.
+            // SAFETY: entries [start, start+len) (and [n+start, n+start+len)) belong to this task only.
             unsafe { gv0_ptr.slice(start, len) }.copy_from_slice(&carry);
+            if C::ADAPTS {
+                // SAFETY: as above.
+                unsafe { gv0_ptr.slice(n + start, len) }.copy_from_slice(&carry_w);
+            }
             grad_k
         })
         .sum())
@@ -340,22 +402,25 @@ struct BackwardRow<C, R, S> {
     sg: S,
     th: f32,
     keep: f32,
+    keep_r: f32,
 }
 
 impl<C: Charge, R: Reset, S: Fn(f32) -> f32 + Copy> BackwardRow<C, R, S> {
-    /// Updates `carry` from `∂L/∂V[t]` to `∂L/∂V[t−1]`, writes `∂L/∂X[t]` and returns this
-    /// step's `∂L/∂k`. `prev` is `H[t−1]` when `PREV_IS_H`, else `V[t−1]` itself;
-    /// `grad_spike` is one value for all when `BROADCAST`.
+    /// Updates `carry` from `∂L/∂V[t]` to `∂L/∂V[t−1]` (and `∂L/∂W`, for adapting neurons),
+    /// writes `∂L/∂X[t]` and returns this step's `∂L/∂k`. `prev` is `H[t−1]` when `PREV_IS_H`,
+    /// else `V[t−1]` itself; `grad_spike` is one value for all when `BROADCAST`.
     #[inline(never)]
     fn run<const PREV_IS_H: bool, const BROADCAST: bool>(
         self,
         h: &[f32],
         grad_spike: &[f32],
         prev: &[f32],
-        carry: &mut [f32],
+        (carry, carry_w): (&mut [f32], &mut [f32]),
         grad_x: &mut [f32],
     ) -> f32 {
         let len = carry.len();
+        let carry_w = &mut carry_w[..if C::ADAPTS { len } else { 0 }];
+        let [dh_dw, dw_dw, dw_dh, dw_ds] = self.charge.adapt_grads();
         let gs = &grad_spike[..if BROADCAST { 1 } else { len }];
         let (h, prev, gx) = (&h[..len], &prev[..len], &mut grad_x[..len]);
         // ∂L/∂k summed in 8 lanes, so that the sum vectorises too
@@ -365,8 +430,15 @@ impl<C: Charge, R: Reset, S: Fn(f32) -> f32 + Copy> BackwardRow<C, R, S> {
             let over = hi - self.th;
             let spike = heaviside(over);
             let grad_s_to_h = (self.sg)(over);
-            let gh = carry[i] * self.reset.dv_dh(hi, spike, grad_s_to_h, self.keep)
+            let mut gh = carry[i]
+                * self
+                    .reset
+                    .dv_dh(hi, spike, grad_s_to_h, self.keep, self.keep_r)
                 + gs[if BROADCAST { 0 } else { i }] * grad_s_to_h;
+            if C::ADAPTS {
+                gh += carry_w[i] * (dw_dh + dw_ds * grad_s_to_h);
+                carry_w[i] = carry_w[i] * dw_dw + gh * dh_dw;
+            }
             let v_prev = match PREV_IS_H {
                 true => self.reset.v(prev[i], heaviside(prev[i] - self.th)),
                 false => prev[i],

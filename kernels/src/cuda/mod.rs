@@ -18,6 +18,7 @@ const THREADS: u32 = 512;
 pub fn source<C: Charge>(charge: &C, cfg: &NeuronConfig) -> String {
     include_str!("neuron.cu")
         .replace("@CHARGE@", &charge.cuda())
+        .replace("@ADAPTS@", if C::ADAPTS { "1" } else { "0" })
         .replace("@SURROGATE_GRAD@", &cfg.surrogate.cuda_grad())
         .replace(
             "@HARD_RESET@",

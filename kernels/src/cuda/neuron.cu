@@ -1,7 +1,9 @@
 // Fused multi-step neuron kernels (FPTT and BPTT), one thread per neuron, the loop over T inside.
 // Generated per configuration: the @...@ placeholders are replaced by the neuron's device functions
 // (sj_h, sj_dh_dv, sj_dh_dx, sj_dh_dk), the surrogate's gradient expression of `over_th`, and the
-// reset mode, detach_reset, threshold and reset constants.
+// reset mode, detach_reset, threshold and reset constants. With @ADAPTS@ (Izhikevich) the state is
+// [2, N]: V, then the adaptation current W, carried forward with sj_adapt and backward with the
+// constant partial derivatives SJ_DH_DW, SJ_DW_DW, SJ_DW_DH and SJ_DW_DS.
 __device__ __forceinline__ float sj_sigmoid_grad(float x, float alpha) {
     const float s = 1.0f / (1.0f + expf(-alpha * x));
     return (1.0f - s) * s * alpha;
@@ -25,16 +27,29 @@ extern "C" __global__ void sj_fptt(const float* __restrict__ x_seq, const float*
     if (i >= N) return;
     const float k = decay ? decay[0] : 0.0f;
     float v = v_init[i];
+#if @ADAPTS@
+    float w = v_init[N + i];
+#endif
     for (int t = 0; t < T; t++) {
         const long idx = (long)t * N + i;
+#if @ADAPTS@
+        const float h = sj_h_adapt(v, x_seq[idx], w);
+#else
         const float h = sj_h(v, x_seq[idx], k);
+#endif
         const float s = h >= @V_TH@ ? 1.0f : 0.0f;
         v = sj_reset(h, s);
+#if @ADAPTS@
+        w = sj_adapt(w, h, s);
+#endif
         h_seq[idx] = h;
         spike_seq[idx] = s;
         if (v_seq) v_seq[idx] = v;
     }
     v_last[i] = v;
+#if @ADAPTS@
+    v_last[N + i] = w;
+#endif
 }
 
 extern "C" __global__ void sj_bptt(const float* __restrict__ grad_spike_seq,
@@ -47,6 +62,12 @@ extern "C" __global__ void sj_bptt(const float* __restrict__ grad_spike_seq,
     if (i >= N) return;
     const float k = decay ? decay[0] : 0.0f;
     float carry = grad_v_last ? grad_v_last[i] : 0.0f;  // dL/dH[t+1] * dH[t+1]/dV[t]
+#if @ADAPTS@
+    float carry_w = grad_v_last ? grad_v_last[N + i] : 0.0f;  // dL/dW[t]
+#endif
+    // keep: 0 with detach_reset; SpikingJelly's AdaptBaseNode never detaches the spike in V_reset * S
+    const float keep = 1.0f - @DETACH_RESET@;
+    const float keep_r = @ADAPTS@ ? 1.0f : keep;
     float gk = 0.0f;
     for (int t = T - 1; t >= 0; t--) {
         const long idx = (long)t * N + i;
@@ -55,12 +76,16 @@ extern "C" __global__ void sj_bptt(const float* __restrict__ grad_spike_seq,
         const float s = over_th >= 0.0f ? 1.0f : 0.0f;
         const float grad_s_to_h = @SURROGATE_GRAD@;
 #if @HARD_RESET@
-        const float grad_v_to_h = 1.0f - s + (@V_RESET@ - h) * grad_s_to_h * (1.0f - @DETACH_RESET@);
+        const float grad_v_to_h = 1.0f - s + (@V_RESET@ * keep_r - h * keep) * grad_s_to_h;
 #else
-        const float grad_v_to_h = 1.0f - @V_TH@ * grad_s_to_h * (1.0f - @DETACH_RESET@);
+        const float grad_v_to_h = 1.0f - @V_TH@ * grad_s_to_h * keep;
 #endif
         const float gv = carry + (grad_v_seq ? grad_v_seq[idx] : 0.0f);
-        const float gh = gv * grad_v_to_h + grad_spike_seq[idx] * grad_s_to_h;
+        float gh = gv * grad_v_to_h + grad_spike_seq[idx] * grad_s_to_h;
+#if @ADAPTS@
+        gh += carry_w * (SJ_DW_DH + SJ_DW_DS * grad_s_to_h);
+        carry_w = carry_w * SJ_DW_DW + gh * SJ_DH_DW;
+#endif
         float v_prev;
         if (t > 0) {
             const float hp = h_seq[idx - N];
@@ -73,5 +98,8 @@ extern "C" __global__ void sj_bptt(const float* __restrict__ grad_spike_seq,
         carry = gh * sj_dh_dv(v_prev, k);
     }
     grad_v_init[i] = carry;
+#if @ADAPTS@
+    grad_v_init[N + i] = carry_w;
+#endif
     if (grad_decay) atomicAdd(grad_decay, gk);
 }

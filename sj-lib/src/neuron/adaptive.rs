@@ -2,6 +2,7 @@
 use super::{check_tau, BaseNode, Neuron};
 use crate::base::Memory;
 use crate::error::{Result, SjError};
+use sj_kernels::NeuronKind;
 use tch::Tensor;
 
 /// Izhikevich neuron (an `AdaptBaseNode`):
@@ -82,6 +83,26 @@ impl Neuron for IzhikevichNode {
     }
     fn node_mut(&mut self) -> &mut BaseNode {
         &mut self.node
+    }
+    fn fused(&self) -> Option<(NeuronKind, Option<Tensor>)> {
+        Some((
+            NeuronKind::Izhikevich {
+                tau: self.tau,
+                v_c: self.v_c,
+                a0: self.a0,
+                v_rest: self.v_rest,
+                tau_w: self.tau_w,
+                a: self.a,
+                b: self.b,
+            },
+            None,
+        ))
+    }
+    fn fused_extra_state(&mut self, like: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(self.w.to_tensor_like("IzhikevichNode", like)?))
+    }
+    fn set_fused_extra_state(&mut self, state: Tensor) {
+        self.w = Memory::Tensor(state);
     }
     fn neuronal_charge(&self, x: &Tensor, v: &Tensor) -> Tensor {
         let w = self.w.tensor().expect("w is broadcast before charging");

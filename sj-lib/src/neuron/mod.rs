@@ -146,6 +146,13 @@ pub trait Neuron: fmt::Debug + Send {
     fn fused(&self) -> Option<(NeuronKind, Option<Tensor>)> {
         None
     }
+    /// The second state variable that a fused kernel carries beside `v` (Izhikevich's adaptation
+    /// current `w`), broadcast like `like`; `None` for one-variable neurons.
+    fn fused_extra_state(&mut self, _like: &Tensor) -> Result<Option<Tensor>> {
+        Ok(None)
+    }
+    /// Keeps the second state variable that the fused kernel returned.
+    fn set_fused_extra_state(&mut self, _state: Tensor) {}
     /// Checks options that depend on each other (QIF/EIF need `v_threshold > v_reset` and
     /// `v_rest >= v_reset`); called before every forward.
     fn check_config(&self) -> Result<()> {
@@ -289,14 +296,28 @@ fn fused_forward<N: Neuron + ?Sized>(
         surrogate: node.surrogate_function.kind,
         store_v_seq,
     };
+    // Two state variables travel as one [2, *] state (V, then W).
+    let extra = n.fused_extra_state(&x_seq.get(0))?;
+    if extra.is_some() && store_v_seq {
+        return refuse("store_v_seq with two state variables".into());
+    }
+    let state = match &extra {
+        Some(w) => Tensor::stack(&[&v_init, w], 0),
+        None => v_init,
+    };
     let (spikes, v) =
-        sj_kernels::fused_neuron(&cfg, x_seq, &v_init, decay.as_ref()).map_err(|e| {
+        sj_kernels::fused_neuron(&cfg, x_seq, &state, decay.as_ref()).map_err(|e| {
             SjError::Backend {
                 module: name.into(),
                 expected: "inputs the fused kernel accepts".into(),
                 got: e.to_string(),
             }
         })?;
+    if extra.is_some() {
+        n.node_mut().v = Memory::Tensor(v.get(0));
+        n.set_fused_extra_state(v.get(1));
+        return Ok(Some(spikes));
+    }
     let node = n.node_mut();
     if store_v_seq {
         node.v = Memory::Tensor(v.get(steps - 1));

@@ -253,7 +253,7 @@ fn fused_cpu_kernels_match_the_op_by_op_path() {
         Surrogate::s2nn(4.0, 1.0),
     ];
     let mut cases = 0;
-    for kind in 0..5 {
+    for kind in 0..6 {
         for (si, sg) in surrogates.iter().enumerate() {
             for v_reset in [Some(0.0), None] {
                 for detach in [false, true] {
@@ -290,12 +290,22 @@ fn fused_cpu_kernels_match_the_op_by_op_path() {
                                     detach,
                                     sg,
                                 ),
-                                _ => prepared(
+                                4 => prepared(
                                     EIFNode::default().with_v_reset(v_reset.map(|_| -0.1)),
                                     v0,
                                     detach,
                                     sg,
                                 ),
+                                _ => {
+                                    // two state variables; W starts from v0 too, so its gradient is checked
+                                    let mut izh = IzhikevichNode::new(
+                                        2.0, 0.8, 1.0, -0.1, 0.0, 2.0, 0.3, 0.2,
+                                    )
+                                    .unwrap()
+                                    .with_v_reset(v_reset.map(|_| -0.1));
+                                    izh.w = Memory::Tensor(v0 * 0.4);
+                                    prepared(izh, v0, detach, sg)
+                                }
                             }
                         };
                         tch::manual_seed(t + kind as i64);
@@ -325,14 +335,26 @@ fn fused_cpu_kernels_match_the_op_by_op_path() {
                                 ),
                             };
                             let v_last = n.memories()[0].1.as_ref().unwrap().shallow_clone();
+                            // Izhikevich's W[T−1] (nothing for one-variable neurons)
+                            let w_last = n
+                                .memories()
+                                .get(1)
+                                .and_then(|m| m.1.as_ref().map(Tensor::shallow_clone));
                             // T = 7: `sum()`, whose gradient reaches the kernel as one broadcast value
                             let loss_s = match t {
                                 7 => s.sum(Kind::Float),
                                 _ => (&s * &g).sum(Kind::Float),
                             };
-                            (loss_s + (&v_last * 0.5).sum(Kind::Float)).backward();
+                            let loss_w = w_last
+                                .as_ref()
+                                .map_or(Tensor::from(0.0f32), |w| (w * 0.3).sum(Kind::Float));
+                            (loss_s + (&v_last * 0.5).sum(Kind::Float) + loss_w).backward();
                             let w_grad = vs.variables().get("w").map(|w| w.grad());
-                            results.push((s, v_last, x.grad(), v0.grad(), w_grad));
+                            let state = match &w_last {
+                                Some(w) => Tensor::stack(&[&v_last, w], 0),
+                                None => v_last,
+                            };
+                            results.push((s, state, x.grad(), v0.grad(), w_grad));
                         }
                         for (b, path) in [(&results[1], "fused"), (&results[2], "single steps")] {
                             let a = &results[0];
@@ -359,7 +381,7 @@ fn fused_cpu_kernels_match_the_op_by_op_path() {
             }
         }
     }
-    assert_eq!(cases, 5 * 4 * 2 * 2 * 2);
+    assert_eq!(cases, 6 * 4 * 2 * 2 * 2);
 }
 
 /// Boxes a neuron with the options under test and a starting potential that requires grad.

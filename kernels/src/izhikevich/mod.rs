@@ -1,0 +1,110 @@
+//! Izhikevich (SpikingJelly's `AdaptBaseNode` dynamics): `H = V + (X + a0·(V − V_rest)·(V − V_c) − W)/τ`,
+//! then `W = W + (a·(H − V_rest) − W)/τ_w + b·S`. The adaptation current `W` is a second state
+//! variable: the kernels carry it forward and `∂L/∂W` backward; backward needs only `H[t]` (all
+//! partial derivatives that involve `W` are constants).
+use crate::charge::{c, Charge};
+
+/// The Izhikevich charge and adaptation.
+#[derive(Clone, Copy, Debug)]
+pub struct IzhikevichCharge {
+    /// Time constant τ.
+    pub tau: f32,
+    /// Critical voltage.
+    pub v_c: f32,
+    /// Sharpness.
+    pub a0: f32,
+    /// Resting potential.
+    pub v_rest: f32,
+    /// `1/τ_w`, rounded to f32 once, as the op-by-op path multiplies by it.
+    pub inv_tau_w: f32,
+    /// Sub-threshold adaptation coupling.
+    pub a: f32,
+    /// Spike-triggered adaptation jump.
+    pub b: f32,
+}
+
+impl Charge for IzhikevichCharge {
+    const ADAPTS: bool = true;
+    #[inline(always)]
+    fn h(&self, v: f32, x: f32) -> f32 {
+        self.h_adapt(v, x, 0.0)
+    }
+    #[inline(always)]
+    fn h_adapt(&self, v: f32, x: f32, w: f32) -> f32 {
+        v + (x + (v - self.v_rest) * (v - self.v_c) * self.a0 - w) / self.tau
+    }
+    #[inline(always)]
+    fn adapt(&self, w: f32, h: f32, s: f32) -> f32 {
+        (w + (self.a * (h - self.v_rest) - w) * self.inv_tau_w) + s * self.b
+    }
+    #[inline(always)]
+    fn adapt_grads(&self) -> [f32; 4] {
+        [
+            -1.0 / self.tau,
+            1.0 - self.inv_tau_w,
+            self.a * self.inv_tau_w,
+            self.b,
+        ]
+    }
+    #[inline(always)]
+    fn dh_dv(&self, v: f32) -> f32 {
+        1.0 + self.a0 * (2.0 * v - self.v_rest - self.v_c) / self.tau
+    }
+    #[inline(always)]
+    fn dh_dx(&self, _v: f32) -> f32 {
+        1.0 / self.tau
+    }
+    fn cuda(&self) -> String {
+        include_str!("izhikevich.cu")
+            .replace("IZ_TAU_CHARGE", &c(self.tau))
+            .replace("IZ_V_C", &c(self.v_c))
+            .replace("IZ_SHARPNESS", &c(self.a0))
+            .replace("IZ_V_REST", &c(self.v_rest))
+            .replace("IZ_INV_TAU_W", &c(self.inv_tau_w))
+            .replace("IZ_COUPLING", &c(self.a))
+            .replace("IZ_JUMP", &c(self.b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::charge::check;
+    use crate::NeuronKind;
+
+    const IZH: IzhikevichCharge = IzhikevichCharge {
+        tau: 2.0,
+        v_c: 0.8,
+        a0: 1.2,
+        v_rest: -0.1,
+        inv_tau_w: 1.0 / 3.0,
+        a: 0.3,
+        b: 0.2,
+    };
+
+    #[test]
+    fn derivatives_and_cuda_source() {
+        check::derivatives(IZH);
+        // the constant partial derivatives against central differences
+        let [dh_dw, dw_dw, dw_dh, dw_ds] = IZH.adapt_grads();
+        let (v, x, w, h, s, e) = (0.3f32, 0.5f32, 0.2f32, 0.7f32, 1.0f32, 1e-2f32);
+        let fd = |f: &dyn Fn(f32) -> f32, at: f32| (f(at + e) - f(at - e)) / (2.0 * e);
+        assert!((fd(&|w| IZH.h_adapt(v, x, w), w) - dh_dw).abs() < 1e-3);
+        assert!((fd(&|w| IZH.adapt(w, h, s), w) - dw_dw).abs() < 1e-3);
+        assert!((fd(&|h| IZH.adapt(w, h, s), h) - dw_dh).abs() < 1e-3);
+        assert!((IZH.adapt(w, h, 1.0) - IZH.adapt(w, h, 0.0) - dw_ds).abs() < 1e-6);
+        assert!(!IZH.cuda().contains("IZ_"), "every constant is written in");
+        check::cuda_compiles(
+            IZH,
+            NeuronKind::Izhikevich {
+                tau: 2.0,
+                v_c: 0.8,
+                a0: 1.2,
+                v_rest: -0.1,
+                tau_w: 3.0,
+                a: 0.3,
+                b: 0.2,
+            },
+        );
+    }
+}
