@@ -1,6 +1,7 @@
 //! The surrogate families of SpikingJelly (inventory §2.3), shared by sj's tensor code and the
 //! fused kernels: the scalar gradient σ'(x) used in the CPU loops and the CUDA snippet of the same
 //! formula used in the generated kernels.
+use crate::cuda::cfunction::{self as cf, CDtype};
 
 /// The surrogate families with their shape parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -120,6 +121,41 @@ impl SurrogateKind {
                 }
             }
         }
+    }
+
+    /// SpikingJelly's `cuda_codes(y, x, dtype)`: the C snippet that assigns the surrogate gradient
+    /// of `x` to `y`, text for text as SpikingJelly 0.0.0.0.14 writes it (checklist 287), for the
+    /// surrogates that have one there (Sigmoid, ATan, PiecewiseLeakyReLU, S2NN, QPseudoSpike,
+    /// LeakyKReLU, FakeNumericalGradient, LogTailedReLU); `None` for the others.
+    ///
+    /// ```
+    /// use sj_kernels::{cuda::cfunction::CDtype, SurrogateKind};
+    /// let code = SurrogateKind::Sigmoid { alpha: 4.0 }.cuda_codes("grad_s", "over_th", CDtype::Float).unwrap();
+    /// assert_eq!(code.lines().next().unwrap(),
+    ///     "const float sigmoid_backward__sigmoid_ax = 1.0f / (1.0f + expf(- (4.0f) * over_th));");
+    /// ```
+    pub fn cuda_codes(&self, y: &str, x: &str, dtype: CDtype) -> Option<String> {
+        Some(match *self {
+            SurrogateKind::Sigmoid { alpha } => cf::sigmoid_backward(y, x, alpha, dtype),
+            SurrogateKind::ATan { alpha } => cf::atan_backward(y, x, alpha, dtype),
+            SurrogateKind::PiecewiseLeakyReLU { w, c } => {
+                cf::piecewise_leaky_relu_backward(y, x, w, c, dtype)
+            }
+            SurrogateKind::S2NN { alpha, beta } => cf::s2nn_backward(y, x, alpha, beta, dtype),
+            SurrogateKind::QPseudoSpike { alpha } => {
+                cf::q_pseudo_spike_backward(y, x, alpha, dtype)
+            }
+            SurrogateKind::LeakyKReLU { leak, k } => {
+                cf::leaky_k_relu_backward(y, x, leak, k, dtype)
+            }
+            SurrogateKind::FakeNumericalGradient { alpha } => {
+                cf::fake_numerical_gradient_backward(y, x, alpha, dtype)
+            }
+            SurrogateKind::LogTailedReLU { alpha } => {
+                cf::log_tailed_relu_backward(y, x, alpha, dtype)
+            }
+            _ => return None,
+        })
     }
 
     /// A CUDA C expression of σ'(x) in `float`, for the generated kernels (x is the variable `over_th`).

@@ -20,6 +20,7 @@ use std::f64::consts::PI;
 use std::fmt;
 use tch::Tensor;
 
+use sj_kernels::cuda::cfunction::CDtype;
 /// The surrogate families with their parameters; defined in sj-kernels, which also holds their
 /// scalar and CUDA forms for the fused kernels.
 pub use sj_kernels::SurrogateKind;
@@ -198,6 +199,31 @@ impl Surrogate {
                 tail.masked_fill(&x.le(0.0), alpha)
             }
         }
+    }
+
+    /// `cuda_codes(y, x, dtype)`: SpikingJelly's C snippet that assigns σ'(`x`) to `y`, for
+    /// `dtype` `"float"` or `"half2"`, text for text as SpikingJelly writes it (checklist 287), for
+    /// kernels written the way the "Implement CUPY Neuron" tutorial does. Errors for an unknown
+    /// dtype and for surrogates without CUDA code in SpikingJelly (PiecewiseQuadratic,
+    /// PiecewiseExp, SoftSign, NonzeroSignLogAbs, Erf, SquarewaveFourierSeries).
+    ///
+    /// ```
+    /// let code = sj::surrogate::Surrogate::sigmoid(4.0).cuda_codes("grad_s", "over_th", "float").unwrap();
+    /// assert!(code.ends_with("grad_s = (1.0f - sigmoid_backward__sigmoid_ax) * sigmoid_backward__sigmoid_ax * (4.0f);"));
+    /// ```
+    pub fn cuda_codes(&self, y: &str, x: &str, dtype: &str) -> Result<String> {
+        let dt = CDtype::parse(dtype).ok_or_else(|| {
+            SjError::config(
+                self.name(),
+                format!("dtype must be 'float' or 'half2', got '{dtype}'"),
+            )
+        })?;
+        self.kind.cuda_codes(y, x, dt).ok_or_else(|| {
+            SjError::config(
+                self.name(),
+                "SpikingJelly has no CUDA code for this surrogate",
+            )
+        })
     }
 
     /// σ(x), the primitive function (`spiking=False` output). FakeNumericalGradient has none.

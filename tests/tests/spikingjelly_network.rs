@@ -12,9 +12,22 @@ fn spikingjelly_state_dict_loads_by_name_and_reproduces_the_output() {
     let vs = nn::VarStore::new(Device::Cpu);
     let p = vs.root();
     let mut net = Sequential::new()
-        .add(Conv2d::new_with(&(&p / "0"), 1, 4, 3, ConvOptions::new().with_padding(1).with_bias(false)).unwrap())
+        .add(
+            Conv2d::new_with(
+                &(&p / "0"),
+                1,
+                4,
+                3,
+                ConvOptions::new().with_padding(1).with_bias(false),
+            )
+            .unwrap(),
+        )
         .add(BatchNorm2d::new(&(&p / "1"), 4).unwrap())
-        .add(ParametricLIFNode::new(&(&p / "2"), 2.0).unwrap().with_surrogate(Surrogate::atan(2.0)))
+        .add(
+            ParametricLIFNode::new(&(&p / "2"), 2.0)
+                .unwrap()
+                .with_surrogate(Surrogate::atan(2.0)),
+        )
         .add(MaxPool2d::new(2))
         .add(Flatten::new())
         .add(Linear::new(&(&p / "5"), 4 * 4 * 4, 5, true))
@@ -23,12 +36,20 @@ fn spikingjelly_state_dict_loads_by_name_and_reproduces_the_output() {
     load_state_dict(&vs, data.join("spikingjelly_net_state.npz")).unwrap();
     assert!((vs.variables()["2.w"].double_value(&[]) - 0.3).abs() < 1e-7);
     functional::set_training(&mut net, false);
-    let io: HashMap<String, Tensor> = Tensor::read_npz(data.join("spikingjelly_net_io.npz")).unwrap().into_iter().collect();
+    let io: HashMap<String, Tensor> = Tensor::read_npz(data.join("spikingjelly_net_io.npz"))
+        .unwrap()
+        .into_iter()
+        .collect();
     let y = no_grad(|| net.forward(&io["x"])).unwrap();
-    assert!(io["y"].sum(Kind::Float).double_value(&[]) > 0.0, "the reference fires");
+    assert!(
+        io["y"].sum(Kind::Float).double_value(&[]) > 0.0,
+        "the reference fires"
+    );
     assert!(y.equal(&io["y"]), "spikes differ from SpikingJelly");
-    let mems: HashMap<String, Tensor> =
-        functional::named_memories(&net).into_iter().filter_map(|(k, t)| t.map(|t| (k, t))).collect();
+    let mems: HashMap<String, Tensor> = functional::named_memories(&net)
+        .into_iter()
+        .filter_map(|(k, t)| t.map(|t| (k, t)))
+        .collect();
     for (name, key) in [("6.v", "v_last"), ("2.v", "v_plif")] {
         let err = (&mems[name] - &io[key]).abs().max().double_value(&[]);
         assert!(err < 1e-5, "{name}: max error {err}");

@@ -19,7 +19,9 @@ fn surrogate(v: &Value) -> Surrogate {
         "SoftSign" => Surrogate::soft_sign(f("alpha")),
         "Erf" => Surrogate::erf(f("alpha")),
         "PiecewiseLeakyReLU" => Surrogate::piecewise_leaky_relu(f("w"), f("c")),
-        "SquarewaveFourierSeries" => Surrogate::squarewave_fourier_series(a["n"].as_i64().unwrap(), f("T_period")),
+        "SquarewaveFourierSeries" => {
+            Surrogate::squarewave_fourier_series(a["n"].as_i64().unwrap(), f("T_period"))
+        }
         "S2NN" => Surrogate::s2nn(f("alpha"), f("beta")),
         "QPseudoSpike" => Surrogate::q_pseudo_spike(f("alpha")),
         "LeakyKReLU" => Surrogate::leaky_k_relu(f("leak"), f("k")),
@@ -44,17 +46,50 @@ fn neuron(c: &Value, path: &nn::Path) -> Box<dyn Module> {
     }
     match c["neuron"].as_str().unwrap() {
         "IFNode" => common(IFNode::new(), c),
-        "LIFNode" => common(LIFNode::new(f("tau")).unwrap().with_decay_input(b("decay_input")), c),
-        "ParametricLIFNode" => common(ParametricLIFNode::new(path, f("tau")).unwrap().with_decay_input(b("decay_input")), c),
-        "QIFNode" => common(QIFNode::new(f("tau"), f("v_c"), f("a0"), f("v_rest")).unwrap(), c),
-        "EIFNode" => common(EIFNode::new(f("tau"), f("delta_T"), f("theta_rh"), f("v_rest")).unwrap(), c),
-        "IzhikevichNode" => common(
-            IzhikevichNode::new(f("tau"), f("v_c"), f("a0"), f("v_rest"), f("w_rest"), f("tau_w"), f("a"), f("b")).unwrap(),
+        "LIFNode" => common(
+            LIFNode::new(f("tau"))
+                .unwrap()
+                .with_decay_input(b("decay_input")),
             c,
         ),
-        "KLIFNode" => common(KLIFNode::new(path, b("scale_reset"), f("tau")).unwrap().with_decay_input(b("decay_input")), c),
+        "ParametricLIFNode" => common(
+            ParametricLIFNode::new(path, f("tau"))
+                .unwrap()
+                .with_decay_input(b("decay_input")),
+            c,
+        ),
+        "QIFNode" => common(
+            QIFNode::new(f("tau"), f("v_c"), f("a0"), f("v_rest")).unwrap(),
+            c,
+        ),
+        "EIFNode" => common(
+            EIFNode::new(f("tau"), f("delta_T"), f("theta_rh"), f("v_rest")).unwrap(),
+            c,
+        ),
+        "IzhikevichNode" => common(
+            IzhikevichNode::new(
+                f("tau"),
+                f("v_c"),
+                f("a0"),
+                f("v_rest"),
+                f("w_rest"),
+                f("tau_w"),
+                f("a"),
+                f("b"),
+            )
+            .unwrap(),
+            c,
+        ),
+        "KLIFNode" => common(
+            KLIFNode::new(path, b("scale_reset"), f("tau"))
+                .unwrap()
+                .with_decay_input(b("decay_input")),
+            c,
+        ),
         "LIAFNode" => common(
-            LIAFNode::new(Tensor::relu, b("threshold_related"), f("tau")).unwrap().with_decay_input(b("decay_input")),
+            LIAFNode::new(Tensor::relu, b("threshold_related"), f("tau"))
+                .unwrap()
+                .with_decay_input(b("decay_input")),
             c,
         ),
         other => panic!("unknown neuron {other}"),
@@ -70,18 +105,31 @@ fn max_rel_err(got: &Tensor, want: &Tensor) -> f64 {
 #[test]
 fn neurons_match_spikingjelly_0_0_0_0_14() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
-    let cases: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("spikingjelly_reference.json")).unwrap()).unwrap();
-    let arrays: HashMap<String, Tensor> = Tensor::read_npz(dir.join("spikingjelly_reference.npz")).unwrap().into_iter().collect();
+    let cases: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("spikingjelly_reference.json")).unwrap(),
+    )
+    .unwrap();
+    let arrays: HashMap<String, Tensor> = Tensor::read_npz(dir.join("spikingjelly_reference.npz"))
+        .unwrap()
+        .into_iter()
+        .collect();
     let mut checked = 0;
     for c in cases.as_array().unwrap() {
         let key = c["key"].as_str().unwrap();
         let a = |name: &str| arrays[&format!("{key}.{name}")].shallow_clone();
-        let label = format!("{key} {} {} v_reset={} detach={} T={}", c["neuron"], c["surrogate"], c["v_reset"], c["detach_reset"], c["T"]);
+        let label = format!(
+            "{key} {} {} v_reset={} detach={} T={}",
+            c["neuron"], c["surrogate"], c["v_reset"], c["detach_reset"], c["T"]
+        );
         let vs = nn::VarStore::new(Device::Cpu);
         let mut n = neuron(c, &vs.root());
         let x = a("x").set_requires_grad(true);
         let out = n.forward(&x).unwrap();
-        let mems: HashMap<String, Tensor> = n.memories().into_iter().filter_map(|(k, t)| t.map(|t| (k, t))).collect();
+        let mems: HashMap<String, Tensor> = n
+            .memories()
+            .into_iter()
+            .filter_map(|(k, t)| t.map(|t| (k, t)))
+            .collect();
         let v_seq = &mems["v_seq"];
         if c["neuron"] == "LIAFNode" {
             assert!(max_rel_err(&out, &a("out")) <= 1.0, "{label}: output");
@@ -98,7 +146,10 @@ fn neurons_match_spikingjelly_0_0_0_0_14() {
         assert!(e <= 1.0, "{label}: x.grad off by {e} tolerances");
         for (name, p) in vs.variables() {
             let want = a(&format!("param_grad.{name}"));
-            assert!(max_rel_err(&p.grad().reshape([1]), &want) <= 1.0, "{label}: grad of {name}");
+            assert!(
+                max_rel_err(&p.grad().reshape([1]), &want) <= 1.0,
+                "{label}: grad of {name}"
+            );
         }
         checked += 1;
     }

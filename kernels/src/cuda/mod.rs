@@ -2,6 +2,8 @@
 //! surrogate's gradient, the reset and the constants are written into the source), compiled to
 //! PTX by NVRTC at first use and cached. cudarc loads the driver and NVRTC dynamically, so a build
 //! never needs CUDA and a machine without a GPU gets [`KernelError::CudaUnavailable`], not a panic.
+pub mod cfunction;
+
 use crate::autograd::KernelError;
 use crate::charge::Charge;
 use crate::config::NeuronConfig;
