@@ -93,10 +93,14 @@ pub fn fused_neuron(
             "store_v_seq is not supported for neurons with two state variables".into(),
         ));
     }
-    if x_seq.kind() != Kind::Float || v_init.kind() != Kind::Float {
+    // float32 everywhere; float16 and bfloat16 on CUDA (stored in 16 bits, computed in float32)
+    let cuda = x_seq.device() != Device::Cpu;
+    let half = matches!(x_seq.kind(), Kind::Half | Kind::BFloat16);
+    if !(x_seq.kind() == Kind::Float || (cuda && half)) || v_init.kind() != x_seq.kind() {
         return Err(KernelError::Input(format!(
-            "fused kernels take float32, got {:?}",
-            x_seq.kind()
+            "fused kernels take float32 (and float16 or bfloat16 on CUDA), with v_init of the same dtype; got {:?} and {:?}",
+            x_seq.kind(),
+            v_init.kind()
         )));
     }
     if x_seq.device() != v_init.device() || decay.is_some_and(|d| d.device() != x_seq.device()) {
@@ -116,7 +120,7 @@ pub fn fused_neuron(
     // libtorch's custom functions need defined tensor inputs: neurons without a learnable decay
     // get a constant zero that the kernels ignore.
     let mut k2 = match decay {
-        Some(d) => d.reshape([1]).contiguous(),
+        Some(d) => d.reshape([1]).to_kind(Kind::Float).contiguous(),
         None => Tensor::zeros([1], (Kind::Float, x_seq.device())),
     };
     let code = cfg.encode();

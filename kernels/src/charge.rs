@@ -49,6 +49,7 @@ pub(crate) fn c(v: f32) -> String {
 pub(crate) mod check {
     use super::Charge;
     use crate::config::{NeuronConfig, NeuronKind};
+    use crate::cuda::Storage;
     use crate::surrogate::SurrogateKind;
 
     /// `dh_dv` and `dh_dx` equal central differences of `h` (in f64 around f32 points).
@@ -72,7 +73,7 @@ pub(crate) mod check {
     }
 
     /// The generated CUDA source compiles with NVRTC for hard and soft reset, with and without
-    /// detach_reset, and two surrogates (no GPU is needed to compile).
+    /// detach_reset, two surrogates and the three storage types (no GPU is needed to compile).
     pub fn cuda_compiles<C: Charge>(c: C, kind: NeuronKind) {
         for (v_reset, detach) in [(Some(0.0), false), (None, true)] {
             for surrogate in [
@@ -90,9 +91,11 @@ pub(crate) mod check {
                     surrogate,
                     store_v_seq: true,
                 };
-                let src = crate::cuda::source(&c, &cfg);
-                if let Err(e) = crate::cuda::compile(&src) {
-                    panic!("{e}\n{src}");
+                for storage in [Storage::F32, Storage::F16, Storage::BF16] {
+                    let src = crate::cuda::source_for(&c, &cfg, storage);
+                    if let Err(e) = crate::cuda::compile(&src) {
+                        panic!("{storage:?}: {e}\n{src}");
+                    }
                 }
             }
         }

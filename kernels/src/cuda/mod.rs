@@ -3,6 +3,9 @@
 //! PTX by NVRTC at first use and cached. cudarc loads the driver and NVRTC dynamically, so a build
 //! never needs CUDA and a machine without a GPU gets [`KernelError::CudaUnavailable`], not a panic.
 pub mod cfunction;
+mod storage;
+
+pub use storage::Storage;
 
 use crate::autograd::KernelError;
 use crate::charge::Charge;
@@ -16,9 +19,15 @@ use tch::Tensor;
 /// Threads per block (SpikingJelly's `configure.cuda_threads`).
 const THREADS: u32 = 512;
 
-/// The CUDA C source for one configuration.
+/// The CUDA C source for one configuration, float32 tensors.
 pub fn source<C: Charge>(charge: &C, cfg: &NeuronConfig) -> String {
+    source_for(charge, cfg, Storage::F32)
+}
+
+/// The CUDA C source for one configuration and element type.
+pub fn source_for<C: Charge>(charge: &C, cfg: &NeuronConfig, storage: Storage) -> String {
     include_str!("neuron.cu")
+        .replace("@STORAGE@", storage.cuda())
         .replace("@CHARGE@", &charge.cuda())
         .replace("@ADAPTS@", if C::ADAPTS { "1" } else { "0" })
         .replace("@SURROGATE_GRAD@", &cfg.surrogate.cuda_grad())
@@ -86,11 +95,15 @@ fn context(ordinal: usize) -> Result<Arc<CudaContext>, KernelError> {
 fn kernels<C: Charge>(
     charge: &C,
     cfg: &NeuronConfig,
+    storage: Storage,
     ordinal: usize,
 ) -> Result<(CudaFunction, CudaFunction), KernelError> {
     type Cache = Mutex<HashMap<(usize, String), (CudaFunction, CudaFunction)>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
-    let key = (ordinal, format!("{}|{:?}", cfg.cache_key(), charge.cuda()));
+    let key = (
+        ordinal,
+        format!("{}|{:?}|{storage:?}", cfg.cache_key(), charge.cuda()),
+    );
     let cache = CACHE.get_or_init(Default::default);
     if let Some(f) = cache
         .lock()
@@ -101,7 +114,7 @@ fn kernels<C: Charge>(
     }
     let ctx = context(ordinal)?;
     let module = ctx
-        .load_module(compile(&source(charge, cfg))?)
+        .load_module(compile(&source_for(charge, cfg, storage))?)
         .map_err(|e| KernelError::Cuda(e.to_string()))?;
     let f = module
         .load_function("sj_fptt")
@@ -149,7 +162,18 @@ fn launch(
         .map_err(|e| KernelError::Cuda(e.to_string()))
 }
 
-/// FPTT on CUDA; inputs are contiguous f32 `[T, N]` and `[N]` on `Device::Cuda(ordinal)`.
+/// The storage of `t`, or an error naming the dtypes the kernels take.
+fn storage_of(t: &Tensor) -> Result<Storage, KernelError> {
+    Storage::of(t.kind()).ok_or_else(|| {
+        KernelError::Input(format!(
+            "CUDA kernels take float32, float16 or bfloat16, got {:?}",
+            t.kind()
+        ))
+    })
+}
+
+/// FPTT on CUDA; inputs are contiguous `[T, N]` and state `[N]` (or `[2, N]`) of one dtype on
+/// `Device::Cuda(ordinal)`; the decay is float32.
 pub(crate) fn forward<C: Charge>(
     charge: &C,
     cfg: &NeuronConfig,
@@ -166,7 +190,7 @@ pub(crate) fn forward<C: Charge>(
         }
     };
     let (t_steps, n) = (x.size()[0], x.size()[1]);
-    let (f, _) = kernels(charge, cfg, ordinal)?;
+    let (f, _) = kernels(charge, cfg, storage_of(x)?, ordinal)?;
     let (s, h, v_last) = (x.empty_like(), x.empty_like(), v_init.empty_like());
     let v_seq = cfg.store_v_seq.then(|| x.empty_like());
     let args = [
@@ -202,7 +226,7 @@ pub(crate) fn backward<C: Charge>(
         }
     };
     let (t_steps, n) = (h_seq.size()[0], h_seq.size()[1]);
-    let (_, b) = kernels(charge, cfg, ordinal)?;
+    let (_, b) = kernels(charge, cfg, storage_of(h_seq)?, ordinal)?;
     let (gx, gv0) = (h_seq.empty_like(), v_init.empty_like());
     let gk = decay.map(|d| d.zeros_like());
     let (grad_v_seq, grad_v_last) = match grad_v {

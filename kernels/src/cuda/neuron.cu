@@ -4,6 +4,9 @@
 // reset mode, detach_reset, threshold and reset constants. With @ADAPTS@ (Izhikevich) the state is
 // [2, N]: V, then the adaptation current W, carried forward with sj_adapt and backward with the
 // constant partial derivatives SJ_DH_DW, SJ_DW_DW, SJ_DW_DH and SJ_DW_DS.
+// Tensors are stored as sj_t (float, or fp16 / bf16 held in 16-bit integers; defined next), read
+// with sj_ld and written with sj_st; all arithmetic is in float (the decay and its gradient too).
+@STORAGE@
 __device__ __forceinline__ float sj_sigmoid_grad(float x, float alpha) {
     const float s = 1.0f / (1.0f + expf(-alpha * x));
     return (1.0f - s) * s * alpha;
@@ -19,51 +22,51 @@ __device__ __forceinline__ float sj_reset(float h, float s) {
 #endif
 }
 
-extern "C" __global__ void sj_fptt(const float* __restrict__ x_seq, const float* __restrict__ v_init,
-                                   const float* __restrict__ decay, float* __restrict__ spike_seq,
-                                   float* __restrict__ v_seq, float* __restrict__ v_last,
-                                   float* __restrict__ h_seq, int T, int N) {
+extern "C" __global__ void sj_fptt(const sj_t* __restrict__ x_seq, const sj_t* __restrict__ v_init,
+                                   const float* __restrict__ decay, sj_t* __restrict__ spike_seq,
+                                   sj_t* __restrict__ v_seq, sj_t* __restrict__ v_last,
+                                   sj_t* __restrict__ h_seq, int T, int N) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= N) return;
     const float k = decay ? decay[0] : 0.0f;
-    float v = v_init[i];
+    float v = sj_ld(v_init, i);
 #if @ADAPTS@
-    float w = v_init[N + i];
+    float w = sj_ld(v_init, N + i);
 #endif
     for (int t = 0; t < T; t++) {
         const long idx = (long)t * N + i;
 #if @ADAPTS@
-        const float h = sj_h_adapt(v, x_seq[idx], w);
+        const float h = sj_h_adapt(v, sj_ld(x_seq, idx), w);
 #else
-        const float h = sj_h(v, x_seq[idx], k);
+        const float h = sj_h(v, sj_ld(x_seq, idx), k);
 #endif
         const float s = h >= @V_TH@ ? 1.0f : 0.0f;
         v = sj_reset(h, s);
 #if @ADAPTS@
         w = sj_adapt(w, h, s);
 #endif
-        h_seq[idx] = h;
-        spike_seq[idx] = s;
-        if (v_seq) v_seq[idx] = v;
+        sj_st(h_seq, idx, h);
+        sj_st(spike_seq, idx, s);
+        if (v_seq) sj_st(v_seq, idx, v);
     }
-    v_last[i] = v;
+    sj_st(v_last, i, v);
 #if @ADAPTS@
-    v_last[N + i] = w;
+    sj_st(v_last, N + i, w);
 #endif
 }
 
-extern "C" __global__ void sj_bptt(const float* __restrict__ grad_spike_seq,
-                                   const float* __restrict__ grad_v_seq,
-                                   const float* __restrict__ grad_v_last, const float* __restrict__ h_seq,
-                                   const float* __restrict__ v_init, const float* __restrict__ decay,
-                                   float* __restrict__ grad_x_seq, float* __restrict__ grad_v_init,
+extern "C" __global__ void sj_bptt(const sj_t* __restrict__ grad_spike_seq,
+                                   const sj_t* __restrict__ grad_v_seq,
+                                   const sj_t* __restrict__ grad_v_last, const sj_t* __restrict__ h_seq,
+                                   const sj_t* __restrict__ v_init, const float* __restrict__ decay,
+                                   sj_t* __restrict__ grad_x_seq, sj_t* __restrict__ grad_v_init,
                                    float* __restrict__ grad_decay, int T, int N) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= N) return;
     const float k = decay ? decay[0] : 0.0f;
-    float carry = grad_v_last ? grad_v_last[i] : 0.0f;  // dL/dH[t+1] * dH[t+1]/dV[t]
+    float carry = grad_v_last ? sj_ld(grad_v_last, i) : 0.0f;  // dL/dH[t+1] * dH[t+1]/dV[t]
 #if @ADAPTS@
-    float carry_w = grad_v_last ? grad_v_last[N + i] : 0.0f;  // dL/dW[t]
+    float carry_w = grad_v_last ? sj_ld(grad_v_last, N + i) : 0.0f;  // dL/dW[t]
 #endif
     // keep: 0 with detach_reset; SpikingJelly's AdaptBaseNode never detaches the spike in V_reset * S
     const float keep = 1.0f - @DETACH_RESET@;
@@ -71,7 +74,7 @@ extern "C" __global__ void sj_bptt(const float* __restrict__ grad_spike_seq,
     float gk = 0.0f;
     for (int t = T - 1; t >= 0; t--) {
         const long idx = (long)t * N + i;
-        const float h = h_seq[idx];
+        const float h = sj_ld(h_seq, idx);
         const float over_th = h - @V_TH@;
         const float s = over_th >= 0.0f ? 1.0f : 0.0f;
         const float grad_s_to_h = @SURROGATE_GRAD@;
@@ -80,26 +83,26 @@ extern "C" __global__ void sj_bptt(const float* __restrict__ grad_spike_seq,
 #else
         const float grad_v_to_h = 1.0f - @V_TH@ * grad_s_to_h * keep;
 #endif
-        const float gv = carry + (grad_v_seq ? grad_v_seq[idx] : 0.0f);
-        float gh = gv * grad_v_to_h + grad_spike_seq[idx] * grad_s_to_h;
+        const float gv = carry + (grad_v_seq ? sj_ld(grad_v_seq, idx) : 0.0f);
+        float gh = gv * grad_v_to_h + sj_ld(grad_spike_seq, idx) * grad_s_to_h;
 #if @ADAPTS@
         gh += carry_w * (SJ_DW_DH + SJ_DW_DS * grad_s_to_h);
         carry_w = carry_w * SJ_DW_DW + gh * SJ_DH_DW;
 #endif
         float v_prev;
         if (t > 0) {
-            const float hp = h_seq[idx - N];
+            const float hp = sj_ld(h_seq, idx - N);
             v_prev = sj_reset(hp, hp >= @V_TH@ ? 1.0f : 0.0f);
         } else {
-            v_prev = v_init[i];
+            v_prev = sj_ld(v_init, i);
         }
-        grad_x_seq[idx] = gh * sj_dh_dx(v_prev, k);
+        sj_st(grad_x_seq, idx, gh * sj_dh_dx(v_prev, k));
         gk += gh * sj_dh_dk(v_prev, h, k);
         carry = gh * sj_dh_dv(v_prev, k);
     }
-    grad_v_init[i] = carry;
+    sj_st(grad_v_init, i, carry);
 #if @ADAPTS@
-    grad_v_init[N + i] = carry_w;
+    sj_st(grad_v_init, N + i, carry_w);
 #endif
     if (grad_decay) atomicAdd(grad_decay, gk);
 }

@@ -14,6 +14,7 @@
 //! assert_eq!(Vec::<f32>::try_from(&s.flatten(0, -1)).unwrap(), vec![0.0, 1.0, 0.0, 1.0]);
 //! ```
 mod adaptive;
+pub mod check;
 mod eif;
 mod if_node;
 mod klif;
@@ -261,10 +262,12 @@ fn fused_forward<N: Neuron + ?Sized>(
     let Some((kind, decay)) = n.fused() else {
         return refuse("no fused kernel for this neuron".into());
     };
-    if x_seq.kind() != tch::Kind::Float {
+    let half = matches!(x_seq.kind(), tch::Kind::Half | tch::Kind::BFloat16);
+    if !(x_seq.kind() == tch::Kind::Float || (half && x_seq.device().is_cuda())) {
         return refuse(format!(
-            "fused kernels take float32, got {:?}",
-            x_seq.kind()
+            "fused kernels take float32 (float16 and bfloat16 on CUDA), got {:?} on {:?}",
+            x_seq.kind(),
+            x_seq.device()
         ));
     }
     if !n.node().surrogate_function.spiking {

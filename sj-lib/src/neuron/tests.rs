@@ -1,5 +1,5 @@
 use super::*;
-use crate::base::{Backend, Memory, Module};
+use crate::base::{Backend, Module};
 use tch::{nn, Device, Kind};
 
 fn vec(t: &Tensor) -> Vec<f64> {
@@ -245,153 +245,21 @@ fn if_constant_input_sawtooth_t5() {
 /// neuron x surrogate x reset x detach_reset x T in {1, 2, 7, 64}, with an odd number of neurons.
 #[test]
 fn fused_cpu_kernels_match_the_op_by_op_path() {
-    use crate::surrogate::Surrogate;
-    let surrogates = [
-        Surrogate::sigmoid(4.0),
-        Surrogate::atan(2.0),
-        Surrogate::piecewise_quadratic(1.0),
-        Surrogate::s2nn(4.0, 1.0),
-    ];
-    let mut cases = 0;
-    for kind in 0..6 {
-        for (si, sg) in surrogates.iter().enumerate() {
-            for v_reset in [Some(0.0), None] {
-                for detach in [false, true] {
-                    for t in [1i64, 2, 7, 64] {
-                        // Rotate the surrogate with T so every combination stays cheap.
-                        if (si + t as usize) % 2 == 1 {
-                            continue;
-                        }
-                        let build = |vs: &nn::VarStore, v0: &Tensor| -> Box<dyn Module> {
-                            let sg = *sg;
-                            match kind {
-                                0 => prepared(IFNode::new().with_v_reset(v_reset), v0, detach, sg),
-                                1 => prepared(
-                                    LIFNode::new(3.0)
-                                        .unwrap()
-                                        .with_decay_input(t % 2 == 0)
-                                        .with_v_reset(v_reset),
-                                    v0,
-                                    detach,
-                                    sg,
-                                ),
-                                2 => prepared(
-                                    ParametricLIFNode::new(&vs.root(), 2.5)
-                                        .unwrap()
-                                        .with_decay_input(t % 2 == 1)
-                                        .with_v_reset(v_reset),
-                                    v0,
-                                    detach,
-                                    sg,
-                                ),
-                                3 => prepared(
-                                    QIFNode::default().with_v_reset(v_reset.map(|_| -0.1)),
-                                    v0,
-                                    detach,
-                                    sg,
-                                ),
-                                4 => prepared(
-                                    EIFNode::default().with_v_reset(v_reset.map(|_| -0.1)),
-                                    v0,
-                                    detach,
-                                    sg,
-                                ),
-                                _ => {
-                                    // two state variables; W starts from v0 too, so its gradient is checked
-                                    let mut izh = IzhikevichNode::new(
-                                        2.0, 0.8, 1.0, -0.1, 0.0, 2.0, 0.3, 0.2,
-                                    )
-                                    .unwrap()
-                                    .with_v_reset(v_reset.map(|_| -0.1));
-                                    izh.w = Memory::Tensor(v0 * 0.4);
-                                    prepared(izh, v0, detach, sg)
-                                }
-                            }
-                        };
-                        tch::manual_seed(t + kind as i64);
-                        let x0 = Tensor::rand([t, 3, 37], (Kind::Float, Device::Cpu)) * 1.6 - 0.3;
-                        let v00 = Tensor::rand([3, 37], (Kind::Float, Device::Cpu)) * 0.5;
-                        let g = Tensor::rand([t, 3, 37], (Kind::Float, Device::Cpu));
-                        let mut results = Vec::new();
-                        // op-by-op, the fused sequence, and `auto` single steps (the kernel with T = 1)
-                        for (backend, mode) in [
-                            (Backend::Torch, StepMode::M),
-                            (Backend::Fused, StepMode::M),
-                            (Backend::Auto, StepMode::S),
-                        ] {
-                            let vs = nn::VarStore::new(Device::Cpu);
-                            let x = x0.detach().set_requires_grad(true);
-                            let v0 = v00.detach().set_requires_grad(true);
-                            let mut n = build(&vs, &v0);
-                            n.set_step_mode(mode).unwrap();
-                            n.set_backend(backend).unwrap();
-                            let s = match mode {
-                                StepMode::M => n.forward(&x).unwrap(),
-                                StepMode::S => Tensor::stack(
-                                    &(0..t)
-                                        .map(|i| n.forward(&x.get(i)).unwrap())
-                                        .collect::<Vec<_>>(),
-                                    0,
-                                ),
-                            };
-                            let v_last = n.memories()[0].1.as_ref().unwrap().shallow_clone();
-                            // Izhikevich's W[T−1] (nothing for one-variable neurons)
-                            let w_last = n
-                                .memories()
-                                .get(1)
-                                .and_then(|m| m.1.as_ref().map(Tensor::shallow_clone));
-                            // T = 7: `sum()`, whose gradient reaches the kernel as one broadcast value
-                            let loss_s = match t {
-                                7 => s.sum(Kind::Float),
-                                _ => (&s * &g).sum(Kind::Float),
-                            };
-                            let loss_w = w_last
-                                .as_ref()
-                                .map_or(Tensor::from(0.0f32), |w| (w * 0.3).sum(Kind::Float));
-                            (loss_s + (&v_last * 0.5).sum(Kind::Float) + loss_w).backward();
-                            let w_grad = vs.variables().get("w").map(|w| w.grad());
-                            let state = match &w_last {
-                                Some(w) => Tensor::stack(&[&v_last, w], 0),
-                                None => v_last,
-                            };
-                            results.push((s, state, x.grad(), v0.grad(), w_grad));
-                        }
-                        for (b, path) in [(&results[1], "fused"), (&results[2], "single steps")] {
-                            let a = &results[0];
-                            let what = format!("{path}: kind {kind} {sg} v_reset={v_reset:?} detach={detach} T={t}");
-                            assert!(a.0.equal(&b.0), "{what}: spikes differ");
-                            assert!(
-                                (&a.1 - &b.1).abs().max().double_value(&[]) <= 1e-6,
-                                "{what}: v"
-                            );
-                            for (ga, gb, name) in [(&a.2, &b.2, "x"), (&a.3, &b.3, "v_init")] {
-                                // Relative to the gradient's scale (its largest magnitude).
-                                let err = (ga - gb).abs().max().double_value(&[])
-                                    / ga.abs().max().double_value(&[]).max(1e-12);
-                                assert!(err <= 1e-5, "{what}: grad {name} rel err {err}");
-                            }
-                            if let (Some(ga), Some(gb)) = (&a.4, &b.4) {
-                                let err = ((ga - gb).abs() / (ga.abs() + 1e-6)).double_value(&[]);
-                                assert!(err <= 1e-5, "{what}: grad w rel err {err}");
-                            }
-                        }
-                        cases += 1;
-                    }
-                }
-            }
+    // Every neuron with a kernel, 4 surrogates, hard/soft reset, detach_reset, T in {1, 2, 7, 64}
+    // on 111 neurons: the fused sequence and `auto` single steps (the kernel with T = 1) against
+    // the op-by-op path.
+    let cases = check::Case::all();
+    assert_eq!(cases.len(), 6 * 4 * 2 * 2 * 2);
+    for case in &cases {
+        let run = |backend, mode| case.run(Device::Cpu, Kind::Float, backend, mode).unwrap();
+        let reference = run(Backend::Torch, StepMode::M);
+        for (backend, mode) in [(Backend::Fused, StepMode::M), (Backend::Auto, StepMode::S)] {
+            let c = reference.compare(&run(backend, mode)).unwrap();
+            assert!(
+                c.within(1e-6, 1e-5),
+                "{} with {backend} in step mode {mode}: {c:?}",
+                case.name()
+            );
         }
     }
-    assert_eq!(cases, 6 * 4 * 2 * 2 * 2);
-}
-
-/// Boxes a neuron with the options under test and a starting potential that requires grad.
-fn prepared<N: NodeOptions + 'static>(
-    n: N,
-    v0: &Tensor,
-    detach: bool,
-    sg: crate::surrogate::Surrogate,
-) -> Box<dyn Module> {
-    let mut n = n.with_detach_reset(detach).with_surrogate(sg);
-    n.node_mut().v = Memory::Tensor(v0.shallow_clone());
-    Box::new(n)
 }
