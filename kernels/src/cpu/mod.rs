@@ -152,7 +152,7 @@ fn forward_with<C: Charge, R: Reset>(
         Shared(out.v_last.as_mut_ptr()),
     );
     let v_ptr = out.v_seq.map(|v| Shared(v.as_mut_ptr()));
-    v_init.par_chunks(CHUNK).enumerate().for_each(|(c, v0)| {
+    for_chunks(v_init, |(c, v0)| {
         let start = c * CHUNK;
         let len = v0.len();
         let mut v = v0.to_vec();
@@ -185,7 +185,19 @@ fn forward_with<C: Charge, R: Reset>(
             // SAFETY: as above.
             unsafe { last_ptr.slice(n + start, len) }.copy_from_slice(&w);
         }
+        0.0
     });
+}
+
+/// Runs `work` on each chunk of [`CHUNK`] neurons and sums what it returns: in parallel when
+/// there is more than one chunk, else on the calling thread (handing a single chunk to rayon's
+/// pool costs more than a time step of a few thousand neurons, e.g. a single-step neuron).
+fn for_chunks(v: &[f32], work: impl Fn((usize, &[f32])) -> f64 + Sync + Send) -> f64 {
+    if v.len() <= CHUNK {
+        v.chunks(CHUNK).enumerate().map(work).sum()
+    } else {
+        v.par_chunks(CHUNK).enumerate().map(work).sum()
+    }
 }
 
 /// State variables per neuron: `V`, and `W` for adapting neurons.
@@ -327,71 +339,67 @@ fn backward_with<C: Charge, S: Fn(f32) -> f32 + Copy + Sync>(
         Shared(out.grad_x.as_mut_ptr()),
         Shared(out.grad_v_init.as_mut_ptr()),
     );
-    with_reset!(cfg, |reset| v_init
-        .par_chunks(CHUNK)
-        .enumerate()
-        .map(|(c, v0)| {
-            let start = c * CHUNK;
-            let len = v0.len();
-            // carry[i] = ∂L/∂V[t]: ∂L/∂H[t+1]·∂H[t+1]/∂V[t], plus the gradient of V[t] itself.
-            let mut carry = match grad_v_last {
-                Some(g) => g[start..start + len].to_vec(),
-                None => vec![0.0f32; len],
-            };
-            // ∂L/∂W[t] for adapting neurons
-            let mut carry_w = match (C::ADAPTS, grad_v_last) {
-                (false, _) => Vec::new(),
-                (true, Some(g)) => g[n + start..n + start + len].to_vec(),
-                (true, None) => vec![0.0f32; len],
-            };
-            let mut grad_k = 0.0f64;
-            let row = BackwardRow {
-                charge,
-                reset,
-                sg,
-                th,
-                keep,
-                keep_r,
-            };
-            for t in (0..t_steps).rev() {
-                let base = t * n + start;
-                if let Some(g) = grad_v_seq {
-                    carry
-                        .iter_mut()
-                        .zip(&g[base..base + len])
-                        .for_each(|(c, g)| *c += g);
-                }
-                let h = &h_seq[base..base + len];
-                let gs = if broadcast {
-                    grad_spike
-                } else {
-                    &grad_spike[base..base + len]
-                };
-                // SAFETY: columns [start, start+len) of row t belong to this task only.
-                let gx = unsafe { gx_ptr.slice(base, len) };
-                // V[t−1]: the reset of H[t−1], or v_init at t = 0.
-                let prev = if t == 0 {
-                    v0
-                } else {
-                    &h_seq[base - n..base - n + len]
-                };
-                let c = (&mut carry[..], &mut carry_w[..]);
-                grad_k += match (t == 0, broadcast) {
-                    (true, false) => row.run::<false, false>(h, gs, prev, c, gx),
-                    (false, false) => row.run::<true, false>(h, gs, prev, c, gx),
-                    (true, true) => row.run::<false, true>(h, gs, prev, c, gx),
-                    (false, true) => row.run::<true, true>(h, gs, prev, c, gx),
-                } as f64;
+    with_reset!(cfg, |reset| for_chunks(v_init, |(c, v0)| {
+        let start = c * CHUNK;
+        let len = v0.len();
+        // carry[i] = ∂L/∂V[t]: ∂L/∂H[t+1]·∂H[t+1]/∂V[t], plus the gradient of V[t] itself.
+        let mut carry = match grad_v_last {
+            Some(g) => g[start..start + len].to_vec(),
+            None => vec![0.0f32; len],
+        };
+        // ∂L/∂W[t] for adapting neurons
+        let mut carry_w = match (C::ADAPTS, grad_v_last) {
+            (false, _) => Vec::new(),
+            (true, Some(g)) => g[n + start..n + start + len].to_vec(),
+            (true, None) => vec![0.0f32; len],
+        };
+        let mut grad_k = 0.0f64;
+        let row = BackwardRow {
+            charge,
+            reset,
+            sg,
+            th,
+            keep,
+            keep_r,
+        };
+        for t in (0..t_steps).rev() {
+            let base = t * n + start;
+            if let Some(g) = grad_v_seq {
+                carry
+                    .iter_mut()
+                    .zip(&g[base..base + len])
+                    .for_each(|(c, g)| *c += g);
             }
-            // SAFETY: entries [start, start+len) (and [n+start, n+start+len)) belong to this task only.
-            unsafe { gv0_ptr.slice(start, len) }.copy_from_slice(&carry);
-            if C::ADAPTS {
-                // SAFETY: as above.
-                unsafe { gv0_ptr.slice(n + start, len) }.copy_from_slice(&carry_w);
-            }
-            grad_k
-        })
-        .sum())
+            let h = &h_seq[base..base + len];
+            let gs = if broadcast {
+                grad_spike
+            } else {
+                &grad_spike[base..base + len]
+            };
+            // SAFETY: columns [start, start+len) of row t belong to this task only.
+            let gx = unsafe { gx_ptr.slice(base, len) };
+            // V[t−1]: the reset of H[t−1], or v_init at t = 0.
+            let prev = if t == 0 {
+                v0
+            } else {
+                &h_seq[base - n..base - n + len]
+            };
+            let c = (&mut carry[..], &mut carry_w[..]);
+            grad_k += match (t == 0, broadcast) {
+                (true, false) => row.run::<false, false>(h, gs, prev, c, gx),
+                (false, false) => row.run::<true, false>(h, gs, prev, c, gx),
+                (true, true) => row.run::<false, true>(h, gs, prev, c, gx),
+                (false, true) => row.run::<true, true>(h, gs, prev, c, gx),
+            } as f64;
+        }
+        // SAFETY: entries [start, start+len) (and [n+start, n+start+len)) belong to this task only.
+        unsafe { gv0_ptr.slice(start, len) }.copy_from_slice(&carry);
+        if C::ADAPTS {
+            // SAFETY: as above.
+            unsafe { gv0_ptr.slice(n + start, len) }.copy_from_slice(&carry_w);
+        }
+        grad_k
+    }))
 }
 
 /// One backward time step of a chunk (see [`forward_row`] on why it is a separate function).

@@ -42,34 +42,24 @@ fn uniform(i: u32, k0: u32, k1: u32) -> f32 {
 
 /// Encodes `out.len() / p.len()` repetitions of the probabilities `p` (so a sequence
 /// `p.expand([T, ...])` needs no copy of `p`) into `out`. Returns the first probability outside
-/// `[0, 1]` (or NaN) as the error; `out` is then unspecified.
+/// `[0, 1]` (or NaN) as the error; `out` is then unspecified. Small outputs (up to 4 chunks) are
+/// encoded on the calling thread.
 pub fn encode_cpu(p: &[f32], seed: u64, out: &mut [f32]) -> Result<(), f32> {
     let n = p.len();
     assert!(
         n > 0 && out.len() % n == 0,
         "output must hold whole repetitions of the input"
     );
-    let all_inside = out
-        .par_chunks_mut(CHUNK)
-        .enumerate()
-        .map(|(c, chunk)| {
-            let key = mix64(seed ^ mix64(c as u64));
-            let (k0, k1) = (key as u32, (key >> 32) as u32);
-            let (mut start, mut done, mut inside) = ((c * CHUNK) % n, 0, true);
-            while done < chunk.len() {
-                let len = (n - start).min(chunk.len() - done);
-                let src = &p[start..start + len];
-                for (j, (o, &pr)) in chunk[done..done + len].iter_mut().zip(src).enumerate() {
-                    let u = uniform((done + j) as u32, k0, k1);
-                    *o = if u <= pr { 1.0 } else { 0.0 };
-                    inside &= (0.0..=1.0).contains(&pr);
-                }
-                done += len;
-                start = 0;
-            }
-            inside
-        })
-        .reduce(|| true, |a, b| a & b);
+    let all_inside = if out.len() <= 4 * CHUNK {
+        out.chunks_mut(CHUNK)
+            .enumerate()
+            .all(|(c, chunk)| encode_chunk(p, seed, c, chunk))
+    } else {
+        out.par_chunks_mut(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| encode_chunk(p, seed, c, chunk))
+            .reduce(|| true, |a, b| a & b)
+    };
     match all_inside {
         true => Ok(()),
         false => Err(p
@@ -78,6 +68,43 @@ pub fn encode_cpu(p: &[f32], seed: u64, out: &mut [f32]) -> Result<(), f32> {
             .find(|v| !(0.0..=1.0).contains(v))
             .unwrap_or(f32::NAN)),
     }
+}
+
+/// Chunk `c` of the output; false if a probability is outside `[0, 1]`. The hash is integer
+/// multiplies: with AVX2 (checked at run time) eight lanes at a time.
+fn encode_chunk(p: &[f32], seed: u64, c: usize, chunk: &mut [f32]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { encode_chunk_avx2(p, seed, c, chunk) };
+    }
+    encode_chunk_body(p, seed, c, chunk)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn encode_chunk_avx2(p: &[f32], seed: u64, c: usize, chunk: &mut [f32]) -> bool {
+    encode_chunk_body(p, seed, c, chunk)
+}
+
+#[inline(always)]
+fn encode_chunk_body(p: &[f32], seed: u64, c: usize, chunk: &mut [f32]) -> bool {
+    let n = p.len();
+    let key = mix64(seed ^ mix64(c as u64));
+    let (k0, k1) = (key as u32, (key >> 32) as u32);
+    let (mut start, mut done, mut inside) = ((c * CHUNK) % n, 0, true);
+    while done < chunk.len() {
+        let len = (n - start).min(chunk.len() - done);
+        let src = &p[start..start + len];
+        for (j, (o, &pr)) in chunk[done..done + len].iter_mut().zip(src).enumerate() {
+            let u = uniform((done + j) as u32, k0, k1);
+            *o = if u <= pr { 1.0 } else { 0.0 };
+            inside &= (0.0..=1.0).contains(&pr);
+        }
+        done += len;
+        start = 0;
+    }
+    inside
 }
 
 /// `(rand_like(x) ≤ x).to(x)` for a float32 CPU tensor `x` of probabilities, or `Ok(None)` where
