@@ -100,10 +100,12 @@ macro_rules! with_charge {
                 b,
             } => {
                 let $charge = $crate::IzhikevichCharge {
-                    tau: tau as f32,
-                    v_c: v_c as f32,
-                    a0: a0 as f32,
-                    v_rest: v_rest as f32,
+                    qif: $crate::QifCharge {
+                        tau: tau as f32,
+                        v_c: v_c as f32,
+                        a0: a0 as f32,
+                        v_rest: v_rest as f32,
+                    },
                     inv_tau_w: (1.0 / tau_w) as f32,
                     a: a as f32,
                     b: b as f32,

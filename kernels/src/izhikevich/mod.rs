@@ -3,18 +3,13 @@
 //! variable: the kernels carry it forward and `∂L/∂W` backward; backward needs only `H[t]` (all
 //! partial derivatives that involve `W` are constants).
 use crate::charge::{c, Charge};
+use crate::QifCharge;
 
-/// The Izhikevich charge and adaptation.
+/// The Izhikevich charge and adaptation: QIF's charge (and its derivatives) minus `W/τ`.
 #[derive(Clone, Copy, Debug)]
 pub struct IzhikevichCharge {
-    /// Time constant τ.
-    pub tau: f32,
-    /// Critical voltage.
-    pub v_c: f32,
-    /// Sharpness.
-    pub a0: f32,
-    /// Resting potential.
-    pub v_rest: f32,
+    /// τ, V_c, a0 and V_rest.
+    pub qif: QifCharge,
     /// `1/τ_w`, rounded to f32 once, as the op-by-op path multiplies by it.
     pub inv_tau_w: f32,
     /// Sub-threshold adaptation coupling.
@@ -31,16 +26,17 @@ impl Charge for IzhikevichCharge {
     }
     #[inline(always)]
     fn h_adapt(&self, v: f32, x: f32, w: f32) -> f32 {
-        v + (x + (v - self.v_rest) * (v - self.v_c) * self.a0 - w) / self.tau
+        let q = &self.qif;
+        v + (x + (v - q.v_rest) * (v - q.v_c) * q.a0 - w) / q.tau
     }
     #[inline(always)]
     fn adapt(&self, w: f32, h: f32, s: f32) -> f32 {
-        (w + (self.a * (h - self.v_rest) - w) * self.inv_tau_w) + s * self.b
+        (w + (self.a * (h - self.qif.v_rest) - w) * self.inv_tau_w) + s * self.b
     }
     #[inline(always)]
     fn adapt_grads(&self) -> [f32; 4] {
         [
-            -1.0 / self.tau,
+            -1.0 / self.qif.tau,
             1.0 - self.inv_tau_w,
             self.a * self.inv_tau_w,
             self.b,
@@ -48,21 +44,24 @@ impl Charge for IzhikevichCharge {
     }
     #[inline(always)]
     fn dh_dv(&self, v: f32) -> f32 {
-        1.0 + self.a0 * (2.0 * v - self.v_rest - self.v_c) / self.tau
+        self.qif.dh_dv(v)
     }
     #[inline(always)]
-    fn dh_dx(&self, _v: f32) -> f32 {
-        1.0 / self.tau
+    fn dh_dx(&self, v: f32) -> f32 {
+        self.qif.dh_dx(v)
     }
+    /// QIF's device functions (its `sj_h` is this charge at `W = 0`) plus the adaptation.
     fn cuda(&self) -> String {
-        include_str!("izhikevich.cu")
-            .replace("IZ_TAU_CHARGE", &c(self.tau))
-            .replace("IZ_V_C", &c(self.v_c))
-            .replace("IZ_SHARPNESS", &c(self.a0))
-            .replace("IZ_V_REST", &c(self.v_rest))
-            .replace("IZ_INV_TAU_W", &c(self.inv_tau_w))
-            .replace("IZ_COUPLING", &c(self.a))
-            .replace("IZ_JUMP", &c(self.b))
+        let q = &self.qif;
+        self.qif.cuda()
+            + &include_str!("izhikevich.cu")
+                .replace("IZ_TAU_CHARGE", &c(q.tau))
+                .replace("IZ_V_C", &c(q.v_c))
+                .replace("IZ_SHARPNESS", &c(q.a0))
+                .replace("IZ_V_REST", &c(q.v_rest))
+                .replace("IZ_INV_TAU_W", &c(self.inv_tau_w))
+                .replace("IZ_COUPLING", &c(self.a))
+                .replace("IZ_JUMP", &c(self.b))
     }
 }
 
@@ -73,10 +72,12 @@ mod tests {
     use crate::NeuronKind;
 
     const IZH: IzhikevichCharge = IzhikevichCharge {
-        tau: 2.0,
-        v_c: 0.8,
-        a0: 1.2,
-        v_rest: -0.1,
+        qif: QifCharge {
+            tau: 2.0,
+            v_c: 0.8,
+            a0: 1.2,
+            v_rest: -0.1,
+        },
         inv_tau_w: 1.0 / 3.0,
         a: 0.3,
         b: 0.2,
