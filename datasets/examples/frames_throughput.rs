@@ -33,8 +33,11 @@ use tch::Tensor;
 const H: usize = 34;
 const W: usize = 34;
 
+/// An integration mode: events to frames.
+type Integrate = fn(&Events) -> Result<Tensor>;
+
 /// The three integration modes, by name.
-const MODES: [(&str, fn(&Events) -> Result<Tensor>); 3] = [
+const MODES: [(&str, Integrate); 3] = [
     ("number16", |e| {
         integrate_events_by_fixed_frames_number(e, SplitBy::Number, 16, H, W)
     }),
