@@ -13,7 +13,7 @@ use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
-use tch::Tensor;
+use tch::{Device, Kind, Tensor};
 
 /// How a fixed number of frames splits the events: `'number'` (equal event counts) or `'time'`
 /// (equal time spans).
@@ -79,18 +79,26 @@ fn check_segment(events: &Events, h: usize, w: usize, j_l: usize, j_r: usize) ->
     Ok(())
 }
 
-/// Stacks `frames` (`[F]` flat `[2, H, W]` frames of `f32`) into an `[F, 2, H, W]` tensor.
-fn to_tensor(data: &[f32], f: usize, h: usize, w: usize) -> Result<Tensor> {
-    Ok(Tensor::f_from_slice(data)?.f_view([f as i64, 2, h as i64, w as i64])?)
+/// An `[F, 2, H, W]` float tensor of zeros that `fill` counts into directly, `F` flat `[2, H, W]`
+/// frames (no copy from a `Vec`; zeroed here rather than by libtorch's parallel fill, which costs
+/// more than counting a small sample's events).
+fn frames_tensor(f: usize, h: usize, w: usize, fill: impl FnOnce(&mut [f32]) -> Result<()>) -> Result<Tensor> {
+    let frames = Tensor::f_empty([f as i64, 2, h as i64, w as i64], (Kind::Float, Device::Cpu))?;
+    let data: &mut [f32] = match f * 2 * h * w {
+        0 => &mut [],
+        // SAFETY: a fresh contiguous float32 CPU tensor of n elements that nothing else references.
+        n => unsafe { std::slice::from_raw_parts_mut(frames.data_ptr() as *mut f32, n) },
+    };
+    data.fill(0.0);
+    fill(data)?;
+    Ok(frames)
 }
 
 /// `integrate_events_segment_to_frame(x, y, p, H, W, j_l, j_r)`: the `[2, H, W]` frame counting
 /// the events with index in `[j_l, j_r)`, `F(p, x, y) = Σ_i 1[(p, x, y) = (p_i, x_i, y_i)]`.
 pub fn integrate_events_segment_to_frame(events: &Events, h: usize, w: usize, j_l: usize, j_r: usize) -> Result<Tensor> {
     check_segment(events, h, w, j_l, j_r)?;
-    let mut frame = vec![0f32; 2 * h * w];
-    accumulate(events, h, w, j_l, j_r, &mut frame)?;
-    Ok(to_tensor(&frame, 1, h, w)?.f_squeeze_dim(0)?)
+    Ok(frames_tensor(1, h, w, |frame| accumulate(events, h, w, j_l, j_r, frame))?.f_squeeze_dim(0)?)
 }
 
 /// The segments `[j_l, j_r)` of `frames_num` windows of `[t_l(j), t_r(j))` given by `bounds`:
@@ -165,12 +173,12 @@ pub fn cal_fixed_frames_number_segment_index(events_t: &[i64], split_by: SplitBy
 pub fn integrate_events_by_fixed_frames_number(events: &Events, split_by: SplitBy, frames_num: usize, h: usize, w: usize) -> Result<Tensor> {
     check_segment(events, h, w, 0, 0)?;
     let (j_l, j_r) = cal_fixed_frames_number_segment_index(&events.t, split_by, frames_num)?;
-    let size = 2 * h * w;
-    let mut frames = vec![0f32; frames_num * size];
-    for (j, chunk) in frames.chunks_exact_mut(size).enumerate() {
-        accumulate(events, h, w, j_l[j], j_r[j], chunk)?;
-    }
-    to_tensor(&frames, frames_num, h, w)
+    frames_tensor(frames_num, h, w, |frames| {
+        for (j, chunk) in frames.chunks_exact_mut(2 * h * w).enumerate() {
+            accumulate(events, h, w, j_l[j], j_r[j], chunk)?;
+        }
+        Ok(())
+    })
 }
 
 /// The greedy fixed-duration windows: from `left`, extend `right` while `t[right] − t[left] ≤
@@ -201,12 +209,12 @@ pub fn integrate_events_by_fixed_duration(events: &Events, duration: i64, h: usi
     }
     check_segment(events, h, w, 0, 0)?;
     let segments = duration_segments(&events.t, duration);
-    let size = 2 * h * w;
-    let mut frames = vec![0f32; segments.len() * size];
-    for (&(a, b), chunk) in segments.iter().zip(frames.chunks_exact_mut(size)) {
-        accumulate(events, h, w, a, b, chunk)?;
-    }
-    to_tensor(&frames, segments.len(), h, w)
+    frames_tensor(segments.len(), h, w, |frames| {
+        for (&(a, b), chunk) in segments.iter().zip(frames.chunks_exact_mut(2 * h * w)) {
+            accumulate(events, h, w, a, b, chunk)?;
+        }
+        Ok(())
+    })
 }
 
 /// The flat `f32` values and shape of a CPU copy of `frames`.
