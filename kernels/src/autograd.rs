@@ -220,9 +220,9 @@ fn run_forward(
     v0: Tensor,
     decay: Option<Tensor>,
 ) -> Result<[Option<Tensor>; 3], KernelError> {
-    let k = decay.as_ref().map_or(0.0, |d| d.double_value(&[0]) as f32);
     if x.device() != Device::Cpu {
-        let [s, v, h] = with_charge!(cfg, k, |charge| cuda::forward(
+        // the CUDA kernels read the decay on the device
+        let [s, v, h] = with_charge!(cfg, 0.0, |charge| cuda::forward(
             &charge,
             &cfg,
             &x,
@@ -231,6 +231,7 @@ fn run_forward(
         ))?;
         return Ok([Some(s), Some(v), Some(h)]);
     }
+    let k = decay.as_ref().map_or(0.0, |d| d.double_value(&[0]) as f32);
     let t_steps = x.size()[0] as usize;
     let (s, h, v_last) = (x.empty_like(), x.empty_like(), v0.empty_like());
     let v_seq = cfg.store_v_seq.then(|| x.empty_like());
@@ -259,14 +260,8 @@ fn run_backward(
     v0: Tensor,
     decay: Option<Tensor>,
 ) -> Result<[Option<Tensor>; 3], KernelError> {
-    let k = decay.as_ref().map_or(0.0, |d| d.double_value(&[0]) as f32);
     if h_seq.device() != Device::Cpu {
-        // the shim passes a broadcast gradient as one element; the CUDA kernels index [T, *]
-        let grad_spike = match grad_spike.numel() == h_seq.numel() {
-            true => grad_spike,
-            false => grad_spike.expand_as(&h_seq).contiguous(),
-        };
-        return with_charge!(cfg, k, |charge| cuda::backward(
+        return with_charge!(cfg, 0.0, |charge| cuda::backward(
             &charge,
             &cfg,
             &grad_spike,
@@ -276,6 +271,7 @@ fn run_backward(
             decay.as_ref()
         ));
     }
+    let k = decay.as_ref().map_or(0.0, |d| d.double_value(&[0]) as f32);
     let t_steps = h_seq.size()[0] as usize;
     let (gx, gv0) = (h_seq.empty_like(), v0.empty_like());
     let out = cpu::BackwardOut {
@@ -366,7 +362,7 @@ unsafe extern "C" fn backward_callback(
             gv,
             h.expect("h_seq"),
             v0.expect("v_init"),
-            decay,
+            plif_decay(&cfg, decay),
         )
     });
 }

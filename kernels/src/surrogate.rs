@@ -163,10 +163,10 @@ impl SurrogateKind {
         let f = |v: f64| format!("{v:?}f");
         match *self {
             SurrogateKind::PiecewiseQuadratic { alpha } => format!(
-                "(fabsf(over_th) > 1.0f / {a} ? 0.0f : -{a} * {a} * fabsf(over_th) + {a})",
+                "(fabsf(over_th) > 1.0f / {a} ? 0.0f : -({a}) * {a} * fabsf(over_th) + {a})",
                 a = f(alpha)
             ),
-            SurrogateKind::PiecewiseExp { alpha } => format!("expf(-{a} * fabsf(over_th)) * ({a} / 2.0f)", a = f(alpha)),
+            SurrogateKind::PiecewiseExp { alpha } => format!("expf(-({a}) * fabsf(over_th)) * ({a} / 2.0f)", a = f(alpha)),
             SurrogateKind::Sigmoid { alpha } => {
                 format!("sj_sigmoid_grad(over_th, {a})", a = f(alpha))
             }
@@ -194,12 +194,57 @@ impl SurrogateKind {
                 format!("(over_th < 0.0f ? sj_sigmoid_grad(over_th, {a}) : {b} / (over_th + 1.0f))", a = f(alpha), b = f(beta))
             }
             SurrogateKind::QPseudoSpike { alpha } => {
-                format!("powf(fabsf(over_th) * (2.0f / ({a} - 1.0f)) + 1.0f, -{a})", a = f(alpha))
+                format!("powf(fabsf(over_th) * (2.0f / ({a} - 1.0f)) + 1.0f, -({a}))", a = f(alpha))
             }
             SurrogateKind::LeakyKReLU { leak, k } => format!("(over_th >= 0.0f ? {k} : {l})", k = f(k), l = f(leak)),
             SurrogateKind::FakeNumericalGradient { alpha } => format!("fminf(1.0f / fabsf(over_th), {a})", a = f(alpha)),
             SurrogateKind::LogTailedReLU { alpha } => {
                 format!("(over_th <= 0.0f ? {a} : (over_th <= 1.0f ? 1.0f : 1.0f / over_th))", a = f(alpha))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SurrogateKind::*;
+    use crate::{IfCharge, NeuronConfig, NeuronKind};
+
+    #[test]
+    fn every_surrogate_compiles_into_a_kernel_negative_parameters_too() {
+        for surrogate in [
+            PiecewiseQuadratic { alpha: -1.0 },
+            PiecewiseExp { alpha: -0.5 },
+            Sigmoid { alpha: -4.0 },
+            SoftSign { alpha: 2.0 },
+            ATan { alpha: -2.0 },
+            NonzeroSignLogAbs { alpha: 1.0 },
+            Erf { alpha: -2.0 },
+            PiecewiseLeakyReLU { w: 1.0, c: -0.01 },
+            SquarewaveFourierSeries {
+                n: 3,
+                t_period: 8.0,
+            },
+            S2NN {
+                alpha: 4.0,
+                beta: -1.0,
+            },
+            QPseudoSpike { alpha: -2.0 },
+            LeakyKReLU { leak: -0.1, k: 1.0 },
+            FakeNumericalGradient { alpha: 0.3 },
+            LogTailedReLU { alpha: -0.1 },
+        ] {
+            let cfg = NeuronConfig {
+                kind: NeuronKind::If,
+                v_threshold: 1.0,
+                v_reset: Some(0.0),
+                detach_reset: false,
+                surrogate,
+                store_v_seq: false,
+            };
+            let src = crate::cuda::source(&IfCharge, &cfg);
+            if let Err(e) = crate::cuda::compile(&src) {
+                panic!("{surrogate:?}: {e}");
             }
         }
     }

@@ -11,7 +11,7 @@
 //! Prints one JSON line per result and a summary; exits 1 if a float32 case fails and 2 if CUDA
 //! is not available (the reason is printed: an error value, not a panic). Build here, run there:
 //! `cargo build --release -p sj --example cuda_check`, then on the GPU machine (no Rust needed)
-//! `bash kernels/benches/gpu_check.sh` with the binary carried along.
+//! `bash sj-lib/benches/gpu_check.sh` with the binary carried along.
 use sj::neuron::check::Case;
 use sj::prelude::*;
 use std::time::Instant;
@@ -43,7 +43,12 @@ fn correctness(device: Device) -> sj::Result<usize> {
         let reference = case.run(device, Kind::Float, Backend::Torch, StepMode::M)?;
         for (what, kind, backend, mode) in [
             ("cuda f32", Kind::Float, Backend::Cuda, StepMode::M),
-            ("auto single steps f32", Kind::Float, Backend::Auto, StepMode::S),
+            (
+                "auto single steps f32",
+                Kind::Float,
+                Backend::Auto,
+                StepMode::S,
+            ),
             ("cuda f16", Kind::Half, Backend::Cuda, StepMode::M),
             ("cuda bf16", Kind::BFloat16, Backend::Cuda, StepMode::M),
         ] {
@@ -95,7 +100,10 @@ fn main() {
     let device = match sj::device::cuda(0) {
         Ok(d) => d,
         Err(e) => {
-            println!("{{\"cuda\": false, \"error\": \"{}\"}}", json_escape(&e.to_string()));
+            println!(
+                "{{\"cuda\": false, \"error\": \"{}\"}}",
+                json_escape(&e.to_string())
+            );
             eprintln!("cuda_check: {e}");
             std::process::exit(2);
         }

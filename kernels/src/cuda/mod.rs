@@ -54,8 +54,10 @@ pub fn compile(src: &str) -> Result<cudarc::nvrtc::Ptx, KernelError> {
             "NVRTC (libnvrtc) not found".into(),
         ));
     }
+    // No fused multiply-adds: each operation rounds as in the CPU kernels and the op-by-op path.
     let opts = cudarc::nvrtc::CompileOptions {
         use_fast_math: Some(false),
+        fmad: Some(false),
         ..Default::default()
     };
     cudarc::nvrtc::compile_ptx_with_opts(src, opts)
@@ -133,14 +135,18 @@ fn ptr(t: Option<&Tensor>) -> u64 {
     t.map_or(0, |t| t.data_ptr() as u64)
 }
 
+/// Launches `f` with one thread per neuron: the pointer `args`, then the integers `ints`
+/// (T, N, ...). Nothing to do for no neurons.
 fn launch(
     ordinal: usize,
     f: &CudaFunction,
     n: usize,
     args: &[u64],
-    t_steps: i32,
-    n_i32: i32,
+    ints: &[i32],
 ) -> Result<(), KernelError> {
+    if n == 0 {
+        return Ok(());
+    }
     let ctx = context(ordinal)?;
     // The legacy default stream: ordered with libtorch's default stream, which sj uses.
     let stream = ctx.default_stream();
@@ -153,13 +159,26 @@ fn launch(
     for a in args {
         builder.arg(a);
     }
-    builder.arg(&t_steps).arg(&n_i32);
-    // SAFETY: the arguments match the kernel's parameters (pointers to contiguous f32 tensors on
-    // this device of the sizes the kernel reads, then T and N).
+    for i in ints {
+        builder.arg(i);
+    }
+    // SAFETY: the arguments match the kernel's parameters (pointers to contiguous tensors of the
+    // kernel's storage type on this device, of the sizes the kernel reads, then the integers).
     unsafe { builder.launch(cfg) }.map_err(|e| KernelError::Cuda(e.to_string()))?;
     stream
         .synchronize()
         .map_err(|e| KernelError::Cuda(e.to_string()))
+}
+
+/// T and N as the kernels' `int`s: N counts neurons, the state holds `states`·N values.
+fn dims(t_steps: i64, n: i64, states: usize) -> Result<(i32, i32), KernelError> {
+    let fits = |v: i64| v >= 0 && v <= i32::MAX as i64;
+    match fits(t_steps) && fits(n * states as i64) {
+        true => Ok((t_steps as i32, n as i32)),
+        false => Err(KernelError::Input(format!(
+            "CUDA kernels index with 32-bit T and N, got T={t_steps}, N={n}"
+        ))),
+    }
 }
 
 /// The storage of `t`, or an error naming the dtypes the kernels take.
@@ -202,11 +221,13 @@ pub(crate) fn forward<C: Charge>(
         ptr(Some(&v_last)),
         ptr(Some(&h)),
     ];
-    launch(ordinal, &f, n as usize, &args, t_steps as i32, n as i32)?;
+    let (t32, n32) = dims(t_steps, n, cfg.kind.state_len())?;
+    launch(ordinal, &f, n as usize, &args, &[t32, n32])?;
     Ok([s, v_seq.unwrap_or(v_last), h])
 }
 
-/// BPTT on CUDA; returns `(grad_x, grad_v_init, grad_decay)`.
+/// BPTT on CUDA; returns `(grad_x, grad_v_init, grad_decay)`. `grad_spike` is `[T, N]`, or one
+/// value for every spike.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward<C: Charge>(
     charge: &C,
@@ -244,6 +265,8 @@ pub(crate) fn backward<C: Charge>(
         ptr(Some(&gv0)),
         ptr(gk.as_ref()),
     ];
-    launch(ordinal, &b, n as usize, &args, t_steps as i32, n as i32)?;
+    let (t32, n32) = dims(t_steps, n, cfg.kind.state_len())?;
+    let gs_stride = i32::from(grad_spike.numel() == h_seq.numel());
+    launch(ordinal, &b, n as usize, &args, &[t32, n32, gs_stride])?;
     Ok([Some(gx), Some(gv0), gk])
 }

@@ -23,30 +23,30 @@ impl Storage {
         }
     }
 
-    /// CUDA C: the type `sj_t` with `float sj_ld(const sj_t*, long)` and
-    /// `void sj_st(sj_t*, long, float)` (PTX conversions, so no CUDA header is needed).
+    /// CUDA C: the type `sj_t` with `sj_t sj_to(float)` (round to the storage) and
+    /// `float sj_from(sj_t)`, by PTX conversions or bit operations, so no CUDA header is needed.
     pub fn cuda(self) -> &'static str {
         match self {
             Storage::F32 => {
                 "typedef float sj_t;\n\
-                 __device__ __forceinline__ float sj_ld(const sj_t* p, long i) { return p[i]; }\n\
-                 __device__ __forceinline__ void sj_st(sj_t* p, long i, float v) { p[i] = v; }\n"
+                 __device__ __forceinline__ sj_t sj_to(float v) { return v; }\n\
+                 __device__ __forceinline__ float sj_from(sj_t v) { return v; }\n"
             }
             Storage::F16 => {
                 "typedef unsigned short sj_t;\n\
-                 __device__ __forceinline__ float sj_ld(const sj_t* p, long i) {\n\
-                 \x20   float f; asm(\"cvt.f32.f16 %0, %1;\" : \"=f\"(f) : \"h\"(p[i])); return f;\n}\n\
-                 __device__ __forceinline__ void sj_st(sj_t* p, long i, float v) {\n\
-                 \x20   unsigned short h; asm(\"cvt.rn.f16.f32 %0, %1;\" : \"=h\"(h) : \"f\"(v)); p[i] = h;\n}\n"
+                 __device__ __forceinline__ sj_t sj_to(float v) {\n\
+                 \x20   sj_t h; asm(\"cvt.rn.f16.f32 %0, %1;\" : \"=h\"(h) : \"f\"(v)); return h;\n}\n\
+                 __device__ __forceinline__ float sj_from(sj_t h) {\n\
+                 \x20   float f; asm(\"cvt.f32.f16 %0, %1;\" : \"=f\"(f) : \"h\"(h)); return f;\n}\n"
             }
             Storage::BF16 => {
-                // bf16 is the upper half of a float32; stores round to nearest even, as libtorch does.
+                // bf16 is the upper half of a float32; rounding to nearest even, as libtorch does.
                 "typedef unsigned short sj_t;\n\
-                 __device__ __forceinline__ float sj_ld(const sj_t* p, long i) { return __uint_as_float(((unsigned int)p[i]) << 16); }\n\
-                 __device__ __forceinline__ void sj_st(sj_t* p, long i, float v) {\n\
+                 __device__ __forceinline__ sj_t sj_to(float v) {\n\
                  \x20   unsigned int u = __float_as_uint(v);\n\
                  \x20   u = (u & 0x7fffffffu) > 0x7f800000u ? (u | 0x00400000u) : u + 0x7fffu + ((u >> 16) & 1u);\n\
-                 \x20   p[i] = (unsigned short)(u >> 16);\n}\n"
+                 \x20   return (sj_t)(u >> 16);\n}\n\
+                 __device__ __forceinline__ float sj_from(sj_t v) { return __uint_as_float(((unsigned int)v) << 16); }\n"
             }
         }
     }
