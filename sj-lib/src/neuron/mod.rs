@@ -3,7 +3,7 @@
 //! Every neuron is a [`Neuron`]: it owns a [`BaseNode`] (threshold, reset, surrogate, step mode,
 //! membrane potential `v`) and supplies its charge equation `H[t] = f(V[t-1], X[t])`. Fire
 //! (`S = Θ(H − V_th)` with the surrogate gradient) and reset (hard or soft) are shared, and every
-//! neuron is a [`Module`](crate::base::Module) through a blanket implementation.
+//! neuron is a [`Module`] through a blanket implementation.
 //!
 //! ```
 //! use sj::prelude::*;
