@@ -263,3 +263,28 @@ fn fused_cpu_kernels_match_the_op_by_op_path() {
         }
     }
 }
+
+#[test]
+fn fused_kernels_split_many_neurons_into_chunks_like_one() {
+    // 2 × 8192 + 5 neurons: three rayon chunks, the last one short; ParametricLIF's dL/dw sums over them.
+    let x0 = Tensor::rand([3, 2 * 8192 + 5], (Kind::Float, Device::Cpu)) * 1.5;
+    let mut results = Vec::new();
+    for backend in [Backend::Torch, Backend::Fused] {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut n = ParametricLIFNode::new(&vs.root(), 2.0)
+            .unwrap()
+            .with_step_mode(StepMode::M);
+        n.set_backend(backend).unwrap();
+        let x = x0.detach().set_requires_grad(true);
+        let s = n.forward(&x).unwrap();
+        (&s * &x0).sum(Kind::Float).backward();
+        results.push((s, x.grad(), vs.variables()["w"].grad()));
+    }
+    let (a, b) = (&results[0], &results[1]);
+    assert!(a.0.equal(&b.0));
+    let rel = |p: &Tensor, q: &Tensor| {
+        (p - q).abs().max().double_value(&[]) / p.abs().max().double_value(&[])
+    };
+    assert!(rel(&a.1, &b.1) <= 1e-5, "grad x {}", rel(&a.1, &b.1));
+    assert!(rel(&a.2, &b.2) <= 1e-5, "grad w {}", rel(&a.2, &b.2));
+}
