@@ -62,6 +62,16 @@ extern "C" {
     ) -> c_int;
 }
 
+/// Whether the kernels take `x`'s dtype on its device: float32 everywhere, float16 and bfloat16
+/// on CUDA (stored in 16 bits, computed in float32).
+pub fn supports(x: &Tensor) -> bool {
+    match x.kind() {
+        Kind::Float => true,
+        Kind::Half | Kind::BFloat16 => x.device().is_cuda(),
+        _ => false,
+    }
+}
+
 /// Runs a fused multi-step neuron: `x_seq` is `[T, *]` (float32, contiguous or not), `v_init` is
 /// the initial state `[*]` (`[2, *]`, `V` then `W`, for Izhikevich), `decay` is the ParametricLIF
 /// decay `k = sigmoid(w)` (a scalar tensor) or `None`. Returns `(spike_seq, v)`: spikes `[T, *]`
@@ -93,13 +103,11 @@ pub fn fused_neuron(
             "store_v_seq is not supported for neurons with two state variables".into(),
         ));
     }
-    // float32 everywhere; float16 and bfloat16 on CUDA (stored in 16 bits, computed in float32)
-    let cuda = x_seq.device() != Device::Cpu;
-    let half = matches!(x_seq.kind(), Kind::Half | Kind::BFloat16);
-    if !(x_seq.kind() == Kind::Float || (cuda && half)) || v_init.kind() != x_seq.kind() {
+    if !supports(x_seq) || v_init.kind() != x_seq.kind() {
         return Err(KernelError::Input(format!(
-            "fused kernels take float32 (and float16 or bfloat16 on CUDA), with v_init of the same dtype; got {:?} and {:?}",
+            "fused kernels take float32 (and float16 or bfloat16 on CUDA), with v_init of the same dtype; got {:?} on {:?} and {:?}",
             x_seq.kind(),
+            x_seq.device(),
             v_init.kind()
         )));
     }

@@ -23,7 +23,7 @@ pub mod poisson;
 mod qif;
 mod surrogate;
 
-pub use autograd::{fused_neuron, KernelError};
+pub use autograd::{fused_neuron, supports, KernelError};
 pub use charge::Charge;
 pub use config::{NeuronConfig, NeuronKind};
 pub use eif::EifCharge;

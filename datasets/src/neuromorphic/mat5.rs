@@ -9,7 +9,7 @@
 //! MAT v4 files and v7.3 files (HDF5; scipy rejects them too). Values come back in C order.
 use super::events::narrow;
 use super::io::{read_file, Bytes};
-use super::npy::{NpyArray, NpyData};
+use super::npy::{numbers, NpyArray, NpyData};
 use crate::error::{DatasetError, Result};
 use flate2::read::ZlibDecoder;
 use std::io::Read;
@@ -76,31 +76,17 @@ impl<'a> Reader<'a> {
 
 /// Numeric values of data type `kind` as `f64`/`i64` pairs keeping integers exact.
 fn decode(kind: u32, data: &[u8], big: bool) -> Option<NpyData> {
-    macro_rules! get {
-        ($t:ty, $w:expr) => {
-            data.chunks_exact($w)
-                .map(|c| {
-                    let a: [u8; $w] = c.try_into().unwrap_or([0; $w]);
-                    if big {
-                        <$t>::from_be_bytes(a)
-                    } else {
-                        <$t>::from_le_bytes(a)
-                    }
-                })
-                .collect()
-        };
-    }
     Some(match kind {
         MI_INT8 => NpyData::I8(data.iter().map(|&b| b as i8).collect()),
         MI_UINT8 => NpyData::U8(data.to_vec()),
-        MI_INT16 => NpyData::I16(get!(i16, 2)),
-        MI_UINT16 => NpyData::U16(get!(u16, 2)),
-        MI_INT32 => NpyData::I32(get!(i32, 4)),
-        MI_UINT32 => NpyData::U32(get!(u32, 4)),
-        MI_SINGLE => NpyData::F32(get!(f32, 4)),
-        MI_DOUBLE => NpyData::F64(get!(f64, 8)),
-        MI_INT64 => NpyData::I64(get!(i64, 8)),
-        MI_UINT64 => NpyData::U64(get!(u64, 8)),
+        MI_INT16 => NpyData::I16(numbers(data, big)),
+        MI_UINT16 => NpyData::U16(numbers(data, big)),
+        MI_INT32 => NpyData::I32(numbers(data, big)),
+        MI_UINT32 => NpyData::U32(numbers(data, big)),
+        MI_SINGLE => NpyData::F32(numbers(data, big)),
+        MI_DOUBLE => NpyData::F64(numbers(data, big)),
+        MI_INT64 => NpyData::I64(numbers(data, big)),
+        MI_UINT64 => NpyData::U64(numbers(data, big)),
         _ => return None,
     })
 }

@@ -8,6 +8,32 @@ use super::zip;
 use crate::error::{DatasetError, Result};
 use std::path::Path;
 
+/// A number that decodes from its bytes in either byte order.
+pub(crate) trait FromBytes: Sized {
+    /// Bytes per number.
+    const WIDTH: usize;
+    /// The number in `b` (`WIDTH` bytes), big-endian when `big`.
+    fn from_bytes(b: &[u8], big: bool) -> Self;
+}
+
+macro_rules! from_bytes {
+    ($($t:ty),*) => {$(
+        impl FromBytes for $t {
+            const WIDTH: usize = std::mem::size_of::<$t>();
+            fn from_bytes(b: &[u8], big: bool) -> Self {
+                let a = b.try_into().unwrap_or([0; std::mem::size_of::<$t>()]);
+                if big { <$t>::from_be_bytes(a) } else { <$t>::from_le_bytes(a) }
+            }
+        }
+    )*};
+}
+from_bytes!(u16, i16, u32, i32, u64, i64, f32, f64);
+
+/// `data` as numbers of type `T` in the given byte order (a trailing partial number is ignored).
+pub(crate) fn numbers<T: FromBytes>(data: &[u8], big: bool) -> Vec<T> {
+    data.chunks_exact(T::WIDTH).map(|c| T::from_bytes(c, big)).collect()
+}
+
 /// The values of an array, by dtype.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NpyData {
@@ -195,32 +221,18 @@ impl NpyArray {
         if n.checked_mul(size) != Some(body.len()) {
             return Err(err(start + hlen, format!("data has {} bytes, shape {shape:?} of {descr} needs {}", body.len(), n as u128 * size as u128)));
         }
-        macro_rules! decode {
-            ($t:ty, $w:expr) => {
-                body.chunks_exact($w)
-                    .map(|c| {
-                        let a: [u8; $w] = c.try_into().unwrap_or([0; $w]);
-                        if big {
-                            <$t>::from_be_bytes(a)
-                        } else {
-                            <$t>::from_le_bytes(a)
-                        }
-                    })
-                    .collect()
-            };
-        }
         let data = match kind {
             "b1" => NpyData::U8(body.iter().map(|&b| (b != 0) as u8).collect()),
             "u1" => NpyData::U8(body.to_vec()),
             "i1" => NpyData::I8(body.iter().map(|&b| b as i8).collect()),
-            "u2" => NpyData::U16(decode!(u16, 2)),
-            "i2" => NpyData::I16(decode!(i16, 2)),
-            "u4" => NpyData::U32(decode!(u32, 4)),
-            "i4" => NpyData::I32(decode!(i32, 4)),
-            "f4" => NpyData::F32(decode!(f32, 4)),
-            "u8" => NpyData::U64(decode!(u64, 8)),
-            "i8" => NpyData::I64(decode!(i64, 8)),
-            _ => NpyData::F64(decode!(f64, 8)),
+            "u2" => NpyData::U16(numbers(body, big)),
+            "i2" => NpyData::I16(numbers(body, big)),
+            "u4" => NpyData::U32(numbers(body, big)),
+            "i4" => NpyData::I32(numbers(body, big)),
+            "f4" => NpyData::F32(numbers(body, big)),
+            "u8" => NpyData::U64(numbers(body, big)),
+            "i8" => NpyData::I64(numbers(body, big)),
+            _ => NpyData::F64(numbers(body, big)),
         };
         Ok(NpyArray { shape, data })
     }

@@ -281,20 +281,13 @@ pub fn backward<C: Charge>(
             )
         };
     }
-    // One monomorphised loop per surrogate family, so that the inner loop has no branch on it.
+    // One monomorphised loop per common surrogate: the variant is a constant inside the closure,
+    // so the inner loop has no branch on it.
     match cfg.surrogate {
         SurrogateKind::Sigmoid { alpha } => {
-            let a = alpha as f32;
-            go!(move |x: f32| {
-                let s = 1.0 / (1.0 + (-a * x).exp());
-                (1.0 - s) * s * a
-            })
+            go!(move |x: f32| SurrogateKind::Sigmoid { alpha }.grad(x))
         }
-        SurrogateKind::ATan { alpha } => {
-            let a = alpha as f32;
-            let b = std::f32::consts::PI / 2.0 * a;
-            go!(move |x: f32| a / 2.0 / ((b * x) * (b * x) + 1.0))
-        }
+        SurrogateKind::ATan { alpha } => go!(move |x: f32| SurrogateKind::ATan { alpha }.grad(x)),
         other => go!(move |x: f32| other.grad(x)),
     }
 }

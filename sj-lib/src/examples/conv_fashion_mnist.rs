@@ -14,7 +14,7 @@ use crate::layer::{BatchNorm2d, Conv2d, ConvOptions, Flatten, Linear, MaxPool2d,
 use crate::neuron::{IFNode, NodeOptions};
 use crate::surrogate::Surrogate;
 use crate::training::TrainLog;
-use sj_datasets::{DataLoader, FashionMNIST, ToTensor};
+use sj_datasets::FashionMNIST;
 use tch::{nn, Device, Kind, Tensor};
 
 /// The script's defaults: `-T 4 -b 128 -epochs 64 -opt sgd -lr 0.1 -momentum 0.9 -channels 128`
@@ -163,25 +163,11 @@ impl Module for CSNN {
 
 /// Trains as the script does (checkpoints in `-out-dir` when given) and returns the log.
 pub fn main(args: &Args) -> Result<TrainLog> {
-    let mut train_set = FashionMNIST::new(&args.data_dir, true)?;
-    if let Some(n) = args.train_samples {
-        train_set = train_set.subset(&(0..n.min(train_set.labels().len())).collect::<Vec<_>>())?;
-    }
-    let loader = |d, shuffle: bool| -> Result<DataLoader> {
-        let l = DataLoader::new(d, args.b)?
-            .with_device(args.device)
-            .with_prefetch(args.j)
-            .with_transform(ToTensor);
-        Ok(if shuffle {
-            l.with_shuffle(args.seed).with_drop_last(true)
-        } else {
-            l
-        })
-    };
-    let (train, test) = (
-        loader(train_set, true)?,
-        loader(FashionMNIST::new(&args.data_dir, false)?, false)?,
-    );
+    let (train, test) = args.loaders(
+        FashionMNIST::new(&args.data_dir, true)?,
+        FashionMNIST::new(&args.data_dir, false)?,
+        true,
+    )?;
     tch::manual_seed(args.seed as i64);
     let vs = nn::VarStore::new(args.device);
     let c2 = args.channels2.unwrap_or(args.channels);

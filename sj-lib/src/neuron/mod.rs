@@ -235,8 +235,8 @@ fn multi_step_forward<N: Neuron + ?Sized>(n: &mut N, x_seq: &Tensor) -> Result<T
 }
 
 /// The whole sequence in one fused kernel (CPU or CUDA by the input's device), when the backend
-/// asks for it (`fused`/`cuda`) or allows it (`auto`: float32 input, a neuron with a kernel, a
-/// spiking surrogate). `Ok(None)` means: use the op-by-op loop. `store_v_seq` keeps `v_seq`.
+/// asks for it (`fused`/`cuda`) or allows it (`auto`: a dtype the kernels take, see
+/// [`sj_kernels::supports`], a neuron with a kernel, a spiking surrogate). `Ok(None)` means: use the op-by-op loop. `store_v_seq` keeps `v_seq`.
 fn fused_forward<N: Neuron + ?Sized>(
     n: &mut N,
     x_seq: &Tensor,
@@ -262,8 +262,7 @@ fn fused_forward<N: Neuron + ?Sized>(
     let Some((kind, decay)) = n.fused() else {
         return refuse("no fused kernel for this neuron".into());
     };
-    let half = matches!(x_seq.kind(), tch::Kind::Half | tch::Kind::BFloat16);
-    if !(x_seq.kind() == tch::Kind::Float || (half && x_seq.device().is_cuda())) {
+    if !sj_kernels::supports(x_seq) {
         return refuse(format!(
             "fused kernels take float32 (float16 and bfloat16 on CUDA), got {:?} on {:?}",
             x_seq.kind(),
@@ -289,7 +288,8 @@ fn fused_forward<N: Neuron + ?Sized>(
             got: x_seq.size(),
         });
     }
-    let v_init = n.node_mut().v.to_tensor_like(name, &x_seq.get(0))?;
+    let first = x_seq.get(0);
+    let v_init = n.node_mut().v.to_tensor_like(name, &first)?;
     let node = n.node();
     let cfg = NeuronConfig {
         kind,
@@ -300,7 +300,7 @@ fn fused_forward<N: Neuron + ?Sized>(
         store_v_seq,
     };
     // Two state variables travel as one [2, *] state (V, then W).
-    let extra = n.fused_extra_state(&x_seq.get(0))?;
+    let extra = n.fused_extra_state(&first)?;
     if extra.is_some() && store_v_seq {
         return refuse("store_v_seq with two state variables".into());
     }
