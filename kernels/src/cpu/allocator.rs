@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 
 /// The environment variable that turns the setting off (`SJ_KEEP_FREED_MEMORY=0`).
-pub const OPT_OUT: &str = "SJ_KEEP_FREED_MEMORY";
+const OPT_OUT: &str = "SJ_KEEP_FREED_MEMORY";
 
 static APPLIED: OnceLock<bool> = OnceLock::new();
 

@@ -7,7 +7,7 @@ use crate::surrogate::SurrogateKind;
 use rayon::prelude::*;
 
 mod allocator;
-pub use allocator::{keep_freed_memory, OPT_OUT as KEEP_FREED_MEMORY_OPT_OUT};
+pub use allocator::keep_freed_memory;
 
 /// Neurons per rayon task: each time step streams rows of 32 KB (long enough runs for the
 /// hardware prefetcher: 2048 measured 20% slower at N = 2^20), and a chunk's state stays in L2.
