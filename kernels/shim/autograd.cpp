@@ -75,9 +75,44 @@ struct FusedNeuron : public torch::autograd::Function<FusedNeuron> {
   }
 };
 
+// How many autograd nodes back from a state tensor a FusedNeuron node is looked for: the state
+// is a kernel output itself, or one select/view of it (store_v_seq, Izhikevich's [2, *] state).
+constexpr int kGraphSearchDepth = 3;
+
 }  // namespace
 
 extern "C" {
+// 1 when `t`'s autograd history reaches (within kGraphSearchDepth nodes) a FusedNeuron node whose
+// saved tensors a finished backward has freed: the state of a batch that was trained on and not
+// reset. 0 otherwise, including for tensors without history. Never throws.
+int sj_graph_consumed(at::Tensor* t) {
+  try {
+    if (!t->requires_grad()) return 0;
+    std::vector<std::shared_ptr<torch::autograd::Node>> frontier{t->grad_fn()};
+    for (int depth = 0; depth < kGraphSearchDepth && !frontier.empty(); ++depth) {
+      std::vector<std::shared_ptr<torch::autograd::Node>> next;
+      for (const auto& fn : frontier) {
+        if (!fn) continue;
+        if (auto* node = dynamic_cast<torch::autograd::CppNode<FusedNeuron>*>(fn.get())) {
+          try {
+            node->ctx_.get_saved_variables();  // throws once backward has freed them
+          } catch (const std::exception&) {
+            return 1;
+          }
+          continue;
+        }
+        for (const auto& edge : fn->next_edges()) {
+          if (edge.function) next.push_back(edge.function);
+        }
+      }
+      frontier = std::move(next);
+    }
+    return 0;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 // Applies the fused neuron. Returns 0 and sets *spike_out, *v_seq_out (new at::Tensor*) on
 // success; otherwise writes the message into err and returns 1.
 int sj_fused_neuron_apply(at::Tensor* x, at::Tensor* v_init, at::Tensor* decay, const double* cfg,

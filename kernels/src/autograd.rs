@@ -60,6 +60,21 @@ extern "C" {
         err: *mut c_char,
         err_len: i64,
     ) -> c_int;
+    fn sj_graph_consumed(t: *mut C_tensor) -> c_int;
+}
+
+/// Whether `state`'s autograd graph runs into a fused kernel node whose saved tensors a finished
+/// backward has freed: the state of a trained-on batch that was never reset (the next backward
+/// would fail with libtorch's "Trying to backward through the graph a second time"). False for
+/// tensors without history; never fails.
+pub fn graph_consumed(state: &Tensor) -> bool {
+    if !state.requires_grad() {
+        return false;
+    }
+    let mut handle = state.shallow_clone();
+    // SAFETY: the pointer is a live tensor for the call; the shim only reads its graph and
+    // catches every C++ exception.
+    unsafe { sj_graph_consumed(handle.as_mut_ptr()) == 1 }
 }
 
 /// Whether the kernels take `x`'s dtype on its device: float32 everywhere, float16 and bfloat16
@@ -85,6 +100,7 @@ pub fn fused_neuron(
     decay: Option<&Tensor>,
 ) -> Result<(Tensor, Tensor), KernelError> {
     crate::cpu::keep_freed_memory();
+    cfg.check().map_err(KernelError::Input)?;
     let states = cfg.kind.state_len();
     let state_shape = |x: &[i64]| match states {
         1 => x.to_vec(),
@@ -200,14 +216,24 @@ unsafe fn borrow(p: *mut C_tensor) -> Option<Tensor> {
 }
 
 fn f32s(t: &Tensor) -> &[f32] {
-    // SAFETY: callers pass contiguous float32 CPU tensors that outlive the slice.
-    unsafe { std::slice::from_raw_parts(t.data_ptr() as *const f32, t.numel()) }
+    match t.numel() {
+        // libtorch's data pointer is null for an empty tensor; a slice must never be built on it.
+        0 => &[],
+        // SAFETY: callers pass contiguous float32 CPU tensors that outlive the slice, and a
+        // non-empty tensor's data pointer is non-null and aligned.
+        n => unsafe { std::slice::from_raw_parts(t.data_ptr() as *const f32, n) },
+    }
 }
 
 #[allow(clippy::mut_from_ref)]
 fn f32s_mut(t: &Tensor) -> &mut [f32] {
-    // SAFETY: callers pass freshly allocated contiguous float32 CPU tensors that nothing else reads yet.
-    unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut f32, t.numel()) }
+    match t.numel() {
+        // As in `f32s`: no slice on the null pointer of an empty tensor.
+        0 => &mut [],
+        // SAFETY: callers pass freshly allocated contiguous float32 CPU tensors that nothing else
+        // reads yet; a non-empty tensor's data pointer is non-null and aligned.
+        n => unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut f32, n) },
+    }
 }
 
 /// The decay tensor that ParametricLIF uses (the placeholder of other neurons is dropped).

@@ -37,7 +37,82 @@ pub enum NeuronKind {
     },
 }
 
+/// `Err` naming `name` unless `v` is finite and passes `ok`, which `must` describes (`""`: only
+/// finiteness is required).
+fn require(name: &str, v: f64, ok: bool, must: &str) -> Result<(), String> {
+    match (v.is_finite() && ok, must) {
+        (true, _) => Ok(()),
+        (false, "") => Err(format!("{name} must be finite, got {v}")),
+        (false, _) => Err(format!("{name} must be finite and {must}, got {v}")),
+    }
+}
+
+/// Checks what every neuron fires and resets with: a finite `v_threshold` and `v_reset`, and the
+/// surrogate's parameters ([`SurrogateKind::check`]).
+pub fn check_firing(
+    v_threshold: f64,
+    v_reset: Option<f64>,
+    surrogate: &SurrogateKind,
+) -> Result<(), String> {
+    require("v_threshold", v_threshold, true, "")?;
+    if let Some(r) = v_reset {
+        require("v_reset", r, true, "")?;
+    }
+    surrogate.check().map_err(|e| format!("surrogate: {e}"))
+}
+
 impl NeuronKind {
+    /// Checks the constants (SpikingJelly's asserts, `tau > 1` and `a0 > 0`, plus what keeps the
+    /// state finite: `delta_T > 0`, `tau_w > 0`, every constant finite). Neurons call it before
+    /// every forward, so a field changed after construction is checked too.
+    pub fn check(&self) -> Result<(), String> {
+        let tau_gt_1 = |tau: f64| require("tau", tau, tau > 1.0, "> 1");
+        let finite = |name: &str, v: f64| require(name, v, true, "");
+        match *self {
+            NeuronKind::If | NeuronKind::ParametricLif { .. } => Ok(()),
+            NeuronKind::Lif { tau, .. } => tau_gt_1(tau),
+            NeuronKind::Qif {
+                tau,
+                v_c,
+                a0,
+                v_rest,
+            } => {
+                tau_gt_1(tau)?;
+                require("a0", a0, a0 > 0.0, "> 0")?;
+                finite("v_c", v_c)?;
+                finite("v_rest", v_rest)
+            }
+            NeuronKind::Eif {
+                tau,
+                delta_t,
+                theta_rh,
+                v_rest,
+            } => {
+                tau_gt_1(tau)?;
+                require("delta_T", delta_t, delta_t > 0.0, "> 0")?;
+                finite("theta_rh", theta_rh)?;
+                finite("v_rest", v_rest)
+            }
+            NeuronKind::Izhikevich {
+                tau,
+                v_c,
+                a0,
+                v_rest,
+                tau_w,
+                a,
+                b,
+            } => {
+                tau_gt_1(tau)?;
+                require("a0", a0, a0 > 0.0, "> 0")?;
+                require("tau_w", tau_w, tau_w > 0.0, "> 0")?;
+                for (name, v) in [("v_c", v_c), ("v_rest", v_rest), ("a", a), ("b", b)] {
+                    finite(name, v)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// State variables per neuron: 2 for Izhikevich (`V`, `W`), else 1 (`V`).
     pub fn state_len(&self) -> usize {
         match self {
@@ -69,6 +144,13 @@ pub struct NeuronConfig {
 }
 
 impl NeuronConfig {
+    /// Checks every number of the call: the neuron's constants ([`NeuronKind::check`]), a finite
+    /// `v_threshold` and `v_reset`, and the surrogate's parameters ([`SurrogateKind::check`]).
+    pub fn check(&self) -> Result<(), String> {
+        self.kind.check()?;
+        check_firing(self.v_threshold, self.v_reset, &self.surrogate)
+    }
+
     /// A key that identifies the generated CUDA source of this configuration (for the kernel cache).
     pub fn cache_key(&self) -> String {
         format!("{self:?}")

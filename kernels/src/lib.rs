@@ -23,9 +23,9 @@ pub mod poisson;
 mod qif;
 mod surrogate;
 
-pub use autograd::{fused_neuron, supports, KernelError};
+pub use autograd::{fused_neuron, graph_consumed, supports, KernelError};
 pub use charge::Charge;
-pub use config::{NeuronConfig, NeuronKind};
+pub use config::{check_firing, NeuronConfig, NeuronKind};
 pub use eif::EifCharge;
 pub use if_node::IfCharge;
 pub use izhikevich::IzhikevichCharge;

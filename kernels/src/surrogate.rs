@@ -39,6 +39,62 @@ pub enum SurrogateKind {
 const FRAC_1_SQRT_PI: f32 = 0.564_189_6;
 
 impl SurrogateKind {
+    /// Checks the parameters against the domain where σ' is the finite, non-negative surrogate
+    /// SpikingJelly means (`alpha > 0`, `QPseudoSpike`'s `alpha > 1`, ...); the message names the
+    /// parameter, what it must be and SpikingJelly's default.
+    pub fn check(&self) -> Result<(), String> {
+        let positive = |name: &str, v: f64, default: &str| match v.is_finite() && v > 0.0 {
+            true => Ok(()),
+            false => Err(format!(
+                "{name} must be finite and > 0, got {v} (SpikingJelly's default is {default})"
+            )),
+        };
+        let non_negative = |name: &str, v: f64, default: &str| match v.is_finite() && v >= 0.0 {
+            true => Ok(()),
+            false => Err(format!(
+                "{name} must be finite and >= 0, got {v} (SpikingJelly's default is {default})"
+            )),
+        };
+        match *self {
+            SurrogateKind::PiecewiseQuadratic { alpha }
+            | SurrogateKind::PiecewiseExp { alpha }
+            | SurrogateKind::NonzeroSignLogAbs { alpha } => positive("alpha", alpha, "1.0"),
+            SurrogateKind::Sigmoid { alpha } => positive("alpha", alpha, "4.0"),
+            SurrogateKind::SoftSign { alpha }
+            | SurrogateKind::ATan { alpha }
+            | SurrogateKind::Erf { alpha } => positive("alpha", alpha, "2.0"),
+            SurrogateKind::PiecewiseLeakyReLU { w, c } => {
+                positive("w", w, "1.0")?;
+                non_negative("c", c, "0.01")
+            }
+            SurrogateKind::SquarewaveFourierSeries { n, t_period } => {
+                if n < 1 {
+                    return Err(format!(
+                        "n must be >= 1, got {n} (SpikingJelly's default is 2)"
+                    ));
+                }
+                positive("T_period", t_period, "8")
+            }
+            SurrogateKind::S2NN { alpha, beta } => {
+                positive("alpha", alpha, "4.0")?;
+                positive("beta", beta, "1.0")
+            }
+            SurrogateKind::QPseudoSpike { alpha } => match alpha.is_finite() && alpha > 1.0 {
+                true => Ok(()),
+                false => Err(format!(
+                    "alpha must be finite and > 1 (the tail exponent; 1 divides by zero), got \
+                     {alpha} (SpikingJelly's default is 2.0)"
+                )),
+            },
+            SurrogateKind::LeakyKReLU { leak, k } => {
+                non_negative("leak", leak, "0.0")?;
+                positive("k", k, "1.0")
+            }
+            SurrogateKind::FakeNumericalGradient { alpha } => positive("alpha", alpha, "0.3"),
+            SurrogateKind::LogTailedReLU { alpha } => non_negative("alpha", alpha, "0.0"),
+        }
+    }
+
     /// σ'(x) in f32, the same formula as sj's tensor `Surrogate::grad`.
     #[inline(always)]
     pub fn grad(&self, x: f32) -> f32 {

@@ -74,7 +74,7 @@ fn timing(device: Device) -> sj::Result<()> {
     for (kind, bytes_per) in [(Kind::Float, 4.0), (Kind::Half, 2.0)] {
         for backend in [Backend::Cuda, Backend::Torch] {
             let mut lif = LIFNode::new(2.0)?
-                .with_surrogate(Surrogate::atan(2.0))
+                .with_surrogate(Surrogate::atan(2.0)?)
                 .with_step_mode(StepMode::M);
             lif.set_backend(backend)?;
             let x = (Tensor::rand([t, n], (kind, device)) * 3.0).set_requires_grad(true);

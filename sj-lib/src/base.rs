@@ -105,8 +105,9 @@ pub enum Memory {
 
 impl Memory {
     /// The state as a tensor shaped like `like`: a float becomes `full_like(like, value)`
-    /// (`v_float_to_tensor`). A tensor of another shape, dtype or device is an error naming
-    /// `module`: a new batch was fed without `reset_net`.
+    /// (`v_float_to_tensor`). A tensor of another shape, dtype or device, or one whose fused-kernel
+    /// graph a finished backward has consumed, is an error naming `module`: a new batch was fed
+    /// without `reset_net`.
     pub fn to_tensor_like(&mut self, module: &str, like: &Tensor) -> Result<Tensor> {
         match self {
             Memory::Float(value) => {
@@ -115,6 +116,11 @@ impl Memory {
                 Ok(t)
             }
             Memory::Tensor(t) => {
+                if sj_kernels::graph_consumed(t) {
+                    return Err(SjError::StaleGraph {
+                        module: module.into(),
+                    });
+                }
                 if t.size() != like.size() {
                     return Err(SjError::StaleState {
                         module: module.into(),
@@ -275,6 +281,81 @@ pub fn check_float(module: &str, x: &Tensor) -> Result<()> {
             got: format!("{:?}", x.kind()),
         })
     }
+}
+
+/// Checks that `x` has the dtype and device of the module's parameter `like` (a float64 input to
+/// float32 weights is PyTorch's "expected scalar type Double but found Float").
+pub fn check_like(module: &str, x: &Tensor, like: &Tensor) -> Result<()> {
+    if x.kind() == like.kind() && x.device() == like.device() {
+        return Ok(());
+    }
+    Err(SjError::Input {
+        module: module.into(),
+        expected: format!(
+            "{:?} on {:?} like its parameters",
+            like.kind(),
+            like.device()
+        ),
+        got: format!(
+            "{:?} on {:?}; convert with x.to_kind({:?}).to_device({:?})",
+            x.kind(),
+            x.device(),
+            like.kind(),
+            like.device()
+        ),
+    })
+}
+
+/// Refuses a second variable at the same VarStore name: tch would silently store it as
+/// `weight__3` while the module and `state_dict` report `weight`.
+fn check_free_name(module: &str, path: &tch::nn::Path, name: &str) -> Result<()> {
+    if path.get(name).is_none() {
+        return Ok(());
+    }
+    let full = [path.components().collect::<Vec<_>>(), vec![name]].concat();
+    Err(SjError::config(
+        module,
+        format!(
+            "the VarStore already holds '{}': two layers were built at the same path; give each \
+             its own, e.g. &vs.root() / \"1\", or build into a new VarStore",
+            full.join(".")
+        ),
+    ))
+}
+
+/// Creates the trainable parameter `name` `dims` under `path` for `module`, refusing negative
+/// sizes and a name that is already taken.
+pub fn variable(
+    module: &str,
+    path: &tch::nn::Path,
+    name: &str,
+    dims: &[i64],
+    init: tch::nn::Init,
+) -> Result<Tensor> {
+    if let Some(d) = dims.iter().find(|&&d| d < 0) {
+        return Err(SjError::config(
+            module,
+            format!("'{name}' would have a negative size {d} (shape {dims:?}); sizes must be >= 0"),
+        ));
+    }
+    check_free_name(module, path, name)?;
+    path.f_var(name, dims, init).map_err(|e| {
+        let e = e.to_string();
+        SjError::config(
+            module,
+            format!(
+                "cannot create '{name}' of shape {dims:?}: {}",
+                e.lines().next().unwrap_or_default()
+            ),
+        )
+    })
+}
+
+/// Registers the non-trainable buffer `name` (`running_mean`, ...) under `path` for `module`,
+/// refusing a name that is already taken.
+pub fn buffer(module: &str, path: &tch::nn::Path, name: &str, tensor: Tensor) -> Result<Tensor> {
+    check_free_name(module, path, name)?;
+    Ok(path.add(name, tensor, false))
 }
 
 /// Renders a module tree like PyTorch's `print(net)`.

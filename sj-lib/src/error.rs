@@ -42,6 +42,18 @@ pub enum SjError {
         state: Vec<i64>,
         input: Vec<i64>,
     },
+    /// A stateful module still holds the autograd graph of a batch whose backward has already
+    /// run: the same-shape batch after it was fed without `reset_net`.
+    #[error(
+        "{module}: its state still holds the autograd graph of an earlier batch whose backward has \
+         already run (the next backward would fail with 'Trying to backward through the graph a second \
+         time'); call functional::reset_net(&mut net) after every batch (SpikingJelly's reset_net), or \
+         functional::detach_net(&mut net) to carry the state on without its graph (truncated BPTT)"
+    )]
+    StaleGraph {
+        /// The module whose state is stale.
+        module: String,
+    },
     /// A bad constructor argument or configuration.
     #[error("{module}: {message}")]
     Config { module: String, message: String },
@@ -83,6 +95,59 @@ impl SjError {
             message: message.to_string(),
         }
     }
+}
+
+/// Runs `f`, turning a libtorch failure that tch reported by panicking (its infallible wrappers
+/// are `f_op(..).unwrap()`: an allocation of terabytes, a dtype mismatch deep inside an op) back
+/// into the error it was, naming `module`. Any other panic is an sj bug and keeps unwinding.
+///
+/// The panic message of a converted failure is not printed: a process-wide panic hook, installed
+/// once and delegating to the previous hook for every other panic, stays silent inside a guard.
+pub fn torch_guard<T>(module: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    install_quiet_hook();
+    let depth = GUARD_DEPTH.with(|d| d.replace(d.get() + 1));
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARD_DEPTH.with(|d| d.set(depth));
+    match out {
+        Ok(r) => r,
+        Err(payload) => match torch_panic_message(payload.as_ref()) {
+            Some(message) => Err(SjError::Input {
+                module: module.into(),
+                expected: "an input libtorch can compute on".into(),
+                got: message,
+            }),
+            None => std::panic::resume_unwind(payload),
+        },
+    }
+}
+
+thread_local! {
+    /// How many [`torch_guard`]s the current thread is inside.
+    static GUARD_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The first line of libtorch's message when `payload` is tch's unwrap of a `TchError`.
+fn torch_panic_message(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    let text = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())?;
+    let rest = text.strip_prefix("called `Result::unwrap()` on an `Err` value: Torch(\"")?;
+    let first = rest.split("\\n").next().unwrap_or(rest);
+    Some(first.trim_end_matches("\")").to_string())
+}
+
+fn install_quiet_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let guarded = GUARD_DEPTH.with(|d| d.get() > 0);
+            if !(guarded && torch_panic_message(info.payload()).is_some()) {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// Turns a libtorch error of `module`'s op into an [`SjError`] naming the module (first line only).

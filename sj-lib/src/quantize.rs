@@ -20,17 +20,22 @@ use tch::Tensor;
 
 /// Value `y` (detached) with gradient `grad` (all ones when `None`) flowing to `x`.
 ///
-/// Infinite elements of `x` get gradient 0 instead of turning the value into NaN (`∞ − ∞`).
+/// The value is exactly `y`: elements where `x` or `grad` is NaN or infinite get gradient 0
+/// instead of turning the value into NaN (`∞ − ∞`, `0·NaN`), as SpikingJelly's autograd functions
+/// return `y` whatever the input.
 pub fn straight_through(x: &Tensor, y: &Tensor, grad: Option<&Tensor>) -> Tensor {
     let y = y.detach();
     if !x.requires_grad() {
         return y;
     }
-    let delta = (x - x.detach()).nan_to_num(0.0, 0.0, 0.0);
-    match grad {
-        Some(g) => y + delta * g.detach(),
-        None => y + delta,
-    }
+    let delta = x - x.detach();
+    let delta = match grad {
+        Some(g) => delta * g.detach(),
+        None => delta,
+    };
+    // `nan_to_num` passes the gradient where the term is finite (exactly zero) and blocks it
+    // where it is not, so a NaN or infinite input or surrogate gradient never reaches the value.
+    y + delta.nan_to_num(0.0, 0.0, 0.0)
 }
 
 /// `round(x)`: `torch.round(x)` (half to even) with gradient 1.
@@ -92,8 +97,22 @@ pub fn k_bit_quantize(x: &Tensor, k: i64) -> Result<Tensor> {
 /// `clamp_by_linear(x, eps)`: `(x − min(x)) / (max(x) − min(x) + eps)`, mapping x into `[0, 1]`,
 /// with ordinary autograd. SpikingJelly's default `eps` is `1e-5`. An empty `x` is an error.
 pub fn clamp_by_linear(x: &Tensor, eps: f64) -> Result<Tensor> {
-    let min = x.f_min()?;
-    let max = x.f_max()?;
+    const F: &str = "clamp_by_linear";
+    if !(eps.is_finite() && eps >= 0.0) {
+        return Err(SjError::config(
+            F,
+            format!("eps must be finite and >= 0 (SpikingJelly's default is 1e-5), got {eps}"),
+        ));
+    }
+    if x.numel() == 0 {
+        return Err(SjError::Shape {
+            module: F.into(),
+            expected: "a non-empty tensor (min and max of nothing are undefined)".into(),
+            got: x.size(),
+        });
+    }
+    let min = x.f_min().map_err(crate::error::op_error(F))?;
+    let max = x.f_max().map_err(crate::error::op_error(F))?;
     Ok((x - &min) / (max - min + eps))
 }
 

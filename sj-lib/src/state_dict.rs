@@ -98,9 +98,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sj-state-dict-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let a = nn::VarStore::new(Device::Cpu);
-        let _fc = Linear::new(&(a.root() / "0"), 3, 2, true);
+        let _fc = Linear::new(&(a.root() / "0"), 3, 2, true).unwrap();
         let b = nn::VarStore::new(Device::Cpu);
-        let fc_b = Linear::new(&(b.root() / "0"), 3, 2, true);
+        let fc_b = Linear::new(&(b.root() / "0"), 3, 2, true).unwrap();
         for ext in ["npz", "safetensors"] {
             let file = dir.join(format!("fc.{ext}"));
             save_state_dict(&a, &file).unwrap();
@@ -108,7 +108,7 @@ mod tests {
             assert!(fc_b.weight().equal(&a.variables()["0.weight"]), "{ext}");
         }
         let c = nn::VarStore::new(Device::Cpu);
-        let _other = Linear::new(&(c.root() / "1"), 3, 2, false);
+        let _other = Linear::new(&(c.root() / "1"), 3, 2, false).unwrap();
         let err = load_state_dict(&c, dir.join("fc.npz"))
             .unwrap_err()
             .to_string();
@@ -118,7 +118,7 @@ mod tests {
             "{err}"
         );
         let d = nn::VarStore::new(Device::Cpu);
-        let _wide = Linear::new(&(d.root() / "0"), 4, 2, true);
+        let _wide = Linear::new(&(d.root() / "0"), 4, 2, true).unwrap();
         assert!(load_state_dict(&d, dir.join("fc.npz"))
             .unwrap_err()
             .to_string()

@@ -10,7 +10,7 @@
 //! use sj::surrogate::Surrogate;
 //! use tch::{Kind, Tensor};
 //! let x = Tensor::from_slice(&[-0.5f32, 0.0, 0.25]).set_requires_grad(true);
-//! let y = Surrogate::sigmoid(4.0).forward(&x);
+//! let y = Surrogate::sigmoid(4.0).unwrap().forward(&x);
 //! assert_eq!(Vec::<f32>::try_from(&y).unwrap(), vec![0.0, 1.0, 1.0]);
 //! y.sum(Kind::Float).backward();
 //! assert!((x.grad().double_value(&[1]) - 1.0).abs() < 1e-6); // σ'(0) = α/4 = 1
@@ -37,7 +37,10 @@ pub struct Surrogate {
 impl Default for Surrogate {
     /// `Sigmoid(alpha=4.0, spiking=True)`, every neuron's default.
     fn default() -> Self {
-        Surrogate::sigmoid(4.0)
+        Surrogate {
+            kind: SurrogateKind::Sigmoid { alpha: 4.0 },
+            spiking: true,
+        }
     }
 }
 
@@ -54,8 +57,12 @@ pub fn spike(x: &Tensor, grad: &Tensor) -> Tensor {
 macro_rules! constructors {
     ($($(#[$doc:meta])* $fn:ident => $variant:ident { $($p:ident : $t:ty),* };)*) => {
         impl Surrogate {
-            $($(#[$doc])* pub fn $fn($($p: $t),*) -> Self {
-                Surrogate { kind: SurrogateKind::$variant { $($p),* }, spiking: true }
+            $($(#[$doc])*
+            ///
+            /// Errors (naming the surrogate, the parameter and SpikingJelly's default) outside the
+            /// parameter's domain: see [`SurrogateKind::check`].
+            pub fn $fn($($p: $t),*) -> Result<Self> {
+                Surrogate::new(SurrogateKind::$variant { $($p),* })
             })*
         }
     };
@@ -93,24 +100,51 @@ constructors! {
 }
 
 impl Surrogate {
+    /// A spiking surrogate of `kind`, after checking its parameters ([`SurrogateKind::check`]).
+    pub fn new(kind: SurrogateKind) -> Result<Self> {
+        let surrogate = Surrogate {
+            kind,
+            spiking: true,
+        };
+        surrogate.check()?;
+        Ok(surrogate)
+    }
+
+    /// Checks the parameters (the fields are public, so neurons check again before each forward).
+    pub fn check(&self) -> Result<()> {
+        self.kind
+            .check()
+            .map_err(|e| SjError::config(self.name(), e))
+    }
+
     /// Every surrogate family with SpikingJelly's default parameters, for sweeps and tests.
     pub fn all_defaults() -> Vec<Surrogate> {
-        vec![
-            Surrogate::piecewise_quadratic(1.0),
-            Surrogate::piecewise_exp(1.0),
-            Surrogate::sigmoid(4.0),
-            Surrogate::soft_sign(2.0),
-            Surrogate::atan(2.0),
-            Surrogate::nonzero_sign_log_abs(1.0),
-            Surrogate::erf(2.0),
-            Surrogate::piecewise_leaky_relu(1.0, 0.01),
-            Surrogate::squarewave_fourier_series(2, 8.0),
-            Surrogate::s2nn(4.0, 1.0),
-            Surrogate::q_pseudo_spike(2.0),
-            Surrogate::leaky_k_relu(0.0, 1.0),
-            Surrogate::fake_numerical_gradient(0.3),
-            Surrogate::log_tailed_relu(0.0),
+        use SurrogateKind::*;
+        [
+            PiecewiseQuadratic { alpha: 1.0 },
+            PiecewiseExp { alpha: 1.0 },
+            Sigmoid { alpha: 4.0 },
+            SoftSign { alpha: 2.0 },
+            ATan { alpha: 2.0 },
+            NonzeroSignLogAbs { alpha: 1.0 },
+            Erf { alpha: 2.0 },
+            PiecewiseLeakyReLU { w: 1.0, c: 0.01 },
+            SquarewaveFourierSeries { n: 2, t_period: 8.0 },
+            S2NN {
+                alpha: 4.0,
+                beta: 1.0,
+            },
+            QPseudoSpike { alpha: 2.0 },
+            LeakyKReLU { leak: 0.0, k: 1.0 },
+            FakeNumericalGradient { alpha: 0.3 },
+            LogTailedReLU { alpha: 0.0 },
         ]
+        .into_iter()
+        .map(|kind| Surrogate {
+            kind,
+            spiking: true,
+        })
+        .collect()
     }
 
     /// Returns a copy with `spiking` set (`set_spiking_mode`).
@@ -208,10 +242,11 @@ impl Surrogate {
     /// PiecewiseExp, SoftSign, NonzeroSignLogAbs, Erf, SquarewaveFourierSeries).
     ///
     /// ```
-    /// let code = sj::surrogate::Surrogate::sigmoid(4.0).cuda_codes("grad_s", "over_th", "float").unwrap();
+    /// let code = sj::surrogate::Surrogate::sigmoid(4.0).unwrap().cuda_codes("grad_s", "over_th", "float").unwrap();
     /// assert!(code.ends_with("grad_s = (1.0f - sigmoid_backward__sigmoid_ax) * sigmoid_backward__sigmoid_ax * (4.0f);"));
     /// ```
     pub fn cuda_codes(&self, y: &str, x: &str, dtype: &str) -> Result<String> {
+        self.check()?;
         let dt = CDtype::parse(dtype).ok_or_else(|| {
             SjError::config(
                 self.name(),
@@ -350,7 +385,7 @@ mod tests {
             0.9351, 0.4231, 0.6557, 0.5158, 0.7451, 0.4759, 0.4943, 0.7913,
         ];
         let x = Tensor::from_slice(&xs).set_requires_grad(true);
-        let y = Surrogate::sigmoid(4.0).forward(&x);
+        let y = Surrogate::sigmoid(4.0).unwrap().forward(&x);
         assert_eq!(to_vec(&y), vec![0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
         y.sum(Kind::Float).backward();
         for (g, want) in to_vec(&x.grad()).iter().zip(grads) {
@@ -399,7 +434,7 @@ mod tests {
     #[test]
     fn spiking_false_returns_the_primitive_with_its_autograd_gradient() {
         let x = Tensor::from_slice(&[-0.3f64, 0.2]).set_requires_grad(true);
-        let s = Surrogate::atan(2.0).with_spiking(false);
+        let s = Surrogate::atan(2.0).unwrap().with_spiking(false);
         let y = s.forward(&x);
         let want: Vec<f64> = [-0.3f64, 0.2]
             .iter()
@@ -421,10 +456,10 @@ mod tests {
         let zero = Tensor::from_slice(&[0.0f64]);
         // Defaults are chosen so that σ'(0) is the maximum 1 for these families (§1.11).
         for s in [
-            Surrogate::sigmoid(4.0),
-            Surrogate::atan(2.0),
-            Surrogate::piecewise_quadratic(1.0),
-            Surrogate::soft_sign(2.0),
+            Surrogate::sigmoid(4.0).unwrap(),
+            Surrogate::atan(2.0).unwrap(),
+            Surrogate::piecewise_quadratic(1.0).unwrap(),
+            Surrogate::soft_sign(2.0).unwrap(),
         ] {
             assert!(
                 (s.grad(&zero).double_value(&[0]) - 1.0).abs() < 1e-12,
@@ -436,11 +471,11 @@ mod tests {
             "Sigmoid(alpha=4.0, spiking=True)"
         );
         assert_eq!(
-            Surrogate::atan(2.0).with_spiking(false).to_string(),
+            Surrogate::atan(2.0).unwrap().with_spiking(false).to_string(),
             "ATan(alpha=2.0, spiking=False)"
         );
         assert_eq!(
-            Surrogate::fake_numerical_gradient(0.3)
+            Surrogate::fake_numerical_gradient(0.3).unwrap()
                 .grad(&zero)
                 .double_value(&[0]),
             0.3

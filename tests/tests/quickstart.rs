@@ -5,7 +5,7 @@ use sj::prelude::*;
 
 fn quickstart() -> (Sequential, nn::VarStore) {
     let vs = nn::VarStore::new(Device::Cpu);
-    let fc = Linear::new(&(vs.root() / "0"), 2, 3, true);
+    let fc = Linear::new(&(vs.root() / "0"), 2, 3, true).unwrap();
     no_grad(|| {
         fc.weight()
             .shallow_clone()

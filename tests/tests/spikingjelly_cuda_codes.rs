@@ -10,14 +10,14 @@ fn surrogate(name: &str, p: &Value) -> Surrogate {
             .unwrap_or_else(|| panic!("{name}: parameter {k}"))
     };
     match name {
-        "Sigmoid" => Surrogate::sigmoid(f("alpha")),
-        "ATan" => Surrogate::atan(f("alpha")),
-        "PiecewiseLeakyReLU" => Surrogate::piecewise_leaky_relu(f("w"), f("c")),
-        "S2NN" => Surrogate::s2nn(f("alpha"), f("beta")),
-        "QPseudoSpike" => Surrogate::q_pseudo_spike(f("alpha")),
-        "LeakyKReLU" => Surrogate::leaky_k_relu(f("leak"), f("k")),
-        "FakeNumericalGradient" => Surrogate::fake_numerical_gradient(f("alpha")),
-        "LogTailedReLU" => Surrogate::log_tailed_relu(f("alpha")),
+        "Sigmoid" => Surrogate::sigmoid(f("alpha")).unwrap(),
+        "ATan" => Surrogate::atan(f("alpha")).unwrap(),
+        "PiecewiseLeakyReLU" => Surrogate::piecewise_leaky_relu(f("w"), f("c")).unwrap(),
+        "S2NN" => Surrogate::s2nn(f("alpha"), f("beta")).unwrap(),
+        "QPseudoSpike" => Surrogate::q_pseudo_spike(f("alpha")).unwrap(),
+        "LeakyKReLU" => Surrogate::leaky_k_relu(f("leak"), f("k")).unwrap(),
+        "FakeNumericalGradient" => Surrogate::fake_numerical_gradient(f("alpha")).unwrap(),
+        "LogTailedReLU" => Surrogate::log_tailed_relu(f("alpha")).unwrap(),
         other => panic!("unexpected surrogate {other}"),
     }
 }
@@ -49,18 +49,18 @@ fn cuda_codes_equal_spikingjelly_text_checklist_287() {
     }
     // the snippet the inventory quotes for Sigmoid(alpha=4)
     assert_eq!(
-        Surrogate::sigmoid(4.0)
+        Surrogate::sigmoid(4.0).unwrap()
             .cuda_codes("grad_s", "over_th", "float")
             .unwrap(),
         "const float sigmoid_backward__sigmoid_ax = 1.0f / (1.0f + expf(- (4.0f) * over_th));\n\
          grad_s = (1.0f - sigmoid_backward__sigmoid_ax) * sigmoid_backward__sigmoid_ax * (4.0f);"
     );
-    let err = Surrogate::erf(2.0)
+    let err = Surrogate::erf(2.0).unwrap()
         .cuda_codes("y", "x", "float")
         .unwrap_err()
         .to_string();
     assert!(err.contains("no CUDA code"), "{err}");
-    assert!(Surrogate::sigmoid(4.0)
+    assert!(Surrogate::sigmoid(4.0).unwrap()
         .cuda_codes("y", "x", "fp64")
         .is_err());
 }

@@ -26,11 +26,11 @@ fn spikingjelly_state_dict_loads_by_name_and_reproduces_the_output() {
         .add(
             ParametricLIFNode::new(&(&p / "2"), 2.0)
                 .unwrap()
-                .with_surrogate(Surrogate::atan(2.0)),
+                .with_surrogate(Surrogate::atan(2.0).unwrap()),
         )
         .add(MaxPool2d::new(2))
         .add(Flatten::new())
-        .add(Linear::new(&(&p / "5"), 4 * 4 * 4, 5, true))
+        .add(Linear::new(&(&p / "5"), 4 * 4 * 4, 5, true).unwrap())
         .add(LIFNode::new(2.0).unwrap());
     functional::set_step_mode(&mut net, StepMode::M).unwrap();
     load_state_dict(&vs, data.join("spikingjelly_net_state.npz")).unwrap();

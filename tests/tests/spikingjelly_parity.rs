@@ -12,21 +12,21 @@ fn surrogate(v: &Value) -> Surrogate {
     let (name, a) = (v[0].as_str().unwrap(), &v[1]);
     let f = |k: &str| a[k].as_f64().unwrap();
     match name {
-        "Sigmoid" => Surrogate::sigmoid(f("alpha")),
-        "ATan" => Surrogate::atan(f("alpha")),
-        "PiecewiseQuadratic" => Surrogate::piecewise_quadratic(f("alpha")),
-        "PiecewiseExp" => Surrogate::piecewise_exp(f("alpha")),
-        "SoftSign" => Surrogate::soft_sign(f("alpha")),
-        "Erf" => Surrogate::erf(f("alpha")),
-        "PiecewiseLeakyReLU" => Surrogate::piecewise_leaky_relu(f("w"), f("c")),
+        "Sigmoid" => Surrogate::sigmoid(f("alpha")).unwrap(),
+        "ATan" => Surrogate::atan(f("alpha")).unwrap(),
+        "PiecewiseQuadratic" => Surrogate::piecewise_quadratic(f("alpha")).unwrap(),
+        "PiecewiseExp" => Surrogate::piecewise_exp(f("alpha")).unwrap(),
+        "SoftSign" => Surrogate::soft_sign(f("alpha")).unwrap(),
+        "Erf" => Surrogate::erf(f("alpha")).unwrap(),
+        "PiecewiseLeakyReLU" => Surrogate::piecewise_leaky_relu(f("w"), f("c")).unwrap(),
         "SquarewaveFourierSeries" => {
-            Surrogate::squarewave_fourier_series(a["n"].as_i64().unwrap(), f("T_period"))
+            Surrogate::squarewave_fourier_series(a["n"].as_i64().unwrap(), f("T_period")).unwrap()
         }
-        "S2NN" => Surrogate::s2nn(f("alpha"), f("beta")),
-        "QPseudoSpike" => Surrogate::q_pseudo_spike(f("alpha")),
-        "LeakyKReLU" => Surrogate::leaky_k_relu(f("leak"), f("k")),
-        "FakeNumericalGradient" => Surrogate::fake_numerical_gradient(f("alpha")),
-        "LogTailedReLU" => Surrogate::log_tailed_relu(f("alpha")),
+        "S2NN" => Surrogate::s2nn(f("alpha"), f("beta")).unwrap(),
+        "QPseudoSpike" => Surrogate::q_pseudo_spike(f("alpha")).unwrap(),
+        "LeakyKReLU" => Surrogate::leaky_k_relu(f("leak"), f("k")).unwrap(),
+        "FakeNumericalGradient" => Surrogate::fake_numerical_gradient(f("alpha")).unwrap(),
+        "LogTailedReLU" => Surrogate::log_tailed_relu(f("alpha")).unwrap(),
         other => panic!("unknown surrogate {other}"),
     }
 }

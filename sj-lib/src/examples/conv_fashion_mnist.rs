@@ -81,7 +81,8 @@ impl CSNN {
                 ConvOptions::new().with_padding(1).with_bias(false),
             )
         };
-        let if_node = || IFNode::new().with_surrogate(Surrogate::atan(2.0));
+        let atan = Surrogate::atan(2.0)?;
+        let if_node = || IFNode::new().with_surrogate(atan);
         let mut conv_fc = Sequential::new()
             .add(conv(0, 1, c1)?)
             .add(BatchNorm2d::new(&p(1), c1)?)
@@ -92,9 +93,9 @@ impl CSNN {
             .add(if_node())
             .add(MaxPool2d::new(2).with_stride(2))
             .add(Flatten::new())
-            .add(Linear::new(&p(9), c2 * 7 * 7, hidden, false))
+            .add(Linear::new(&p(9), c2 * 7 * 7, hidden, false)?)
             .add(if_node())
-            .add(Linear::new(&p(11), hidden, 10, false))
+            .add(Linear::new(&p(11), hidden, 10, false)?)
             .add(if_node());
         set_step_mode(&mut conv_fc, StepMode::M)?;
         Ok(CSNN {

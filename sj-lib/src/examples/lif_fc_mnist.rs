@@ -54,8 +54,8 @@ impl SNN {
     pub fn new(path: &nn::Path, tau: f64) -> Result<Self> {
         let layer = Sequential::new()
             .add(Flatten::new())
-            .add(Linear::new(&(path / "layer" / "1"), 28 * 28, 10, false))
-            .add(LIFNode::new(tau)?.with_surrogate(Surrogate::atan(2.0)));
+            .add(Linear::new(&(path / "layer" / "1"), 28 * 28, 10, false)?)
+            .add(LIFNode::new(tau)?.with_surrogate(Surrogate::atan(2.0)?));
         Ok(SNN { layer })
     }
 }

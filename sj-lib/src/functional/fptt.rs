@@ -209,7 +209,7 @@ mod tests {
     fn two_steps_match_hand_computed_sgd_with_the_fptt_regulariser() {
         tch::manual_seed(5);
         let vs = nn::VarStore::new(Device::Cpu);
-        let mut model = Linear::new(&vs.root(), 3, 2, true);
+        let mut model = Linear::new(&vs.root(), 3, 2, true).unwrap();
         let (lr, alpha) = (0.1, 0.1);
         let mut opt = nn::Sgd::default().build(&vs, lr).unwrap();
         let mut w_ra = fptt_online_training_init_w_ra(&opt);
@@ -274,7 +274,7 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let p = vs.root();
         let mut net = Sequential::new()
-            .add(Linear::new(&(&p / "0"), 3, 2, true))
+            .add(Linear::new(&(&p / "0"), 3, 2, true).unwrap())
             .add(IFNode::new());
         // lr = 0 keeps the weights, so the IF state after FPTT must equal a plain forward pass; without
         // restoring the memories, x[0] and x[1] would be integrated twice.
@@ -297,7 +297,7 @@ mod tests {
     #[test]
     fn bad_arguments_name_the_function() {
         let vs = nn::VarStore::new(Device::Cpu);
-        let mut model = Linear::new(&vs.root(), 3, 2, true);
+        let mut model = Linear::new(&vs.root(), 3, 2, true).unwrap();
         let mut opt = nn::Sgd::default().build(&vs, 0.1).unwrap();
         let mut w_ra = fptt_online_training_init_w_ra(&opt);
         let x = Tensor::rand([2, 4, 3], (Kind::Float, Device::Cpu));

@@ -93,7 +93,7 @@ mod tests {
             step_mode: StepMode::S,
         };
         let mut net = Sequential::new()
-            .add(Linear::new(&(&p / "0"), 1000, 100, true))
+            .add(Linear::new(&(&p / "0"), 1000, 100, true).unwrap())
             .add(IFNode::new())
             .add(conv);
         let bias_before = net.get(0).unwrap().named_tensors()[1].1.copy();

@@ -138,6 +138,14 @@ pub fn multi_step_forward(x_seq: &Tensor, module: &mut dyn Module) -> Result<Ten
 pub fn step_by_step(
     module: &str,
     x_seq: &Tensor,
+    step: impl FnMut(&Tensor) -> Result<Tensor>,
+) -> Result<Tensor> {
+    crate::error::torch_guard(module, || steps_stacked(module, x_seq, step))
+}
+
+fn steps_stacked(
+    module: &str,
+    x_seq: &Tensor,
     mut step: impl FnMut(&Tensor) -> Result<Tensor>,
 ) -> Result<Tensor> {
     check_dims(module, x_seq, 2, "[T, N, *] in step mode 'm'")?;
@@ -148,10 +156,27 @@ pub fn step_by_step(
             got: x_seq.size(),
         });
     }
-    let ys = (0..x_seq.size()[0])
-        .map(|t| step(&x_seq.get(t)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Tensor::stack(&ys, 0))
+    let steps = x_seq.size()[0];
+    let first = step(&x_seq.get(0))?;
+    // The stacked output must fit in memory: refuse an absurd T before looping over it (a
+    // reservation that is never touched costs nothing when it succeeds).
+    let _ = Tensor::f_empty(
+        [&[steps], first.size().as_slice()].concat(),
+        (first.kind(), first.device()),
+    )
+    .map_err(|_| crate::SjError::Shape {
+        module: module.into(),
+        expected: format!(
+            "[T, N, *] whose T = {steps} steps of output {:?} fit in memory",
+            first.size()
+        ),
+        got: x_seq.size(),
+    })?;
+    let mut ys = vec![first];
+    for t in 1..steps {
+        ys.push(step(&x_seq.get(t))?);
+    }
+    Tensor::f_stack(&ys, 0).map_err(crate::error::op_error("step_by_step"))
 }
 
 /// `seq_to_ann_forward(x_seq, f)`: `[T, N, *]` → `[T·N, *]`, apply `f`, then back to `[T, N, *']`.
@@ -162,10 +187,18 @@ pub fn seq_to_ann_forward(
 ) -> Result<Tensor> {
     check_dims(module, x_seq, 2, "[T, N, *] in step mode 'm'")?;
     let (t, n) = (x_seq.size()[0], x_seq.size()[1]);
-    let y = f(&x_seq.flatten(0, 1))?;
-    let mut shape = vec![t, n];
-    shape.extend_from_slice(&y.size()[1..]);
-    Ok(y.view(shape.as_slice()))
+    let y = crate::error::torch_guard(module, || f(&x_seq.flatten(0, 1)))?;
+    let y_size = y.size();
+    if y_size.first() != Some(&(t * n)) {
+        return Err(crate::SjError::Shape {
+            module: module.into(),
+            expected: format!("an output [T·N = {}, *] from the per-step function", t * n),
+            got: y_size,
+        });
+    }
+    let shape = [&[t, n], &y_size[1..]].concat();
+    y.f_reshape(shape.as_slice())
+        .map_err(crate::error::op_error("seq_to_ann_forward"))
 }
 
 #[cfg(test)]
@@ -179,9 +212,9 @@ mod tests {
         let p = vs.root();
         Sequential::new()
             .add(Flatten::new())
-            .add(Linear::new(&(&p / "1"), 12, 4, true))
+            .add(Linear::new(&(&p / "1"), 12, 4, true).unwrap())
             .add(LIFNode::new(2.0).unwrap())
-            .add(Linear::new(&(&p / "3"), 4, 2, false))
+            .add(Linear::new(&(&p / "3"), 4, 2, false).unwrap())
             .add(IFNode::new())
     }
 

@@ -54,11 +54,13 @@ pub fn redundant_one_hot(labels: &Tensor, num_classes: i64, n: i64) -> Result<Te
     }
     check_integer(F, labels)?;
     check_label_range(F, labels, num_classes)?;
-    Ok(labels
-        .to_kind(Kind::Int64)
-        .one_hot(num_classes)
-        .repeat_interleave_self_int(n, 1, None)
-        .to_kind(Kind::Float))
+    crate::error::torch_guard(F, || {
+        Ok(labels
+            .to_kind(Kind::Int64)
+            .one_hot(num_classes)
+            .repeat_interleave_self_int(n, 1, None)
+            .to_kind(Kind::Float))
+    })
 }
 
 /// `first_spike_index(spikes)`: spikes `[*, T]` → a bool tensor of the same shape, true only where each
@@ -231,9 +233,9 @@ mod tests {
     fn doc_net(vs: &nn::VarStore) -> Sequential {
         let p = vs.root();
         let net = Sequential::new()
-            .add(Linear::new(&(&p / "0"), 8, 4, true))
+            .add(Linear::new(&(&p / "0"), 8, 4, true).unwrap())
             .add(IFNode::new())
-            .add(Linear::new(&(&p / "2"), 4, 2, true))
+            .add(Linear::new(&(&p / "2"), 4, 2, true).unwrap())
             .add(IFNode::new());
         tch::no_grad(|| {
             for mut v in vs.trainable_variables() {

@@ -1,7 +1,7 @@
 //! Multi-step attention layers: `TemporalWiseAttention` (TA-SNN) and `MultiDimensionalAttention`
 //! (MA-SNN) (inventory §2.4.3, checklist 96-97).
-use crate::base::{check_float, Module, NamedTensor, StepMode};
-use crate::error::{Result, SjError};
+use crate::base::{check_float, check_like, variable, Module, NamedTensor, StepMode};
+use crate::error::{op_error, Result, SjError};
 use tch::{nn, Tensor};
 
 const MULTI_STEP_ONLY: &[StepMode] = &[StepMode::M];
@@ -38,35 +38,45 @@ struct SharedMlp {
 }
 
 impl SharedMlp {
-    fn new(path: &nn::Path, channels: i64, reduction: i64, kernel_dims: usize) -> Self {
+    fn new(
+        module: &str,
+        path: &nn::Path,
+        channels: i64,
+        reduction: i64,
+        kernel_dims: usize,
+    ) -> Result<Self> {
         let hidden = channels / reduction;
         let shape = |out: i64, inp: i64| [vec![out, inp], vec![1; kernel_dims]].concat();
         let mlp = path / "sharedMLP";
-        let fc1 = (&mlp / "0").var(
+        let fc1 = variable(
+            module,
+            &(&mlp / "0"),
             "weight",
             &shape(hidden, channels),
             pytorch_default_init(channels),
-        );
-        let fc2 = (&mlp / "2").var(
+        )?;
+        let fc2 = variable(
+            module,
+            &(&mlp / "2"),
             "weight",
             &shape(channels, hidden),
             pytorch_default_init(hidden),
-        );
-        SharedMlp { fc1, fc2 }
+        )?;
+        Ok(SharedMlp { fc1, fc2 })
     }
 
-    fn mlp(&self, v: &Tensor) -> Tensor {
-        v.matmul(&self.fc1.flatten(1, -1).tr())
+    fn mlp(&self, v: &Tensor) -> std::result::Result<Tensor, tch::TchError> {
+        v.f_matmul(&self.fc1.flatten(1, -1).tr())?
             .relu()
-            .matmul(&self.fc2.flatten(1, -1).tr())
+            .f_matmul(&self.fc2.flatten(1, -1).tr())
     }
 
     /// `sigmoid(MLP(avg) + MLP(max))` over `x` `[N, channels, *]`, pooled over `*`: `[N, channels]`.
-    fn scores(&self, x: &Tensor) -> Tensor {
-        let flat = x.flatten(2, -1);
-        let avg = flat.mean_dim(&[2i64][..], false, x.kind());
-        let max = flat.amax(&[2i64][..], false);
-        (self.mlp(&avg) + self.mlp(&max)).sigmoid()
+    fn scores(&self, x: &Tensor) -> std::result::Result<Tensor, tch::TchError> {
+        let flat = x.f_flatten(2, -1)?;
+        let avg = flat.f_mean_dim(&[2i64][..], false, x.kind())?;
+        let max = flat.f_amax(&[2i64][..], false)?;
+        Ok((self.mlp(&avg)? + self.mlp(&max)?).sigmoid())
     }
 
     fn named_tensors(&self, prefix: &str) -> Vec<NamedTensor> {
@@ -83,17 +93,23 @@ impl SharedMlp {
     }
 }
 
-/// Shape-checks a multi-step input: `dims` dimensions, with the given sizes at the given axes.
+/// Checks a multi-step input: the dtype and device of the module's parameter `like`, `dims`
+/// dimensions with the given sizes at the given axes, and non-empty pooled axes (after `[T, N]`).
 fn check_input(
     module: &str,
     x: &Tensor,
+    like: &Tensor,
     dims: usize,
     sizes: &[(usize, i64)],
     expected: &str,
 ) -> Result<()> {
     check_float(module, x)?;
+    check_like(module, x, like)?;
     let size = x.size();
-    if size.len() != dims || sizes.iter().any(|&(axis, n)| size[axis] != n) {
+    if size.len() != dims
+        || sizes.iter().any(|&(axis, n)| size[axis] != n)
+        || size.iter().skip(2).any(|&d| d == 0)
+    {
         return Err(SjError::Shape {
             module: module.into(),
             expected: expected.into(),
@@ -129,7 +145,7 @@ impl TemporalWiseAttention {
         Ok(TemporalWiseAttention {
             steps,
             dimension,
-            shared_mlp: SharedMlp::new(path, steps, reduction, 0),
+            shared_mlp: SharedMlp::new("TemporalWiseAttention", path, steps, reduction, 0)?,
             step_mode: StepMode::M,
         })
     }
@@ -148,12 +164,16 @@ impl Module for TemporalWiseAttention {
         check_input(
             "TemporalWiseAttention",
             x_seq,
+            &self.shared_mlp.fc1,
             self.dimension + 1,
             &[(0, self.steps)],
             &expected,
         )?;
         let x = x_seq.transpose(0, 1);
-        let scores = self.shared_mlp.scores(&x);
+        let scores = self
+            .shared_mlp
+            .scores(&x)
+            .map_err(op_error("TemporalWiseAttention"))?;
         let mut shape = scores.size();
         shape.extend(vec![1; self.dimension - 1]);
         Ok((x * scores.view(shape.as_slice())).transpose(0, 1))
@@ -221,16 +241,18 @@ impl MultiDimensionalAttention {
                 ))
             }
         };
-        let sa_conv = (path / "sa" / "conv").var(
+        let sa_conv = variable(
+            NAME,
+            &(path / "sa" / "conv"),
             "weight",
             &[1, 2, kernel_size, kernel_size],
             pytorch_default_init(2 * kernel_size * kernel_size),
-        );
+        )?;
         Ok(MultiDimensionalAttention {
             steps,
             channels,
-            ta: SharedMlp::new(&(path / "ta"), steps, reduction_t, 3),
-            ca: SharedMlp::new(&(path / "ca"), channels, reduction_c, 3),
+            ta: SharedMlp::new(NAME, &(path / "ta"), steps, reduction_t, 3)?,
+            ca: SharedMlp::new(NAME, &(path / "ca"), channels, reduction_c, 3)?,
             sa_conv,
             padding,
             step_mode: StepMode::M,
@@ -238,15 +260,23 @@ impl MultiDimensionalAttention {
     }
 
     /// The spatial attention `[N, 1, 1, H, W]` of `x` `[N, T, C, H, W]`.
-    fn spatial(&self, x: &Tensor) -> Tensor {
-        let merged = x.flatten(1, 2);
-        let avg = merged.mean_dim(&[1i64][..], true, x.kind());
-        let max = merged.amax(&[1i64][..], true);
+    fn spatial(&self, x: &Tensor) -> std::result::Result<Tensor, tch::TchError> {
+        let merged = x.f_flatten(1, 2)?;
+        let avg = merged.f_mean_dim(&[1i64][..], true, x.kind())?;
+        let max = merged.f_amax(&[1i64][..], true)?;
         let p = self.padding;
-        Tensor::cat(&[avg, max], 1)
-            .conv2d(&self.sa_conv, None::<Tensor>, [1, 1], [p, p], [1, 1], 1)
+        Ok(Tensor::f_cat(&[avg, max], 1)?
+            .f_conv2d(&self.sa_conv, None::<Tensor>, [1, 1], [p, p], [1, 1], 1)?
             .unsqueeze(1)
-            .sigmoid()
+            .sigmoid())
+    }
+
+    fn attend(&self, x: &Tensor) -> std::result::Result<Tensor, tch::TchError> {
+        let (n, t, c) = (x.size()[0], self.steps, self.channels);
+        let out = self.ta.scores(x)?.f_view([n, t, 1, 1, 1])? * x;
+        let out = self.ca.scores(&out.transpose(1, 2))?.f_view([n, 1, c, 1, 1])? * &out;
+        let out = self.spatial(&out)? * &out;
+        Ok(out.relu())
     }
 }
 
@@ -259,16 +289,15 @@ impl Module for MultiDimensionalAttention {
         check_input(
             "MultiDimensionalAttention",
             x_seq,
+            &self.sa_conv,
             5,
             &[(0, self.steps), (2, self.channels)],
             &expected,
         )?;
-        let x = x_seq.transpose(0, 1);
-        let (n, t, c) = (x.size()[0], self.steps, self.channels);
-        let out = self.ta.scores(&x).view([n, t, 1, 1, 1]) * &x;
-        let out = self.ca.scores(&out.transpose(1, 2)).view([n, 1, c, 1, 1]) * &out;
-        let out = self.spatial(&out) * &out;
-        Ok(out.relu().transpose(0, 1))
+        let out = self
+            .attend(&x_seq.transpose(0, 1))
+            .map_err(op_error("MultiDimensionalAttention"))?;
+        Ok(out.transpose(0, 1))
     }
     fn step_mode(&self) -> StepMode {
         self.step_mode

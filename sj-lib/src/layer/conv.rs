@@ -1,6 +1,6 @@
 //! `layer.Conv1d/2d/3d` and `layer.ConvTranspose1d/2d/3d`: PyTorch's convolutions with a step mode
 //! (inventory §2.4.2), and the `[N, C, *spatial]` checks every stateless layer of this kind shares.
-use crate::base::{Module, NamedTensor, StepMode};
+use crate::base::{variable, Module, NamedTensor, StepMode};
 use crate::error::op_error;
 use crate::error::{Result, SjError};
 use crate::functional::seq_to_ann_forward;
@@ -265,9 +265,9 @@ impl<const D: usize, const TRANSPOSED: bool> ConvNd<D, TRANSPOSED> {
             lo: -bound,
             up: bound,
         };
-        let weight = path.f_var("weight", &shape, init)?;
+        let weight = variable(Self::NAME, path, "weight", &shape, init)?;
         let bias = if o.bias {
-            Some(path.f_var("bias", &[out_channels], init)?)
+            Some(variable(Self::NAME, path, "bias", &[out_channels], init)?)
         } else {
             None
         };
@@ -588,7 +588,7 @@ mod tests {
             .add(MaxPool2d::new(2).with_stride(2))
             .add(IFNode::new())
             .add(Flatten::new())
-            .add(Linear::new(&(&p / "5"), 8 * 4 * 4, 10, true))
+            .add(Linear::new(&(&p / "5"), 8 * 4 * 4, 10, true).unwrap())
             .add(IFNode::new())
     }
 

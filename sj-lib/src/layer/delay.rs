@@ -67,13 +67,15 @@ impl Module for Delay {
         "Delay"
     }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
-        match self.step_mode {
-            StepMode::S => self.single_step_forward(x),
-            StepMode::M => {
-                check_dims("Delay", x, 1, "[T, *] in step mode 'm'")?;
-                delay(x, self.delay_steps)
+        crate::error::torch_guard("Delay", || {
+            match self.step_mode {
+                StepMode::S => self.single_step_forward(x),
+                StepMode::M => {
+                    check_dims("Delay", x, 1, "[T, *] in step mode 'm'")?;
+                    delay(x, self.delay_steps)
+                }
             }
-        }
+        })
     }
     fn step_mode(&self) -> StepMode {
         self.step_mode

@@ -1,7 +1,7 @@
 //! `layer.DropConnectLinear` from "Regularization of Neural Networks using DropConnect"
 //! (inventory §2.4.3, checklist 91).
-use crate::base::{check_float, Module, NamedTensor, StepMode};
-use crate::error::{Result, SjError};
+use crate::base::{check_float, variable, Module, NamedTensor, StepMode};
+use crate::error::{op_error, Result, SjError};
 use crate::functional::step_by_step;
 use tch::{nn, Tensor};
 
@@ -60,8 +60,13 @@ impl DropConnectLinear {
                 ),
             ));
         }
-        let weight = path.var("weight", &[out_features, in_features], nn::Init::Const(0.0));
-        let bias = bias.then(|| path.var("bias", &[out_features], nn::Init::Const(0.0)));
+        const NAME: &str = "DropConnectLinear";
+        let zero = nn::Init::Const(0.0);
+        let weight = variable(NAME, path, "weight", &[out_features, in_features], zero)?;
+        let bias = match bias {
+            true => Some(variable(NAME, path, "bias", &[out_features], zero)?),
+            false => None,
+        };
         let mut layer = DropConnectLinear {
             weight,
             bias,
@@ -155,16 +160,18 @@ impl DropConnectLinear {
 
     /// `drop(batch_size)`: draws a new mask per sample (keep where `rand > p`), stores the masked
     /// weights and biases, and returns the masked weights `[batch_size, out, in]`.
-    pub fn drop(&mut self, batch_size: i64) -> Tensor {
+    /// Errors, naming the layer, when the masks do not fit in memory.
+    pub fn drop(&mut self, batch_size: i64) -> Result<Tensor> {
         let keep = |t: &Tensor| {
-            let mut shape = vec![batch_size];
-            shape.extend(t.size());
-            t * Tensor::rand(shape.as_slice(), (t.kind(), t.device())).gt(self.p)
+            let shape = [&[batch_size], t.size().as_slice()].concat();
+            Tensor::f_rand(shape.as_slice(), (t.kind(), t.device()))
+                .map(|r| t * r.gt(self.p))
+                .map_err(op_error("DropConnectLinear"))
         };
-        let w = keep(&self.weight);
+        let w = keep(&self.weight)?;
+        self.dropped_b = self.bias.as_ref().map(keep).transpose()?;
         self.dropped_w = Some(w.shallow_clone());
-        self.dropped_b = self.bias.as_ref().map(keep);
-        w
+        Ok(w)
     }
 
     /// `single_step_forward(input)` on `[N, in_features]`.
@@ -202,7 +209,7 @@ impl DropConnectLinear {
                 }
                 w.shallow_clone()
             }
-            _ => self.drop(n),
+            _ => self.drop(n)?,
         };
         let y = w.bmm(&x.unsqueeze(-1)).squeeze_dim(-1);
         let y = match &self.dropped_b {
@@ -235,12 +242,14 @@ impl Module for DropConnectLinear {
         "DropConnectLinear"
     }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
-        match self.step_mode {
-            StepMode::S => self.single_step_forward(x),
-            StepMode::M => {
-                step_by_step("DropConnectLinear", x, |x_t| self.single_step_forward(x_t))
+        crate::error::torch_guard("DropConnectLinear", || {
+            match self.step_mode {
+                StepMode::S => self.single_step_forward(x),
+                StepMode::M => {
+                    step_by_step("DropConnectLinear", x, |x_t| self.single_step_forward(x_t))
+                }
             }
-        }
+        })
     }
     fn step_mode(&self) -> StepMode {
         self.step_mode

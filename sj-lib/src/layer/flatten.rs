@@ -1,6 +1,6 @@
 //! `layer.Flatten`: flattens each sample (each time step's sample in step mode `m`).
 use crate::base::{check_dims, Module, StepMode};
-use crate::error::Result;
+use crate::error::{op_error, Result};
 use crate::functional::seq_to_ann_forward;
 use tch::Tensor;
 
@@ -41,12 +41,28 @@ impl Module for Flatten {
     }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let (s, e) = (self.start_dim, self.end_dim);
+        let flatten = |y: &Tensor| y.f_flatten(s, e).map_err(op_error("Flatten"));
         match self.step_mode {
             StepMode::S => {
-                check_dims("Flatten", x, 1, "[N, *]")?;
-                Ok(x.flatten(s, e))
+                check_dims(
+                    "Flatten",
+                    x,
+                    2,
+                    "[N, *] with at least 2 dimensions in step mode 's' (a batch of samples; \
+                     for one sample use x.unsqueeze(0))",
+                )?;
+                flatten(x)
             }
-            StepMode::M => seq_to_ann_forward("Flatten", x, |y| Ok(y.flatten(s, e))),
+            StepMode::M => {
+                check_dims(
+                    "Flatten",
+                    x,
+                    3,
+                    "[T, N, *] with at least 3 dimensions in step mode 'm' (for a [N, *] batch \
+                     use step mode 's', or repeat it over T time steps first)",
+                )?;
+                seq_to_ann_forward("Flatten", x, flatten)
+            }
         }
     }
     fn step_mode(&self) -> StepMode {

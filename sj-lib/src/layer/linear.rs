@@ -1,5 +1,5 @@
 //! `layer.Linear`: `y = x Wᵀ + b` over the last dimension, in either step mode.
-use crate::base::{Module, NamedTensor, StepMode};
+use crate::base::{variable, Module, NamedTensor, StepMode};
 use crate::error::{op_error, Result, SjError};
 use tch::{nn, Tensor};
 
@@ -15,24 +15,33 @@ pub struct Linear {
 
 impl Linear {
     /// `Linear(in_features, out_features, bias)` with PyTorch's initialisation: weight and bias
-    /// uniform in `±1/sqrt(in_features)` (`kaiming_uniform_(a=sqrt(5))`).
-    pub fn new(path: &nn::Path, in_features: i64, out_features: i64, bias: bool) -> Self {
+    /// uniform in `±1/sqrt(in_features)` (`kaiming_uniform_(a=sqrt(5))`). Errors on a negative size
+    /// or when `path` already holds a `weight`.
+    pub fn new(path: &nn::Path, in_features: i64, out_features: i64, bias: bool) -> Result<Self> {
+        if in_features < 0 || out_features < 0 {
+            return Err(SjError::config(
+                "Linear",
+                format!(
+                    "in_features and out_features must be >= 0, got {in_features}, {out_features}"
+                ),
+            ));
+        }
         let bound = 1.0 / (in_features.max(1) as f64).sqrt();
         let init = nn::Init::Uniform {
             lo: -bound,
             up: bound,
         };
-        let config = nn::LinearConfig {
-            ws_init: init,
-            bs_init: Some(init),
-            bias,
+        let ws = variable("Linear", path, "weight", &[out_features, in_features], init)?;
+        let bs = match bias {
+            true => Some(variable("Linear", path, "bias", &[out_features], init)?),
+            false => None,
         };
-        Linear {
-            inner: nn::linear(path, in_features, out_features, config),
+        Ok(Linear {
+            inner: nn::Linear { ws, bs },
             in_features,
             out_features,
             step_mode: StepMode::S,
-        }
+        })
     }
 
     /// `step_mode=`.
@@ -110,7 +119,7 @@ mod tests {
     fn pytorch_initialisation_and_shape_errors() {
         let vs = nn::VarStore::new(Device::Cpu);
         tch::manual_seed(0);
-        let mut fc = Linear::new(&vs.root(), 400, 300, true);
+        let mut fc = Linear::new(&vs.root(), 400, 300, true).unwrap();
         let w = fc.weight();
         // U(-1/20, 1/20): max |w| just under 0.05, std close to 0.05/sqrt(3).
         let max = w.abs().max().double_value(&[]);

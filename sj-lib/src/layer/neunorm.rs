@@ -1,6 +1,6 @@
 //! `layer.NeuNorm` from "Direct Training for Spiking Neural Networks: Faster, Larger, Better"
 //! (inventory §2.4.3, checklist 87).
-use crate::base::{check_float, Memory, Module, NamedTensor, StepMode};
+use crate::base::{check_float, variable, Memory, Module, NamedTensor, StepMode};
 use crate::error::{Result, SjError};
 use crate::functional::step_by_step;
 use tch::{nn, Tensor};
@@ -48,14 +48,16 @@ impl NeuNorm {
         } else {
             in_channels
         };
-        let w = path.var(
+        let w = variable(
+            "NeuNorm",
+            path,
             "w",
             &[channels, height, width],
             nn::Init::Uniform {
                 lo: -bound,
                 up: bound,
             },
-        );
+        )?;
         let k1 = (1.0 - k) / (in_channels * in_channels) as f64;
         Ok(NeuNorm {
             k0: k,
@@ -112,11 +114,13 @@ impl Module for NeuNorm {
         "NeuNorm"
     }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
-        check_float("NeuNorm", x)?;
-        match self.step_mode {
-            StepMode::S => self.single_step_forward(x),
-            StepMode::M => step_by_step("NeuNorm", x, |x_t| self.single_step_forward(x_t)),
-        }
+        crate::error::torch_guard("NeuNorm", || {
+            check_float("NeuNorm", x)?;
+            match self.step_mode {
+                StepMode::S => self.single_step_forward(x),
+                StepMode::M => step_by_step("NeuNorm", x, |x_t| self.single_step_forward(x_t)),
+            }
+        })
     }
     fn step_mode(&self) -> StepMode {
         self.step_mode

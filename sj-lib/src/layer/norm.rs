@@ -2,7 +2,7 @@
 //! `layer.ThresholdDependentBatchNorm1d/2d/3d` (§2.4.3). In step mode `m` the statistics are those
 //! of the whole `T·N` batch (`seq_to_ann_forward`).
 use super::conv::forward_nd;
-use crate::base::{Module, NamedTensor, StepMode};
+use crate::base::{buffer, variable, Module, NamedTensor, StepMode};
 use crate::error::op_error;
 use crate::error::{Result, SjError};
 use std::ops::RangeInclusive;
@@ -132,8 +132,8 @@ impl<const D: usize> BatchNormNd<D> {
         let c = [num_features];
         let (weight, bias) = if options.affine {
             (
-                Some(path.f_var("weight", &c, nn::Init::Const(weight_init))?),
-                Some(path.f_var("bias", &c, nn::Init::Const(0.0))?),
+                Some(variable(name, path, "weight", &c, nn::Init::Const(weight_init))?),
+                Some(variable(name, path, "bias", &c, nn::Init::Const(0.0))?),
             )
         } else {
             (None, None)
@@ -141,13 +141,14 @@ impl<const D: usize> BatchNormNd<D> {
         let float = (path.kind(), path.device());
         let (running_mean, running_var, num_batches_tracked) = if options.track_running_stats {
             (
-                Some(path.add("running_mean", Tensor::f_zeros(c, float)?, false)),
-                Some(path.add("running_var", Tensor::f_ones(c, float)?, false)),
-                Some(path.add(
+                Some(buffer(name, path, "running_mean", Tensor::f_zeros(c, float)?)?),
+                Some(buffer(name, path, "running_var", Tensor::f_ones(c, float)?)?),
+                Some(buffer(
+                    name,
+                    path,
                     "num_batches_tracked",
                     Tensor::f_zeros([], (Kind::Int64, path.device()))?,
-                    false,
-                )),
+                )?),
             )
         } else {
             (None, None, None)
@@ -211,26 +212,42 @@ impl<const D: usize> BatchNormNd<D> {
     /// PyTorch's `_BatchNorm.forward` on one `[B, C, *]` batch.
     fn batch_norm(&self, module: &'static str, x: &Tensor) -> Result<Tensor> {
         let o = &self.options;
+        let size = x.size();
+        // PyTorch's `_verify_batch_size`: the unbiased variance of one value is NaN, which would
+        // be written into `running_var`.
+        if self.training && size.len() >= 2 && size[0] * size[2..].iter().product::<i64>() == 1 {
+            return Err(SjError::Shape {
+                module: module.into(),
+                expected: format!(
+                    "more than 1 value per channel when training (a batch of 2 or more, or call \
+                     functional::set_training(&mut net, false) for inference on one sample)"
+                ),
+                got: size,
+            });
+        }
+        let tracked = self.num_batches_tracked.as_ref().filter(|_| self.training);
         let mut momentum = o.momentum.unwrap_or(0.0);
-        if let (true, Some(count)) = (self.training, &self.num_batches_tracked) {
-            let mut count = count.shallow_clone();
-            let _ = count.f_add_scalar_(1)?;
-            if o.momentum.is_none() {
-                momentum = 1.0 / count.int64_value(&[]) as f64;
-            }
+        if let (Some(count), None) = (tracked, o.momentum) {
+            momentum = 1.0 / (count.int64_value(&[]) + 1) as f64;
         }
         let batch_stats = self.training || self.running_mean.is_none();
-        x.f_batch_norm(
-            self.weight.as_ref(),
-            self.bias.as_ref(),
-            self.running_mean.as_ref(),
-            self.running_var.as_ref(),
-            batch_stats,
-            momentum,
-            o.eps,
-            true,
-        )
-        .map_err(op_error(module))
+        let y = x
+            .f_batch_norm(
+                self.weight.as_ref(),
+                self.bias.as_ref(),
+                self.running_mean.as_ref(),
+                self.running_var.as_ref(),
+                batch_stats,
+                momentum,
+                o.eps,
+                true,
+            )
+            .map_err(op_error(module))?;
+        // Counted only once the batch went through, so a failing forward changes nothing.
+        if let Some(count) = tracked {
+            let _ = count.shallow_clone().f_add_scalar_(1)?;
+        }
+        Ok(y)
     }
 
     fn repr(&self, step_mode: StepMode) -> String {
@@ -412,8 +429,8 @@ impl GroupNorm {
         let c = [num_channels];
         let (weight, bias) = if affine {
             (
-                Some(path.f_var("weight", &c, nn::Init::Const(1.0))?),
-                Some(path.f_var("bias", &c, nn::Init::Const(0.0))?),
+                Some(variable("GroupNorm", path, "weight", &c, nn::Init::Const(1.0))?),
+                Some(variable("GroupNorm", path, "bias", &c, nn::Init::Const(0.0))?),
             )
         } else {
             (None, None)

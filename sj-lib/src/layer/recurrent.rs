@@ -4,8 +4,9 @@
 //! Both are stateful (memory `y`, `y[−1] = 0`; call `functional::reset_net` between batches), run in
 //! either step mode (`'m'` loops over `t`), and keep their sub-module in step mode `'s'`:
 //! `functional::set_step_mode` changes only the container.
-use crate::base::{check_dims, Memory, Module, StepMode};
-use crate::error::{Result, SjError};
+use crate::base::{check_dims, check_float, check_like, Memory, Module, StepMode};
+use crate::error::{op_error, torch_guard, Result, SjError};
+use crate::functional::step_by_step;
 use crate::layer::Linear;
 use crate::monitor::Hooks;
 use tch::{nn, Tensor};
@@ -35,14 +36,10 @@ fn over_time(
     match step_mode {
         StepMode::S => {
             check_dims(module, x, 1, "[N, *] in step mode 's'")?;
-            step(x)
+            torch_guard(module, || step(x))
         }
         StepMode::M => {
-            check_dims(module, x, 2, "[T, N, *] in step mode 'm'")?;
-            let ys = (0..x.size()[0])
-                .map(|t| step(&x.get(t)))
-                .collect::<Result<Vec<_>>>()?;
-            Ok(Tensor::stack(&ys, 0))
+            step_by_step(module, x, step)
         }
     }
 }
@@ -118,6 +115,7 @@ impl ElementWiseRecurrentContainer {
     fn single_step(&mut self, x: &Tensor) -> Result<Tensor> {
         const NAME: &str = "ElementWiseRecurrentContainer";
         check_sub_module(NAME, self.sub_module.as_ref())?;
+        check_float(NAME, x)?;
         let y_prev = self.y.to_tensor_like(NAME, x)?;
         let i = (self.element_wise_function)(&y_prev, x);
         let y = self
@@ -196,7 +194,7 @@ impl LinearRecurrentContainer {
                 in_features + out_features,
                 in_features,
                 bias,
-            ),
+            )?,
             sub_module: Box::new(sub_module),
             in_features,
             out_features,
@@ -220,6 +218,8 @@ impl LinearRecurrentContainer {
     fn single_step(&mut self, x: &Tensor) -> Result<Tensor> {
         const NAME: &str = "LinearRecurrentContainer";
         check_sub_module(NAME, self.sub_module.as_ref())?;
+        check_float(NAME, x)?;
+        check_like(NAME, x, self.rc.weight())?;
         let mut y_shape = x.size();
         if x.dim() < 2 || y_shape.last() != Some(&self.in_features) {
             let lead = if self.step_mode == StepMode::M {
@@ -235,11 +235,11 @@ impl LinearRecurrentContainer {
         }
         let last = y_shape.len() - 1;
         y_shape[last] = self.out_features;
-        let like = Tensor::f_empty(y_shape.as_slice(), (x.kind(), x.device()))?;
+        let like = Tensor::f_empty(y_shape.as_slice(), (x.kind(), x.device()))
+            .map_err(op_error(NAME))?;
         let y_prev = self.y.to_tensor_like(NAME, &like)?;
-        let i = self
-            .hooks
-            .call("rc", &mut self.rc, &Tensor::cat(&[x, &y_prev], -1))?;
+        let xy = Tensor::f_cat(&[x, &y_prev], -1).map_err(op_error(NAME))?;
+        let i = self.hooks.call("rc", &mut self.rc, &xy)?;
         let y = self
             .hooks
             .call("sub_module", self.sub_module.as_mut(), &i)?;
@@ -343,7 +343,7 @@ mod tests {
     fn hand_made(vs: &nn::VarStore) -> LinearRecurrentContainer {
         let p = vs.root();
         let sub = Sequential::new()
-            .add(Linear::new(&(&p / "sub_module" / "0"), 2, 1, false))
+            .add(Linear::new(&(&p / "sub_module" / "0"), 2, 1, false).unwrap())
             .add(IFNode::new());
         let net = LinearRecurrentContainer::new(&p, sub, 2, 1, true).unwrap();
         tch::no_grad(|| {

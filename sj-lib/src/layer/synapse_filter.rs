@@ -1,6 +1,6 @@
 //! `layer.SynapseFilter`: a stateful current filter `τ dI/dt = −I`, `I += 1` on each spike
 //! (inventory §2.4.3, checklist 90).
-use crate::base::{check_float, Memory, Module, NamedTensor, StepMode};
+use crate::base::{check_float, variable, Memory, Module, NamedTensor, StepMode};
 use crate::error::Result;
 use crate::functional::step_by_step;
 use crate::neuron::check_tau;
@@ -39,7 +39,13 @@ impl SynapseFilter {
     /// (so `sigmoid(w) = 1/tau`); errors unless `tau > 1`.
     pub fn new_learnable(path: &nn::Path, tau: f64) -> Result<Self> {
         check_tau("SynapseFilter", "tau", tau)?;
-        let w = path.var("w", &[], nn::Init::Const(-(tau - 1.0).ln()));
+        let w = variable(
+            "SynapseFilter",
+            path,
+            "w",
+            &[],
+            nn::Init::Const(-(tau - 1.0).ln()),
+        )?;
         Ok(SynapseFilter {
             inv_tau: InvTau::Learnable(w),
             out_i: Memory::Float(0.0),
@@ -96,11 +102,13 @@ impl Module for SynapseFilter {
         "SynapseFilter"
     }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
-        check_float("SynapseFilter", x)?;
-        match self.step_mode {
-            StepMode::S => self.single_step_forward(x),
-            StepMode::M => step_by_step("SynapseFilter", x, |x_t| self.single_step_forward(x_t)),
-        }
+        crate::error::torch_guard("SynapseFilter", || {
+            check_float("SynapseFilter", x)?;
+            match self.step_mode {
+                StepMode::S => self.single_step_forward(x),
+                StepMode::M => step_by_step("SynapseFilter", x, |x_t| self.single_step_forward(x_t)),
+            }
+        })
     }
     fn step_mode(&self) -> StepMode {
         self.step_mode

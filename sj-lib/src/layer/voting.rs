@@ -70,14 +70,16 @@ impl Module for VotingLayer {
         "VotingLayer"
     }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
-        check_float("VotingLayer", x)?;
-        match self.step_mode {
-            StepMode::S => {
-                check_dims("VotingLayer", x, 1, "[N, *, C·voting_size]")?;
-                self.single_step_forward(x)
+        crate::error::torch_guard("VotingLayer", || {
+            check_float("VotingLayer", x)?;
+            match self.step_mode {
+                StepMode::S => {
+                    check_dims("VotingLayer", x, 1, "[N, *, C·voting_size]")?;
+                    self.single_step_forward(x)
+                }
+                StepMode::M => seq_to_ann_forward("VotingLayer", x, |y| self.single_step_forward(y)),
             }
-            StepMode::M => seq_to_ann_forward("VotingLayer", x, |y| self.single_step_forward(y)),
-        }
+        })
     }
     fn step_mode(&self) -> StepMode {
         self.step_mode

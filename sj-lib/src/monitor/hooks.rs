@@ -7,7 +7,7 @@
 //! field, return it from [`Module::hooks`], and call `self.hooks.call("sn1", &mut self.sn1, &x)`
 //! instead of `self.sn1.forward(&x)`.
 use crate::base::Module;
-use crate::error::Result;
+use crate::error::{torch_guard, Result};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -114,8 +114,9 @@ impl Hooks {
             .filter(|e| e.child == name)
             .map(|e| e.hook.clone())
             .collect();
+        let name_of_child = child.type_name();
         if hooks.is_empty() {
-            return child.forward(x);
+            return torch_guard(name_of_child, || child.forward(x));
         }
         let mut x = x.shallow_clone();
         for hook in &hooks {
@@ -125,7 +126,7 @@ impl Hooks {
                 }
             }
         }
-        let mut y = child.forward(&x)?;
+        let mut y = torch_guard(name_of_child, || child.forward(&x))?;
         for hook in &hooks {
             if let Hook::Post(f) = hook {
                 if let Some(new_y) = f(&*child, &x, &y)? {

@@ -18,7 +18,7 @@
 //! ```
 //! use sj::prelude::*;
 //! let vs = nn::VarStore::new(Device::Cpu);
-//! let mut net = Sequential::new().add(Linear::new(&(vs.root() / "0"), 8, 4, true)).add(IFNode::new());
+//! let mut net = Sequential::new().add(Linear::new(&(vs.root() / "0"), 8, 4, true).unwrap()).add(IFNode::new());
 //! let mon = OutputMonitor::new(&net, "IFNode").unwrap();
 //! net.forward(&Tensor::rand([2, 8], (Kind::Float, Device::Cpu))).unwrap();
 //! assert_eq!(mon.monitored_layers(), ["1"]);

@@ -12,9 +12,9 @@ use tch::{nn, Device, Kind};
 fn t7_net(vs: &nn::VarStore, store_v_seq: bool) -> Sequential {
     let p = vs.root();
     let mut net = Sequential::new()
-        .add(Linear::new(&(&p / "0"), 8, 4, true))
+        .add(Linear::new(&(&p / "0"), 8, 4, true).unwrap())
         .add(IFNode::new().with_store_v_seq(store_v_seq))
-        .add(Linear::new(&(&p / "2"), 4, 2, true))
+        .add(Linear::new(&(&p / "2"), 4, 2, true).unwrap())
         .add(IFNode::new().with_store_v_seq(store_v_seq));
     let mut w0 = vec![0.0f32; 32];
     (0..4).for_each(|i| w0[i * 8 + i] = 1.0);
@@ -507,9 +507,9 @@ fn own_modules_take_part_through_their_hooks() {
     let vs = nn::VarStore::new(Device::Cpu);
     let p = vs.root();
     let mut net = Net {
-        fc1: Linear::new(&(&p / "fc1"), 8, 4, true),
+        fc1: Linear::new(&(&p / "fc1"), 8, 4, true).unwrap(),
         sn1: IFNode::new(),
-        fc2: Linear::new(&(&p / "fc2"), 4, 2, true),
+        fc2: Linear::new(&(&p / "fc2"), 4, 2, true).unwrap(),
         sn2: IFNode::new(),
         hooks: Hooks::new(),
         step_mode: StepMode::S,

@@ -81,12 +81,11 @@ impl Case {
     /// Every neuron × {Sigmoid, ATan, PiecewiseQuadratic, S2NN} × hard/soft × detach_reset ×
     /// T ∈ {1, 2, 7, 64}, the surrogate rotating with T (half the surrogate-T pairs): 192 cases.
     pub fn all() -> Vec<Case> {
-        let surrogates = [
-            Surrogate::sigmoid(4.0),
-            Surrogate::atan(2.0),
-            Surrogate::piecewise_quadratic(1.0),
-            Surrogate::s2nn(4.0, 1.0),
-        ];
+        // SpikingJelly's defaults of these four families.
+        let surrogates: Vec<Surrogate> = ["Sigmoid", "ATan", "PiecewiseQuadratic", "S2NN"]
+            .iter()
+            .flat_map(|&name| Surrogate::all_defaults().into_iter().filter(move |s| s.name() == name))
+            .collect();
         let mut cases = Vec::new();
         for neuron in NEURONS {
             for (si, &surrogate) in surrogates.iter().enumerate() {

@@ -1,7 +1,7 @@
 //! `KLIFNode`: LIF with a learnable scaling `k` and a ReLU after charging.
 use super::lif::lif_charge;
 use super::{check_tau, BaseNode, Neuron};
-use crate::base::{Memory, NamedTensor};
+use crate::base::{variable, Memory, NamedTensor};
 use crate::error::Result;
 use tch::{nn, Tensor};
 
@@ -23,7 +23,7 @@ impl KLIFNode {
     /// `KLIFNode(scale_reset, tau)`: registers `k` under `path`; errors unless `tau > 1`.
     pub fn new(path: &nn::Path, scale_reset: bool, tau: f64) -> Result<Self> {
         check_tau("KLIFNode", "tau", tau)?;
-        let k = path.var("k", &[], nn::Init::Const(1.0));
+        let k = variable("KLIFNode", path, "k", &[], nn::Init::Const(1.0))?;
         Ok(KLIFNode {
             node: BaseNode::default(),
             tau,
@@ -43,6 +43,9 @@ impl KLIFNode {
 impl Neuron for KLIFNode {
     fn type_name(&self) -> &'static str {
         "KLIFNode"
+    }
+    fn check_config(&self) -> Result<()> {
+        check_tau("KLIFNode", "tau", self.tau)
     }
     fn node(&self) -> &BaseNode {
         &self.node

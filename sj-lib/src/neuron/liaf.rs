@@ -19,6 +19,7 @@ pub struct LIAFNode {
 impl LIAFNode {
     /// `LIAFNode(act, threshold_related, tau)`; the other LIF options through the builder methods.
     pub fn new(act: fn(&Tensor) -> Tensor, threshold_related: bool, tau: f64) -> Result<Self> {
+        super::check_tau("LIAFNode", "tau", tau)?;
         Ok(LIAFNode {
             lif: LIFNode::new(tau)?,
             act,

@@ -33,7 +33,7 @@ pub use plif::ParametricLIFNode;
 pub use qif::QIFNode;
 
 use crate::base::{check_dims, check_float, Backend, Memory, Module, NamedTensor, StepMode};
-use crate::error::{Result, SjError};
+use crate::error::{torch_guard, Result, SjError};
 use crate::functional::step_by_step;
 use crate::surrogate::Surrogate;
 use sj_kernels::NeuronConfig;
@@ -337,21 +337,7 @@ impl<N: Neuron> Module for N {
     }
 
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
-        check_float(Neuron::type_name(self), x)?;
-        self.check_config()?;
-        match self.node().step_mode {
-            StepMode::S => {
-                check_dims(Neuron::type_name(self), x, 1, "[N, *] in step mode 's'")?;
-                // `auto`: one step of the fused kernel is one autograd node instead of a dozen ops.
-                if self.node().backend == Backend::Auto {
-                    if let Some(spike) = fused_forward(self, &x.unsqueeze(0), false)? {
-                        return Ok(spike.squeeze_dim(0));
-                    }
-                }
-                self.single_step_forward(x)
-            }
-            StepMode::M => multi_step_forward(self, x),
-        }
+        torch_guard(Neuron::type_name(self), || neuron_forward(self, x))
     }
 
     fn step_mode(&self) -> StepMode {
@@ -442,6 +428,45 @@ impl<N: Neuron> Module for N {
     }
 }
 
+/// One forward of a neuron (run inside [`torch_guard`]): the checks, then the fused kernel or the
+/// op-by-op step.
+fn neuron_forward<N: Neuron>(n: &mut N, x: &Tensor) -> Result<Tensor> {
+    let name = Neuron::type_name(n);
+    check_float(name, x)?;
+    check_neuron(n)?;
+    match n.node().step_mode {
+        StepMode::S => {
+            check_dims(name, x, 1, "[N, *] in step mode 's'")?;
+            // `auto`: one step of the fused kernel is one autograd node instead of a dozen ops.
+            if n.node().backend == Backend::Auto {
+                if let Some(spike) = fused_forward(n, &x.unsqueeze(0), false)? {
+                    return Ok(spike.squeeze_dim(0));
+                }
+            }
+            n.single_step_forward(x)
+        }
+        StepMode::M => multi_step_forward(n, x),
+    }
+}
+
+/// Checks a neuron before a forward: its fused kernel's constants ([`NeuronKind::check`]), a
+/// finite threshold and reset and the surrogate's parameters ([`sj_kernels::check_firing`]), then
+/// its own [`Neuron::check_config`]. Public fields changed after construction are caught here.
+fn check_neuron<N: Neuron + ?Sized>(n: &N) -> Result<()> {
+    let bad = |e: String| SjError::config(n.type_name(), e);
+    if let Some((kind, _)) = n.fused() {
+        kind.check().map_err(bad)?;
+    }
+    let node = n.node();
+    sj_kernels::check_firing(
+        node.v_threshold,
+        node.v_reset,
+        &node.surrogate_function.kind,
+    )
+    .map_err(bad)?;
+    n.check_config()
+}
+
 /// Checks `v_threshold > v_reset` and `v_rest >= v_reset` for a hard reset (QIF, EIF).
 pub(crate) fn check_rest_and_reset(module: &str, node: &BaseNode, v_rest: f64) -> Result<()> {
     match node.v_reset {
@@ -455,13 +480,16 @@ pub(crate) fn check_rest_and_reset(module: &str, node: &BaseNode, v_rest: f64) -
 
 /// Checks a time constant (`tau > 1`), naming the neuron.
 pub(crate) fn check_tau(module: &str, name: &str, tau: f64) -> Result<()> {
-    if tau > 1.0 {
-        Ok(())
-    } else {
-        Err(SjError::config(
+    match (tau > 1.0, tau.is_finite()) {
+        (true, true) => Ok(()),
+        (true, false) => Err(SjError::config(
+            module,
+            format!("{name} must be finite, got {tau}"),
+        )),
+        _ => Err(SjError::config(
             module,
             format!("{name} must be > 1, got {tau}"),
-        ))
+        )),
     }
 }
 

@@ -1,6 +1,6 @@
 //! `ParametricLIFNode` (PLIF): LIF with a learnable leak `1/τ = sigmoid(w)`.
 use super::{check_tau, BaseNode, Neuron, NeuronKind};
-use crate::base::NamedTensor;
+use crate::base::{variable, NamedTensor};
 use crate::error::Result;
 use tch::{nn, Tensor};
 
@@ -19,7 +19,13 @@ impl ParametricLIFNode {
     /// `ParametricLIFNode(init_tau)`: registers `w` under `path`; errors unless `init_tau > 1`.
     pub fn new(path: &nn::Path, init_tau: f64) -> Result<Self> {
         check_tau("ParametricLIFNode", "init_tau", init_tau)?;
-        let w = path.var("w", &[], nn::Init::Const(-(init_tau - 1.0).ln()));
+        let w = variable(
+            "ParametricLIFNode",
+            path,
+            "w",
+            &[],
+            nn::Init::Const(-(init_tau - 1.0).ln()),
+        )?;
         Ok(ParametricLIFNode {
             node: BaseNode::default(),
             w,

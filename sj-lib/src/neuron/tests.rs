@@ -111,7 +111,7 @@ fn all_neurons(vs: &nn::VarStore) -> Vec<Box<dyn Fn() -> Box<dyn Module>>> {
             Box::new(
                 IFNode::new()
                     .with_v_reset(None)
-                    .with_surrogate(crate::surrogate::Surrogate::atan(2.0)),
+                    .with_surrogate(crate::surrogate::Surrogate::atan(2.0).unwrap()),
             )
         }),
         Box::new(|| Box::new(LIFNode::new(2.0).unwrap())),

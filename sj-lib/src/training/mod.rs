@@ -10,7 +10,7 @@
 //! let train = DataLoader::new(FashionMNIST::new(&root, true)?, 64)?.with_shuffle(0).with_transform(ToTensor);
 //! let test = DataLoader::new(FashionMNIST::new(&root, false)?, 256)?.with_transform(ToTensor);
 //! let vs = nn::VarStore::new(Device::Cpu);
-//! let mut net = Sequential::new().add(Flatten::new()).add(Linear::new(&(vs.root() / "1"), 784, 10, false)).add(IFNode::new());
+//! let mut net = Sequential::new().add(Flatten::new()).add(Linear::new(&(vs.root() / "1"), 784, 10, false)?).add(IFNode::new());
 //! let mut adam = Adam::new(&vs, 1e-3)?;
 //! let log = Trainer::new(2).fit(&mut net, &vs, &mut adam, &train, &test, |net, x| net.forward(x))?;
 //! println!("{}", log.to_dataframe()?);

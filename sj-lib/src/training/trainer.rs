@@ -368,7 +368,7 @@ mod tests {
     fn net(vs: &nn::VarStore) -> Sequential {
         let mut net = Sequential::new()
             .add(Flatten::new())
-            .add(Linear::new(&(vs.root() / "1"), 16, 3, false))
+            .add(Linear::new(&(vs.root() / "1"), 16, 3, false).unwrap())
             .add(LIFNode::new(2.0).unwrap());
         set_step_mode(&mut net, StepMode::M).unwrap();
         net
