@@ -308,7 +308,7 @@ pub fn check_like(module: &str, x: &Tensor, like: &Tensor) -> Result<()> {
 
 /// Refuses a second variable at the same VarStore name: tch would silently store it as
 /// `weight__3` while the module and `state_dict` report `weight`.
-fn check_free_name(module: &str, path: &tch::nn::Path, name: &str) -> Result<()> {
+pub(crate) fn check_free_name(module: &str, path: &tch::nn::Path, name: &str) -> Result<()> {
     if path.get(name).is_none() {
         return Ok(());
     }

@@ -312,10 +312,11 @@ mod tests {
         let y = net.forward(&x).unwrap();
         assert_eq!(y.size(), [4, 2, 8, 5, 5]);
         // the same layers in step mode 'm' (one T·N batch each) give the same result
+        let vs_twin = nn::VarStore::new(Device::Cpu);
         let mut twin = Sequential::new()
             .add(
                 Conv2d::new_with(
-                    &vs.root(),
+                    &(vs_twin.root() / "0"),
                     3,
                     8,
                     3,
@@ -323,7 +324,7 @@ mod tests {
                 )
                 .unwrap(),
             )
-            .add(BatchNorm2d::new(&vs.root(), 8).unwrap());
+            .add(BatchNorm2d::new(&(vs_twin.root() / "1"), 8).unwrap());
         let weights = state_dict(&net);
         tch::no_grad(|| state_dict(&twin)[0].1.copy_(&weights[0].1));
         set_step_mode(&mut twin, StepMode::M).unwrap();

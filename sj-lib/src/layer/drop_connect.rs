@@ -498,11 +498,11 @@ mod tests {
             err.contains("DropConnectLinear") && err.contains("[T, N, 4]"),
             "{err}"
         );
-        assert!(DropConnectLinear::new(&vs.root(), 4, 3, true)
+        assert!(DropConnectLinear::new(&nn::VarStore::new(Device::Cpu).root(), 4, 3, true)
             .unwrap()
             .with_p(1.5)
             .is_err());
-        assert!(DropConnectLinear::new(&vs.root(), 4, 3, true)
+        assert!(DropConnectLinear::new(&nn::VarStore::new(Device::Cpu).root(), 4, 3, true)
             .unwrap()
             .with_samples_num(0)
             .is_err());

@@ -1,5 +1,5 @@
 //! `layer.Linear`: `y = x Wᵀ + b` over the last dimension, in either step mode.
-use crate::base::{variable, Module, NamedTensor, StepMode};
+use crate::base::{check_free_name, variable, Module, NamedTensor, StepMode};
 use crate::error::{op_error, Result, SjError};
 use tch::{nn, Tensor};
 
@@ -31,11 +31,13 @@ impl Linear {
             lo: -bound,
             up: bound,
         };
-        let ws = variable("Linear", path, "weight", &[out_features, in_features], init)?;
+        check_free_name("Linear", path, "weight")?;
+        // Bias first, then weight: tch's `nn::linear` order, so seeded weights stay the same.
         let bs = match bias {
             true => Some(variable("Linear", path, "bias", &[out_features], init)?),
             false => None,
         };
+        let ws = variable("Linear", path, "weight", &[out_features, in_features], init)?;
         Ok(Linear {
             inner: nn::Linear { ws, bs },
             in_features,

@@ -199,7 +199,7 @@ mod tests {
         y.get(4).sum(Kind::Float).backward();
         let g = f.w().unwrap().grad().double_value(&[]);
         assert!((g + 0.4375).abs() < 1e-6, "{g}");
-        let m = SynapseFilter::new_learnable(&vs.root(), 100.0).unwrap();
+        let m = SynapseFilter::new_learnable(&nn::VarStore::new(Device::Cpu).root(), 100.0).unwrap();
         assert!((m.tau() - 100.0).abs() < 1e-3 && m.extra_repr().contains("learnable=True"));
     }
 
