@@ -9,6 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 extern "C" {
@@ -75,32 +76,59 @@ struct FusedNeuron : public torch::autograd::Function<FusedNeuron> {
   }
 };
 
-// How many autograd nodes back from a state tensor a FusedNeuron node is looked for: the state
-// is a kernel output itself, or one select/view of it (store_v_seq, Izhikevich's [2, *] state).
-constexpr int kGraphSearchDepth = 3;
+// An identity node put on a neuron's state where the next step reads it: after a backward without
+// retain_graph its context is released, which `sj_graph_consumed` detects. It saves nothing.
+struct StateMarker : public torch::autograd::Function<StateMarker> {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext*, at::Tensor x) {
+    return {x.clone()};
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext*,
+                                                 torch::autograd::variable_list grads) {
+    return {grads[0]};
+  }
+};
+
+// Whether `fn` is one of sj's nodes, and if so whether a finished backward released it.
+enum class SjNode { kOther, kLive, kReleased };
+
+template <class F>
+SjNode released(torch::autograd::Node* fn) {
+  auto* node = dynamic_cast<torch::autograd::CppNode<F>*>(fn);
+  if (node == nullptr) return SjNode::kOther;
+  try {
+    node->ctx_.get_saved_variables();  // throws once backward has freed the context
+    return SjNode::kLive;
+  } catch (const std::exception&) {
+    return SjNode::kReleased;
+  }
+}
+
+// The search from a state tensor back to the nearest sj nodes: the state's own step is a few
+// dozen element-wise ops at most (charge, fire with the surrogate, reset).
+constexpr int kGraphSearchDepth = 32;
+constexpr size_t kGraphSearchNodes = 512;
 
 }  // namespace
 
 extern "C" {
-// 1 when `t`'s autograd history reaches (within kGraphSearchDepth nodes) a FusedNeuron node whose
-// saved tensors a finished backward has freed: the state of a batch that was trained on and not
-// reset. 0 otherwise, including for tensors without history. Never throws.
+// 1 when `t`'s autograd history reaches (within kGraphSearchDepth steps) a FusedNeuron or
+// StateMarker node that a finished backward has released: the state of a batch that was trained
+// on and not reset. 0 otherwise, including for tensors without history. Never throws.
 int sj_graph_consumed(at::Tensor* t) {
   try {
     if (!t->requires_grad()) return 0;
     std::vector<std::shared_ptr<torch::autograd::Node>> frontier{t->grad_fn()};
+    std::unordered_set<torch::autograd::Node*> seen;
     for (int depth = 0; depth < kGraphSearchDepth && !frontier.empty(); ++depth) {
       std::vector<std::shared_ptr<torch::autograd::Node>> next;
       for (const auto& fn : frontier) {
-        if (!fn) continue;
-        if (auto* node = dynamic_cast<torch::autograd::CppNode<FusedNeuron>*>(fn.get())) {
-          try {
-            node->ctx_.get_saved_variables();  // throws once backward has freed them
-          } catch (const std::exception&) {
-            return 1;
-          }
-          continue;
-        }
+        if (!fn || !seen.insert(fn.get()).second || seen.size() > kGraphSearchNodes) continue;
+        // The search stops at the nearest sj node on each path: a live one belongs to the
+        // current batch's graph, a released one to a batch whose backward already ran.
+        SjNode kind = released<FusedNeuron>(fn.get());
+        if (kind == SjNode::kOther) kind = released<StateMarker>(fn.get());
+        if (kind == SjNode::kReleased) return 1;
+        if (kind == SjNode::kLive) continue;
         for (const auto& edge : fn->next_edges()) {
           if (edge.function) next.push_back(edge.function);
         }
@@ -110,6 +138,18 @@ int sj_graph_consumed(at::Tensor* t) {
     return 0;
   } catch (const std::exception&) {
     return 0;
+  }
+}
+
+// Returns a new at::Tensor* equal to `t` with a StateMarker node on its history (or nullptr and
+// the message in err).
+at::Tensor* sj_mark_state(at::Tensor* t, char* err, int64_t err_len) {
+  try {
+    return new at::Tensor(StateMarker::apply(*t)[0]);
+  } catch (const std::exception& e) {
+    std::strncpy(err, e.what(), (size_t)err_len - 1);
+    err[err_len - 1] = '\0';
+    return nullptr;
   }
 }
 

@@ -61,10 +61,33 @@ extern "C" {
         err_len: i64,
     ) -> c_int;
     fn sj_graph_consumed(t: *mut C_tensor) -> c_int;
+    fn sj_mark_state(t: *mut C_tensor, err: *mut c_char, err_len: i64) -> *mut C_tensor;
 }
 
-/// Whether `state`'s autograd graph runs into a fused kernel node whose saved tensors a finished
-/// backward has freed: the state of a trained-on batch that was never reset (the next backward
+/// `state` (equal, a copy) with an identity autograd node on its history that [`graph_consumed`]
+/// finds once a backward has run through it: neurons put it where a step reads the state, so a
+/// state left over from a trained-on batch is recognised whatever computed it (fused kernel or
+/// op-by-op). Tensors that do not require grad are returned as they are.
+pub fn mark_state(state: &Tensor) -> Result<Tensor, KernelError> {
+    if !state.requires_grad() {
+        return Ok(state.shallow_clone());
+    }
+    let mut handle = state.shallow_clone();
+    let mut err = [0 as c_char; 512];
+    // SAFETY: the pointer is a live tensor for the call; the shim returns a new tensor we own,
+    // or null with a NUL-terminated message.
+    let out = unsafe { sj_mark_state(handle.as_mut_ptr(), err.as_mut_ptr(), err.len() as i64) };
+    if out.is_null() {
+        // SAFETY: the shim wrote a NUL-terminated message.
+        let msg = unsafe { CStr::from_ptr(err.as_ptr()) }.to_string_lossy();
+        return Err(KernelError::Autograd(msg.into_owned()));
+    }
+    // SAFETY: a non-null result is a new tensor owned by us.
+    Ok(unsafe { Tensor::from_ptr(out) })
+}
+
+/// Whether `state`'s autograd graph runs into a fused kernel node or a [`mark_state`] node that a
+/// finished backward has released: the state of a trained-on batch that was never reset (the next backward
 /// would fail with libtorch's "Trying to backward through the graph a second time"). False for
 /// tensors without history; never fails.
 pub fn graph_consumed(state: &Tensor) -> bool {

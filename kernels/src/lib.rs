@@ -23,7 +23,7 @@ pub mod poisson;
 mod qif;
 mod surrogate;
 
-pub use autograd::{fused_neuron, graph_consumed, supports, KernelError};
+pub use autograd::{fused_neuron, graph_consumed, mark_state, supports, KernelError};
 pub use charge::Charge;
 pub use config::{check_firing, NeuronConfig, NeuronKind};
 pub use eif::EifCharge;

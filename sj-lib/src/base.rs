@@ -143,7 +143,9 @@ impl Memory {
                         ),
                     });
                 }
-                Ok(t.shallow_clone())
+                // The step that reads the state marks it, so that a forgotten reset_net is found
+                // at the next batch however the state was computed.
+                sj_kernels::mark_state(t).map_err(|e| SjError::config(module, e))
             }
         }
     }

@@ -249,6 +249,21 @@ fn item7_forgotten_reset_net_after_backward_is_detected() {
             .sum(Kind::Float)
             .backward();
     }
+    // The op-by-op path, a neuron without a fused kernel and a neuron defined by the user
+    // (SpikingJelly's tutorial SquareIFNode) are recognised the same way.
+    let mut torch_lif = LIFNode::new(2.0).unwrap();
+    torch_lif.set_backend(Backend::Torch).unwrap();
+    let vs = nn::VarStore::new(Device::Cpu);
+    for (name, err) in [
+        ("LIFNode", stale_batch_error(torch_lif)),
+        (
+            "KLIFNode",
+            stale_batch_error(KLIFNode::new(&(vs.root() / "k"), false, 2.0).unwrap()),
+        ),
+        ("SquareIFNode", stale_batch_error(SquareIFNode::default())),
+    ] {
+        assert!(err.contains(name) && err.contains("reset_net"), "{err}");
+    }
     // Several steps in one graph (step mode 's' in a loop) are not mistaken for a stale batch.
     let vs = nn::VarStore::new(Device::Cpu);
     let mut net = Sequential::new()
@@ -261,4 +276,38 @@ fn item7_forgotten_reset_net_after_backward_is_detected() {
             a + s
         });
     total.sum(Kind::Float).backward();
+}
+
+/// Linear + `neuron` in step mode 'm': a batch, its backward, then the same-shape batch without
+/// `reset_net`; returns the error of the second forward.
+fn stale_batch_error<N: Module + 'static>(neuron: N) -> String {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let mut net = Sequential::new()
+        .add(Linear::new(&(vs.root() / "0"), 4, 3, true).unwrap())
+        .add(neuron);
+    functional::set_step_mode(&mut net, StepMode::M).unwrap();
+    let x = float(&[5, 2, 4]);
+    net.forward(&x).unwrap().sum(Kind::Float).backward();
+    net.forward(&x).unwrap_err().to_string()
+}
+
+/// SpikingJelly's tutorial neuron `SquareIFNode` (`H = V + X²`), defined as a notebook user does.
+#[derive(Debug, Default)]
+struct SquareIFNode {
+    node: sj::neuron::BaseNode,
+}
+
+impl Neuron for SquareIFNode {
+    fn type_name(&self) -> &'static str {
+        "SquareIFNode"
+    }
+    fn node(&self) -> &sj::neuron::BaseNode {
+        &self.node
+    }
+    fn node_mut(&mut self) -> &mut sj::neuron::BaseNode {
+        &mut self.node
+    }
+    fn neuronal_charge(&self, x: &Tensor, v: &Tensor) -> Tensor {
+        v + x.square()
+    }
 }
