@@ -30,8 +30,8 @@ pub enum Loss {
 }
 
 impl Loss {
-    /// The mean loss of a batch: `out` is `[N, C]` floating-point scores, `labels` `[N]` int64
-    /// class indices in `0..C` (checked first: on CUDA a bad index would be a device assert).
+    /// The mean loss of a batch: `out` is `[N, C]` floating-point scores (N >= 1), `labels` `[N]`
+    /// int64 class indices in `0..C` (checked first: on CUDA a bad index would be a device assert).
     pub fn compute(&self, out: &Tensor, labels: &Tensor) -> Result<Tensor> {
         let size = out.size();
         if size.len() != 2 || labels.size() != [size[0]] || !out.is_floating_point() {
@@ -49,18 +49,22 @@ impl Loss {
                 got: format!("{:?}", labels.kind()),
             });
         }
-        if size[0] > 0 {
-            let (lo, hi) = (
-                labels.f_min().map_err(err)?.int64_value(&[]),
-                labels.f_max().map_err(err)?.int64_value(&[]),
-            );
-            if lo < 0 || hi >= size[1] {
-                return Err(SjError::Input {
-                    module: "Trainer".into(),
-                    expected: format!("labels in 0..{} (the output's classes)", size[1]),
-                    got: format!("labels in {lo}..={hi}"),
-                });
-            }
+        if size[0] == 0 {
+            return Err(SjError::config(
+                "Trainer",
+                "an empty batch (N = 0) has no mean loss",
+            ));
+        }
+        let (lo, hi) = (
+            labels.f_min().map_err(err)?.int64_value(&[]),
+            labels.f_max().map_err(err)?.int64_value(&[]),
+        );
+        if lo < 0 || hi >= size[1] {
+            return Err(SjError::Input {
+                module: "Trainer".into(),
+                expected: format!("labels in 0..{} (the output's classes)", size[1]),
+                got: format!("labels in {lo}..={hi}"),
+            });
         }
         match self {
             Loss::Mse => {
