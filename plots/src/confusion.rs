@@ -80,7 +80,7 @@ impl Draw for Confusion<'_> {
             // Pixel rows are true classes from class 0 at the top, columns predicted classes.
             let pixels = chart.plotting_area().get_pixel_range();
             let raster = Raster::cells(pixels, k, k, |pred, truth| {
-                viridis(block_mean(truth, pred, &t))
+                viridis(block_mean(truth, pred, t))
             });
             draw_colour_bar(&bar, self.lo, self.hi, Self::PLOT)?;
             return Ok(Some(raster));
