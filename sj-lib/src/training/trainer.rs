@@ -226,14 +226,14 @@ impl Trainer {
         F: FnMut(&mut dyn Module, &Tensor) -> Result<Tensor>,
     {
         let base_lr = optimizer.lr();
-        let result = self.run(net, vs, optimizer, train, test, &mut forward, base_lr);
+        let result = self.run(net, vs, optimizer, train, test, &mut forward);
         // The scheduled rates are per epoch; the optimizer leaves with its own rate, even on errors.
         optimizer.set_lr(base_lr)?;
         result
     }
 
-    /// The epochs of [`Trainer::fit`], from the checkpoint to resume (if any) on.
-    #[allow(clippy::too_many_arguments)]
+    /// The epochs of [`Trainer::fit`], from the checkpoint to resume (if any) on, with the
+    /// schedule applied to the optimizer's rate at the start.
     fn run<F>(
         &self,
         net: &mut dyn Module,
@@ -242,11 +242,11 @@ impl Trainer {
         train: &DataLoader,
         test: &DataLoader,
         forward: &mut F,
-        base_lr: f64,
     ) -> Result<TrainLog>
     where
         F: FnMut(&mut dyn Module, &Tensor) -> Result<Tensor>,
     {
+        let base_lr = optimizer.lr();
         let mut state = Checkpoint {
             epoch: 0,
             max_test_acc: 0.0,
