@@ -140,7 +140,7 @@ fn sj_plots_grids_and_heatmaps(p: &mut Probes) {
         ([68, 1, 84], [253, 231, 37]),
         "min and max colours drawn"
     );
-    // The SVG's image is the same drawing: a small heat map still draws rectangles.
+    // Below the bound a heat map still draws one rectangle per cell, no image.
     assert!(!flat.svg().contains("<image"));
 }
 
@@ -1174,7 +1174,7 @@ fn checkpoints(p: &mut Probes, dir: &Path) {
     assert_eq!(p.ok(load(&as_float)).epoch, 1);
 }
 
-/// 48 random 4 x 4 images in 3 classes (u8 pixels), as a loader of 16 per batch.
+/// `n` fixed 4 x 4 images in 3 classes (u8 pixels), as a loader of 16 per batch.
 fn loader(n: usize) -> DataLoader {
     let pixels: Vec<u8> = (0..n * 16).map(|k| (k * 37 % 251) as u8).collect();
     let targets: Vec<i64> = (0..n as i64).map(|i| i % 3).collect();
