@@ -1,9 +1,10 @@
 //! Training curves: loss and accuracy per epoch, several runs overlaid (train solid, test dashed).
 use crate::colour::TAB10;
-use crate::curves::{Curves, Line};
+use crate::curves::{check_points, Curves, Line};
 use crate::error::{draw_err, PlotError, Result};
 use crate::figure::{Draw, Figure};
 use crate::font::FAMILY;
+use crate::raster::Raster;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -30,11 +31,21 @@ pub struct Run {
 impl Run {
     /// An empty run named `name`.
     pub fn new(name: impl Into<String>) -> Self {
-        Run { name: name.into(), ..Run::default() }
+        Run {
+            name: name.into(),
+            ..Run::default()
+        }
     }
 
     /// Records one epoch's four metrics.
-    pub fn push(&mut self, epoch: usize, train_loss: f32, test_loss: f32, train_acc: f32, test_acc: f32) {
+    pub fn push(
+        &mut self,
+        epoch: usize,
+        train_loss: f32,
+        test_loss: f32,
+        train_acc: f32,
+        test_acc: f32,
+    ) {
         self.epochs.push(epoch);
         self.train_loss.push(train_loss);
         self.test_loss.push(test_loss);
@@ -43,14 +54,28 @@ impl Run {
     }
 
     /// The run's recorded `(metric, values)` pairs that go in one panel, validated.
-    fn metrics<'a>(&'a self, pairs: [(&'static str, &'a [f32]); 2]) -> Result<Vec<(&'static str, &'a [f32])>> {
-        let data = |message: String| PlotError::Data { plot: PLOT, message };
+    fn metrics<'a>(
+        &'a self,
+        pairs: [(&'static str, &'a [f32]); 2],
+    ) -> Result<Vec<(&'static str, &'a [f32])>> {
+        let data = |message: String| PlotError::Data {
+            plot: PLOT,
+            message,
+        };
         for (metric, values) in pairs {
             if !values.is_empty() && values.len() != self.epochs.len() {
-                return Err(data(format!("run '{}': {metric} has {} values for {} epochs", self.name, values.len(), self.epochs.len())));
+                return Err(data(format!(
+                    "run '{}': {metric} has {} values for {} epochs",
+                    self.name,
+                    values.len(),
+                    self.epochs.len()
+                )));
             }
             if values.iter().any(|v| !v.is_finite()) {
-                return Err(data(format!("run '{}': {metric} has non-finite values", self.name)));
+                return Err(data(format!(
+                    "run '{}': {metric} has non-finite values",
+                    self.name
+                )));
             }
         }
         Ok(pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect())
@@ -66,20 +91,26 @@ struct Training<'a> {
 impl Draw for Training<'_> {
     const PLOT: &'static str = PLOT;
 
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let area = area.titled(self.title, (FAMILY, 24)).map_err(draw_err(Self::PLOT))?;
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<Option<Raster>> {
+        let area = area
+            .titled(self.title, (FAMILY, 24))
+            .map_err(draw_err(Self::PLOT))?;
         let panels = area.split_evenly((1, 2));
         self.loss.draw_panel(&panels[0], Self::PLOT)?;
-        self.acc.draw_panel(&panels[1], Self::PLOT)
+        self.acc.draw_panel(&panels[1], Self::PLOT)?;
+        Ok(None)
     }
 }
 
 /// Loss (left) and accuracy (right) per epoch for each of `runs`: run `r` in tab10 colour `r`,
 /// train solid and test dashed, labelled "`name` train" / "`name` test". Errors when there are no
-/// runs or epochs, a metric's length differs from the epochs', a value is not finite, or a panel
-/// would have no curve.
+/// runs or epochs, a metric's length differs from the epochs', a value is not finite, a panel
+/// would have no curve, or the curves have more than [`crate::MAX_POINTS`] points.
 pub fn plot_training_curves(runs: &[Run], title: &str) -> Result<Figure> {
-    let data = |message: String| PlotError::Data { plot: PLOT, message };
+    let data = |message: String| PlotError::Data {
+        plot: PLOT,
+        message,
+    };
     if runs.is_empty() {
         return Err(data("no runs".into()));
     }
@@ -90,18 +121,51 @@ pub fn plot_training_curves(runs: &[Run], title: &str) -> Result<Figure> {
         }
         let colour = TAB10[r % TAB10.len()];
         let line = |(metric, values): (&str, &[f32])| Line {
-            label: format!("{} {}", run.name, metric.split('_').next().unwrap_or(metric)).trim().to_string(),
-            points: run.epochs.iter().zip(values).map(|(&e, &v)| (e as f64, v as f64)).collect(),
+            label: format!(
+                "{} {}",
+                run.name,
+                metric.split('_').next().unwrap_or(metric)
+            )
+            .trim()
+            .to_string(),
+            points: run
+                .epochs
+                .iter()
+                .zip(values)
+                .map(|(&e, &v)| (e as f64, v as f64))
+                .collect(),
             colour,
             dashed: metric.starts_with("test"),
         };
-        loss.extend(run.metrics([("train_loss", &run.train_loss), ("test_loss", &run.test_loss)])?.into_iter().map(line));
-        acc.extend(run.metrics([("train_acc", &run.train_acc), ("test_acc", &run.test_acc)])?.into_iter().map(line));
+        loss.extend(
+            run.metrics([
+                ("train_loss", &run.train_loss),
+                ("test_loss", &run.test_loss),
+            ])?
+            .into_iter()
+            .map(line),
+        );
+        acc.extend(
+            run.metrics([("train_acc", &run.train_acc), ("test_acc", &run.test_acc)])?
+                .into_iter()
+                .map(line),
+        );
     }
     if loss.is_empty() || acc.is_empty() {
-        return Err(data(format!("no run has a recorded {}", if loss.is_empty() { "loss" } else { "accuracy" })));
+        return Err(data(format!(
+            "no run has a recorded {}",
+            if loss.is_empty() { "loss" } else { "accuracy" }
+        )));
     }
-    let panel = |lines, name, legend| Curves { lines, title: name, xlabel: "epoch", ylabel: name, int_x: true, legend };
+    check_points(PLOT, loss.iter().chain(&acc).map(|l| l.points.len()).sum())?;
+    let panel = |lines, name, legend| Curves {
+        lines,
+        title: name,
+        xlabel: "epoch",
+        ylabel: name,
+        int_x: true,
+        legend,
+    };
     let plot = Training {
         loss: panel(loss, "loss", SeriesLabelPosition::UpperRight),
         acc: panel(acc, "accuracy", SeriesLabelPosition::LowerRight),
@@ -118,7 +182,13 @@ mod tests {
         let mut r = Run::new(name);
         for e in 0..4 {
             let e32 = e as f32;
-            r.push(e, 2.0 / (1.0 + e32) + offset, 2.2 / (1.0 + e32) + offset, 0.5 + 0.1 * e32 - offset, 0.45 + 0.1 * e32 - offset);
+            r.push(
+                e,
+                2.0 / (1.0 + e32) + offset,
+                2.2 / (1.0 + e32) + offset,
+                0.5 + 0.1 * e32 - offset,
+                0.45 + 0.1 * e32 - offset,
+            );
         }
         r
     }
@@ -126,21 +196,44 @@ mod tests {
     #[test]
     fn overlays_runs_in_two_panels() {
         let one = plot_training_curves(&[run("lr=0.1", 0.0)], "training").unwrap();
-        let two = plot_training_curves(&[run("lr=0.1", 0.0), run("lr=0.01", 0.1)], "training").unwrap();
+        let two =
+            plot_training_curves(&[run("lr=0.1", 0.0), run("lr=0.01", 0.1)], "training").unwrap();
         let svg = two.svg();
-        for text in ["lr=0.1 train", "lr=0.1 test", "lr=0.01 train", "lr=0.01 test", "loss", "accuracy", "epoch", "training"] {
+        for text in [
+            "lr=0.1 train",
+            "lr=0.1 test",
+            "lr=0.01 train",
+            "lr=0.01 test",
+            "loss",
+            "accuracy",
+            "epoch",
+            "training",
+        ] {
             assert!(svg.contains(&format!(">\n{text}\n</text>")), "{text}");
         }
         // Run 0 is tab10 blue, run 1 orange: train lines are one polyline, test lines are dashed
         // (one short polyline per dash), legend samples are two segments each.
-        let strokes = |svg: &str, colour: &str| svg.matches(&format!("<polyline fill=\"none\" opacity=\"1\" stroke=\"{colour}\"")).count();
+        let strokes = |svg: &str, colour: &str| {
+            svg.matches(&format!(
+                "<polyline fill=\"none\" opacity=\"1\" stroke=\"{colour}\""
+            ))
+            .count()
+        };
         assert_eq!(strokes(one.svg(), "#FF7F0E"), 0);
         // Per panel and run: 1 train polyline + >= 2 dashes + 4 legend segments.
         for colour in ["#1F77B4", "#FF7F0E"] {
-            assert!(strokes(svg, colour) >= 2 * (1 + 2 + 4), "{colour}: {}", strokes(svg, colour));
+            assert!(
+                strokes(svg, colour) >= 2 * (1 + 2 + 4),
+                "{colour}: {}",
+                strokes(svg, colour)
+            );
         }
         // Integer epoch labels only (no y label here is 1.5 or 2.5).
-        assert!(svg.contains(">\n3\n</text>") && !svg.contains(">\n1.5\n</text>") && !svg.contains(">\n2.5\n</text>"));
+        assert!(
+            svg.contains(">\n3\n</text>")
+                && !svg.contains(">\n1.5\n</text>")
+                && !svg.contains(">\n2.5\n</text>")
+        );
     }
 
     #[test]
@@ -153,10 +246,24 @@ mod tests {
         let mut nan = run("a", 0.0);
         nan.train_loss[1] = f32::NAN;
         assert!(plot_training_curves(&[nan], "t").is_err());
-        let loss_only = Run { train_acc: vec![], test_acc: vec![], ..run("a", 0.0) };
-        assert!(plot_training_curves(std::slice::from_ref(&loss_only), "t").is_err(), "the accuracy panel would be empty");
+        let loss_only = Run {
+            train_acc: vec![],
+            test_acc: vec![],
+            ..run("a", 0.0)
+        };
+        assert!(
+            plot_training_curves(std::slice::from_ref(&loss_only), "t").is_err(),
+            "the accuracy panel would be empty"
+        );
         // A metric that was not recorded is simply not drawn.
-        let no_test = Run { test_loss: vec![], test_acc: vec![], ..run("a", 0.0) };
-        assert!(!plot_training_curves(&[no_test], "t").unwrap().svg().contains(">\na test\n</text>"));
+        let no_test = Run {
+            test_loss: vec![],
+            test_acc: vec![],
+            ..run("a", 0.0)
+        };
+        assert!(!plot_training_curves(&[no_test], "t")
+            .unwrap()
+            .svg()
+            .contains(">\na test\n</text>"));
     }
 }

@@ -18,6 +18,15 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// `cells` padded with empty cells to `width`.
+fn padded(cells: &[String], width: usize) -> impl Iterator<Item = &str> {
+    let missing = width.saturating_sub(cells.len());
+    cells
+        .iter()
+        .map(String::as_str)
+        .chain(std::iter::repeat_n("", missing))
+}
+
 /// `<tr>` with one escaped `<tag>` cell per item.
 fn html_row(cells: &[String], tag: &str) -> String {
     format!(
@@ -45,12 +54,30 @@ impl Table {
         self
     }
 
-    /// The HTML form.
+    /// The number of columns shown: the headers', or a longer row's (its extra cells get an
+    /// empty header, so a ragged row is shown whole rather than cut or refused).
+    fn width(&self) -> usize {
+        self.rows
+            .iter()
+            .map(Vec::len)
+            .chain([self.columns.len()])
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The HTML form (rows shorter than the headers are padded with empty cells).
     pub fn to_html(&self) -> String {
-        let body: String = self.rows.iter().map(|r| html_row(r, "td")).collect();
+        let width = self.width();
+        let row = |cells: &[String], tag| {
+            html_row(
+                &padded(cells, width).map(str::to_string).collect::<Vec<_>>(),
+                tag,
+            )
+        };
+        let body: String = self.rows.iter().map(|r| row(r, "td")).collect();
         format!(
             "<table><thead>{}</thead><tbody>{body}</tbody></table>",
-            html_row(&self.columns, "th")
+            row(&self.columns, "th")
         )
     }
 
@@ -65,21 +92,17 @@ impl Table {
 }
 
 impl fmt::Display for Table {
-    /// Right-aligned columns separated by two spaces.
+    /// Right-aligned columns separated by two spaces (ragged rows padded as in [`Table::to_html`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let widths: Vec<usize> = (0..self.columns.len())
-            .map(|i| {
-                self.rows
-                    .iter()
-                    .map(|r| r[i].len())
-                    .chain([self.columns[i].len()])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
+        let width = self.width();
+        let mut widths = vec![0; width];
+        for cells in std::iter::once(&self.columns).chain(&self.rows) {
+            for (w, c) in widths.iter_mut().zip(cells) {
+                *w = (*w).max(c.len());
+            }
+        }
         let line = |cells: &[String]| {
-            cells
-                .iter()
+            padded(cells, width)
                 .zip(&widths)
                 .map(|(c, w)| format!("{c:>w$}"))
                 .collect::<Vec<_>>()
@@ -114,7 +137,7 @@ impl Frame {
         Frame { df, rows: 5 }
     }
 
-    /// Shows the first `rows` and the last `rows` rows.
+    /// Shows the first `rows` and the last `rows` rows (0: only the `…` row).
     pub fn with_rows(mut self, rows: usize) -> Self {
         self.rows = rows;
         self
@@ -145,16 +168,20 @@ impl Frame {
         let columns = self.df.columns();
         let mut table = Table::new(columns.iter().map(|c| c.name().to_string()));
         let height = self.df.height();
-        let shown: Vec<usize> = if height > 2 * self.rows {
+        let cut = height > self.rows.saturating_mul(2);
+        let shown: Vec<usize> = if cut {
             (0..self.rows).chain(height - self.rows..height).collect()
         } else {
             (0..height).collect()
         };
         for (k, &row) in shown.iter().enumerate() {
-            if k == self.rows && height > 2 * self.rows {
+            if k == self.rows && cut {
                 table = table.row(columns.iter().map(|_| "…"));
             }
             table = table.row(columns.iter().map(|c| Self::cell(c, row)));
+        }
+        if cut && self.rows == 0 {
+            table = table.row(columns.iter().map(|_| "…"));
         }
         table
     }

@@ -30,16 +30,32 @@
 //! assert_eq!(s[4], [0.0, 1.0, 0.0]);
 //! ```
 use crate::base::{check_dims, check_float, Module, StepMode};
-use crate::error::{Result, SjError};
+use crate::error::{op_error, Result, SjError};
 use tch::{Kind, Tensor};
 
+/// The longest [`LatencyEncoder`] period: `t_f` is computed in the input's dtype, and float32
+/// holds every integer time step exactly only up to 2^24.
+pub const MAX_LATENCY_T: i64 = 1 << 24;
+
+/// The most phases of a [`WeightedPhaseEncoder`]: its input range `[0, 1 − 2^−K]` is exact in
+/// float64 only up to K = 53 (at K = 54 it rounds to `[0, 1]`).
+pub const MAX_PHASES: i64 = 53;
+
 /// Errors naming `module` unless every element of `x` lies in `[lo, hi]` (NaN never does).
-fn check_range(module: &str, x: &Tensor, lo: f64, hi: f64) -> Result<()> {
-    let inside = x.ge(lo).logical_and(&x.le(hi)).all().int64_value(&[]) != 0;
-    if inside {
+fn check_range(module: &'static str, x: &Tensor, lo: f64, hi: f64) -> Result<()> {
+    let op = op_error(module);
+    let inside = x
+        .f_ge(lo)
+        .and_then(|a| a.f_logical_and(&x.f_le(hi)?))
+        .and_then(|a| a.f_all())
+        .map_err(&op)?;
+    if inside.int64_value(&[]) != 0 {
         return Ok(());
     }
-    let (min, max) = (x.f_min()?.double_value(&[]), x.f_max()?.double_value(&[]));
+    let (min, max) = (
+        x.f_min().map_err(&op)?.double_value(&[]),
+        x.f_max().map_err(&op)?.double_value(&[]),
+    );
     Err(SjError::Input {
         module: module.into(),
         expected: format!("input values in [{lo}, {hi}]"),
@@ -62,11 +78,17 @@ struct EncoderState {
 }
 
 impl EncoderState {
-    fn new(module: &str, period: i64) -> Result<Self> {
-        if period < 1 {
+    /// The state of an encoder of period `period` in `1..=max`; `what` names and explains it.
+    fn new(module: &str, period: i64, max: i64, what: &str) -> Result<Self> {
+        if !(1..=max).contains(&period) {
+            let range = if max == i64::MAX {
+                ">= 1".to_string()
+            } else {
+                format!("in 1..={max}")
+            };
             return Err(SjError::config(
                 module,
-                format!("T must be >= 1, got {period}"),
+                format!("{what} must be {range}, got {period}"),
             ));
         }
         Ok(EncoderState {
@@ -129,10 +151,14 @@ trait StatefulEncode {
             }
             StepMode::M => {
                 check_dims(Self::NAME, x, 2, "[T, N, *] in step mode 'm'")?;
+                if x.size()[0] == 0 {
+                    // No steps: nothing is encoded, and the output has no steps either.
+                    return Ok(x.detach().copy());
+                }
                 let ys = (0..x.size()[0])
                     .map(|t| self.single_step_forward(&x.get(t)))
                     .collect::<Result<Vec<_>>>()?;
-                Ok(Tensor::f_stack(&ys, 0)?)
+                Tensor::f_stack(&ys, 0).map_err(op_error(Self::NAME))
             }
         }
     }
@@ -206,7 +232,12 @@ impl PeriodicEncoder {
     /// `PeriodicEncoder(spike)`; `spike` must be at least 1-D with `spike.shape[0] >= 1`.
     pub fn new(spike: &Tensor) -> Result<Self> {
         check_dims("PeriodicEncoder", spike, 1, "a spike pattern [T, *]")?;
-        let mut state = EncoderState::new("PeriodicEncoder", spike.size()[0])?;
+        let mut state = EncoderState::new(
+            "PeriodicEncoder",
+            spike.size()[0],
+            i64::MAX,
+            "the pattern's length T = spike.shape[0]",
+        )?;
         state.store(spike.shallow_clone(), spike.size());
         Ok(PeriodicEncoder { state })
     }
@@ -260,10 +291,15 @@ pub struct LatencyEncoder {
 }
 
 impl LatencyEncoder {
-    /// `LatencyEncoder(T)` with `enc_function='linear'`; `T >= 1`.
+    /// `LatencyEncoder(T)` with `enc_function='linear'`; `T` in `1..=`[`MAX_LATENCY_T`].
     pub fn new(t: i64) -> Result<Self> {
         Ok(LatencyEncoder {
-            state: EncoderState::new("LatencyEncoder", t)?,
+            state: EncoderState::new(
+                "LatencyEncoder",
+                t,
+                MAX_LATENCY_T,
+                "T (the encoding time window; t_f is computed in the input's dtype, exact in float32 up to 2^24)",
+            )?,
             enc_function: EncFunction::Linear,
         })
     }
@@ -317,14 +353,14 @@ impl StatefulEncode for LatencyEncoder {
                 ((period - 1) as f64 - ln).round()
             }
         };
-        let one_hot = t_f
-            .to_kind(Kind::Int64)
-            .f_one_hot(period)?
-            .to_kind(x.kind());
-        // [*, T] -> [T, *]
-        let nd = one_hot.dim() as i64;
-        let order: Vec<i64> = std::iter::once(nd - 1).chain(0..nd - 1).collect();
-        Ok(one_hot.permute(order.as_slice()))
+        // spike[t] = (t_f == t), [T, *] in x's dtype.
+        let nd = x.dim();
+        let steps = Tensor::f_arange(period, (Kind::Int64, x.device()))
+            .and_then(|s| s.f_view(&[&[period][..], &vec![1; nd][..]].concat()[..]))
+            .and_then(|s| s.f_eq_tensor(&t_f.f_to_kind(Kind::Int64)?.f_unsqueeze(0)?))
+            .and_then(|s| s.f_to_kind(x.kind()))
+            .map_err(op_error(Self::NAME))?;
+        Ok(steps)
     }
 }
 
@@ -339,10 +375,16 @@ pub struct WeightedPhaseEncoder {
 }
 
 impl WeightedPhaseEncoder {
-    /// `WeightedPhaseEncoder(K)`; `K >= 1`.
+    /// `WeightedPhaseEncoder(K)`; `K` (the number of phases, 8 in SpikingJelly's example) in
+    /// `1..=`[`MAX_PHASES`].
     pub fn new(k: i64) -> Result<Self> {
         Ok(WeightedPhaseEncoder {
-            state: EncoderState::new("WeightedPhaseEncoder", k)?,
+            state: EncoderState::new(
+                "WeightedPhaseEncoder",
+                k,
+                MAX_PHASES,
+                "K (the number of phases, e.g. 8 for 256 levels; phase k weighs 2^-k and float64 resolves 53 of them)",
+            )?,
         })
     }
 }
@@ -358,7 +400,8 @@ impl StatefulEncode for WeightedPhaseEncoder {
     fn single_step_encode(&self, x: &Tensor) -> Result<Tensor> {
         check_float(Self::NAME, x)?;
         let k = self.state.period;
-        check_range(Self::NAME, x, 0.0, 1.0 - 0.5f64.powi(k.min(1074) as i32))?;
+        // k <= MAX_PHASES (the constructor's bound), so the cast and the allocation are small.
+        check_range(Self::NAME, x, 0.0, 1.0 - 0.5f64.powi(k as i32))?;
         let mut rest = x.detach().copy();
         let mut w = 0.5;
         let mut phases = Vec::with_capacity(k as usize);
@@ -368,7 +411,7 @@ impl StatefulEncode for WeightedPhaseEncoder {
             phases.push(s);
             w *= 0.5;
         }
-        Ok(Tensor::f_stack(&phases, 0)?)
+        Tensor::f_stack(&phases, 0).map_err(op_error(Self::NAME))
     }
 }
 

@@ -223,10 +223,12 @@ impl Progress {
         self.inc(1, metrics);
     }
 
-    /// `n` items done, with their metrics (counted once in the running means).
+    /// `n` items done, with their metrics (counted once in the running means). In lines mode a
+    /// line is printed at each of `max_lines` evenly spaced positions up to `total`, none past it
+    /// (the final line comes from [`Progress::finish`]).
     pub fn inc(&mut self, n: u64, metrics: &[(&str, f64)]) {
         let before = self.pos;
-        self.pos += n;
+        self.pos = self.pos.saturating_add(n);
         for (name, value) in metrics {
             match self.metrics.iter_mut().find(|(m, _, _)| m == name) {
                 Some((_, sum, count)) => {
@@ -242,8 +244,11 @@ impl Progress {
                 bar.set_message(self.metrics_text());
             }
             Sink::Lines { max_lines, .. } => {
-                let (k, total) = (*max_lines as u64, self.total.max(1));
-                if self.pos >= self.total || before * k / total < self.pos * k / total {
+                // Which of the max_lines evenly spaced marks a position has passed (u128: no overflow).
+                let (k, total) = (*max_lines as u128, self.total.max(1) as u128);
+                let mark = |pos: u64| pos.min(self.total) as u128 * k / total;
+                let reached_end = before < self.total && self.pos >= self.total;
+                if reached_end || mark(before) < mark(self.pos) {
                     self.print_line();
                 }
             }

@@ -1,32 +1,84 @@
 //! `spikingjelly.visualizing` on tensors: converts to [`sj_plots::Grid`] and draws with sj-plots.
+//!
+//! Tensors of any dtype and device are read as `f32` on the CPU; their shape is checked first,
+//! with the function's name in the error, and arrays larger than the plots draw
+//! ([`sj_plots::MAX_CELLS`] cells, [`sj_plots::MAX_POINTS`] steps of one neuron) are an error before
+//! anything is copied.
 use crate::error::{Result, SjError};
 use sj_plots::{Figure, Grid};
 use tch::{Kind, Tensor};
 
+/// `t`'s values as `f32` on the CPU, in C order (a view of any strides is read in its logical order).
 fn floats(module: &str, t: &Tensor) -> Result<Vec<f32>> {
-    Vec::<f32>::try_from(
-        &t.detach()
-            .to_kind(Kind::Float)
-            .to_device(tch::Device::Cpu)
-            .flatten(0, -1),
-    )
-    .map_err(|e| SjError::config(module, e))
+    let err = |e: tch::TchError| SjError::config(module, e);
+    let cpu = t
+        .detach()
+        .f_to_kind(Kind::Float)
+        .and_then(|t| t.f_to_device(tch::Device::Cpu))
+        .map_err(err)?;
+    Vec::<f32>::try_from(&cpu.f_flatten(0, -1).map_err(err)?).map_err(err)
+}
+
+/// Errors naming `module` unless `t` has between 1 and `max` elements.
+fn check_numel(module: &str, t: &Tensor, max: usize, fix: &str) -> Result<()> {
+    let numel = t.numel();
+    if numel == 0 || numel > max {
+        return Err(SjError::config(
+            module,
+            format!(
+                "{:?} has {numel} values; plots take 1 to {max} values ({fix})",
+                t.size()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A `[rows, cols]` tensor as a [`Grid`] for `module`.
+fn grid_for(module: &str, t: &Tensor) -> Result<Grid> {
+    let size = t.size();
+    let [r, c] = size[..] else {
+        return Err(SjError::Shape {
+            module: module.into(),
+            expected: "[rows, cols]".into(),
+            got: size,
+        });
+    };
+    check_numel(
+        module,
+        t,
+        sj_plots::MAX_CELLS,
+        "select a range with narrow, or downsample with avg_pool",
+    )?;
+    Ok(Grid::new(floats(module, t)?, r as usize, c as usize)?)
 }
 
 /// A `[rows, cols]` tensor as a [`Grid`].
 pub fn grid(t: &Tensor) -> Result<Grid> {
-    if t.dim() != 2 {
-        return Err(SjError::Shape {
-            module: "visualizing".into(),
-            expected: "[rows, cols]".into(),
-            got: t.size(),
-        });
-    }
-    let (r, c) = (t.size()[0] as usize, t.size()[1] as usize);
-    Ok(Grid::new(floats("visualizing", t)?, r, c)?)
+    grid_for("visualizing", t)
 }
 
-/// `plot_one_neuron_v_s(v, s, v_threshold, v_reset, title)` for `[T]` tensors of one neuron.
+/// One neuron's values over time: a `[T]` or `[T, 1]` tensor.
+fn one_neuron(module: &str, what: &str, t: &Tensor) -> Result<Vec<f32>> {
+    let size = t.size();
+    if !matches!(size[..], [_] | [_, 1]) {
+        return Err(SjError::Shape {
+            module: module.into(),
+            expected: format!("{what}: one neuron's [T] or [T, 1] (select a neuron of a [T, N] tensor with {what}.select(1, i))"),
+            got: size,
+        });
+    }
+    check_numel(
+        module,
+        t,
+        sj_plots::MAX_POINTS,
+        "select a range of steps with narrow(0, start, len)",
+    )?;
+    floats(module, t)
+}
+
+/// `plot_one_neuron_v_s(v, s, v_threshold, v_reset, title)` for one neuron: `v` and `s` are `[T]`
+/// (or `[T, 1]`); a `[T, N]` layer's record is an error (select neuron `i` with `v.select(1, i)`).
 pub fn plot_one_neuron_v_s(
     v: &Tensor,
     s: &Tensor,
@@ -34,9 +86,10 @@ pub fn plot_one_neuron_v_s(
     v_reset: Option<f64>,
     title: &str,
 ) -> Result<Figure> {
+    let module = "plot_one_neuron_v_s";
     Ok(sj_plots::plot_one_neuron_v_s(
-        &floats("plot_one_neuron_v_s", v)?,
-        &floats("plot_one_neuron_v_s", s)?,
+        &one_neuron(module, "v", v)?,
+        &one_neuron(module, "s", s)?,
         v_threshold,
         v_reset,
         title,
@@ -52,7 +105,7 @@ pub fn plot_1d_spikes(
     plot_firing_rate: bool,
 ) -> Result<Figure> {
     Ok(sj_plots::plot_1d_spikes(
-        &grid(spikes)?,
+        &grid_for("plot_1d_spikes", spikes)?,
         title,
         xlabel,
         ylabel,
@@ -63,7 +116,7 @@ pub fn plot_1d_spikes(
 /// `plot_2d_heatmap(array, title, xlabel, ylabel)` for a `[T, N]` tensor (e.g. membrane potentials).
 pub fn plot_2d_heatmap(array: &Tensor, title: &str, xlabel: &str, ylabel: &str) -> Result<Figure> {
     Ok(sj_plots::plot_2d_heatmap(
-        &grid(array)?,
+        &grid_for("plot_2d_heatmap", array)?,
         title,
         xlabel,
         ylabel,
@@ -80,7 +133,7 @@ pub fn plot_2d_bar_in_3d(
     zlabel: &str,
 ) -> Result<Figure> {
     Ok(sj_plots::plot_2d_bar_in_3d(
-        &grid(array)?,
+        &grid_for("plot_2d_bar_in_3d", array)?,
         title,
         xlabel,
         ylabel,
@@ -99,14 +152,26 @@ pub fn plot_2d_feature_map(
 ) -> Result<Figure> {
     let module = "plot_2d_feature_map";
     let size = x3d.size();
-    if size.len() != 3 {
+    let [_, h, w] = size[..] else {
         return Err(SjError::Shape {
             module: module.into(),
             expected: "[C, H, W]".into(),
             got: size,
         });
+    };
+    if h == 0 || w == 0 {
+        return Err(SjError::config(
+            module,
+            format!("H and W must be >= 1, got H={h}, W={w} (x3d is {size:?})"),
+        ));
     }
-    let (h, w) = (size[1] as usize, size[2] as usize);
+    check_numel(
+        module,
+        x3d,
+        sj_plots::MAX_CELLS,
+        "plot fewer channels with narrow(0, 0, k)",
+    )?;
+    let (h, w) = (h as usize, w as usize);
     let values = floats(module, x3d)?;
     let maps = values
         .chunks(h * w)
@@ -158,7 +223,8 @@ fn classes(module: &str, what: &str, t: &Tensor, num_classes: usize) -> Result<V
 
 /// A confusion matrix of `predicted` against `labels` (each `[N]` class indices, or `[N,
 /// num_classes]` scores / one-hot rows reduced by argmax): counts (or, with `normalize`, the
-/// fraction of each true class) in every cell; `class_names` label the axes (indices if empty).
+/// fraction of each true class) in every cell; `class_names` label the axes (one per class, or
+/// none for indices).
 pub fn plot_confusion_matrix(
     predicted: &Tensor,
     labels: &Tensor,

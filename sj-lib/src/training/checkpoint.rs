@@ -7,11 +7,12 @@
 //! under a temporary name and renamed, so an interrupted save never leaves a half-written file.
 use super::log::{EpochRecord, TrainLog, COLUMNS};
 use super::optim::Optimizer;
+use super::{as_count, count};
 use crate::base::NamedTensor;
 use crate::error::{Result, SjError};
 use crate::state_dict::load_named_tensors;
 use std::path::Path;
-use tch::{nn, Kind, Tensor};
+use tch::{nn, Tensor};
 
 /// What a checkpoint holds besides the weights and the optimizer state.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,33 +95,58 @@ impl Checkpoint {
                 })
                 .collect()
         };
-        let scalar = |name: &str| -> Result<Tensor> {
+        let entry = |name: &str| -> Result<&Tensor> {
             tensors
                 .iter()
-                .find(|(k, t)| k == name && t.numel() == 1)
-                .map(|(_, t)| t.shallow_clone())
+                .find(|(k, _)| k == name)
+                .map(|(_, t)| t)
                 .ok_or_else(|| bad(path, format!("no '{name}' entry (not an sj checkpoint?)")))
         };
-        let epoch = scalar("trainer.epoch")?.flatten(0, -1).int64_value(&[0]);
-        let max_test_acc = scalar("trainer.max_test_acc")?
-            .flatten(0, -1)
-            .double_value(&[0]);
+        let epoch = entry("trainer.epoch")?;
+        let epoch = count(epoch).ok_or_else(|| {
+            bad(
+                path,
+                format!("'trainer.epoch' must be one integer >= 0, got {epoch:?}"),
+            )
+        })?;
+        let max_test_acc = entry("trainer.max_test_acc")?;
+        let max_test_acc = (max_test_acc.numel() == 1)
+            .then(|| {
+                max_test_acc
+                    .f_flatten(0, -1)
+                    .and_then(|t| t.f_double_value(&[0]))
+                    .ok()
+            })
+            .flatten()
+            .filter(|acc| (0.0..=1.0).contains(acc))
+            .ok_or_else(|| {
+                bad(
+                    path,
+                    format!(
+                        "'trainer.max_test_acc' must be one value in [0, 1], got {max_test_acc:?}"
+                    ),
+                )
+            })?;
         let columns: Vec<Vec<f64>> = COLUMNS
             .iter()
             .map(|c| {
-                let t = tensors
-                    .iter()
-                    .find(|(k, _)| *k == format!("log.{c}"))
-                    .map(|(_, t)| t.to_kind(Kind::Double));
-                t.and_then(|t| Vec::<f64>::try_from(&t).ok())
-                    .ok_or_else(|| bad(path, format!("no 'log.{c}' entry")))
+                let name = format!("log.{c}");
+                let t = entry(&name)?;
+                Vec::<f64>::try_from(t).map_err(|e| bad(path, format!("'{name}': {e}")))
             })
             .collect::<Result<_>>()?;
         let rows = columns[0].len();
-        if epoch < 0 || columns.iter().any(|c| c.len() != rows) {
+        if columns.iter().any(|c| c.len() != rows) {
             return Err(bad(
                 path,
                 format!("inconsistent trainer entries (epoch {epoch}, log lengths differ)"),
+            ));
+        }
+        // The epoch column counts epochs: integers >= 0.
+        if let Some(e) = columns[0].iter().find(|&&e| as_count(e).is_none()) {
+            return Err(bad(
+                path,
+                format!("'log.epoch' holds {e}, not an epoch number"),
             ));
         }
         let log = TrainLog {
@@ -140,6 +166,7 @@ impl Checkpoint {
             return Err(e);
         }
         Ok(Checkpoint {
+            // count() is below 2^53.
             epoch: epoch as usize,
             max_test_acc,
             log,
@@ -151,7 +178,7 @@ impl Checkpoint {
 mod tests {
     use super::*;
     use crate::training::optim::Adam;
-    use tch::Device;
+    use tch::{Device, Kind};
 
     #[test]
     fn round_trip_and_errors() {

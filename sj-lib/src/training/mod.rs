@@ -28,6 +28,20 @@ pub use optim::{Adam, Optimizer, SGD};
 pub use schedule::LrSchedule;
 pub use trainer::{EpochMetrics, Loss, Trainer};
 
+/// A value read back from a file that counts something (epochs, steps): an integer in `0..2^53`
+/// (exact in float64); `None` for anything else (a corrupt file).
+pub(crate) fn as_count(v: f64) -> Option<i64> {
+    ((0.0..9_007_199_254_740_992.0).contains(&v) && v.fract() == 0.0).then_some(v as i64)
+}
+
+/// [`as_count`] of a one-element tensor of any dtype; `None` for any other tensor.
+pub(crate) fn count(t: &tch::Tensor) -> Option<i64> {
+    let v = (t.numel() == 1)
+        .then(|| t.f_flatten(0, -1).and_then(|t| t.f_double_value(&[0])).ok())
+        .flatten()?;
+    as_count(v)
+}
+
 /// `n` values in [-1, 1] from SplitMix64(`seed`): test data that does not touch libtorch's
 /// global RNG, which tests running in parallel threads share.
 #[cfg(test)]

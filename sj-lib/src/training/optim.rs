@@ -1,6 +1,7 @@
 //! `torch.optim.SGD` and `torch.optim.Adam` over a VarStore's parameters, with their state as
 //! named tensors so that a checkpoint can save and restore it (tch's `nn::Optimizer` hides its
 //! state inside libtorch).
+use super::count;
 use crate::base::NamedTensor;
 use crate::error::{Result, SjError};
 use std::collections::BTreeMap;
@@ -16,8 +17,9 @@ pub trait Optimizer: Send {
     fn zero_grad(&mut self);
     /// The learning rate in use.
     fn lr(&self) -> f64;
-    /// Sets the learning rate (what an lr scheduler does each epoch).
-    fn set_lr(&mut self, lr: f64);
+    /// Sets the learning rate (what an lr scheduler does each epoch); errors, changing nothing,
+    /// unless `lr` is finite and >= 0.
+    fn set_lr(&mut self, lr: f64) -> Result<()>;
     /// The state (momentum buffers, moments, step count) by name.
     fn state(&self) -> Vec<NamedTensor>;
     /// Restores a state returned by [`Optimizer::state`]; errors, changing nothing, on missing,
@@ -82,10 +84,11 @@ fn match_state(
                 got: t.size(),
             });
         }
-        out.insert(
-            name.clone(),
-            t.to_kind(like.kind()).to_device(like.device()).copy(),
-        );
+        let copy = t
+            .f_to_kind(like.kind())
+            .and_then(|t| t.f_to_device(like.device()))
+            .map_err(|e| SjError::config(optimizer, format!("load_state: '{name}': {e}")))?;
+        out.insert(name.clone(), copy.copy());
     }
     Ok(out)
 }
@@ -132,10 +135,16 @@ impl SGD {
         Ok(self)
     }
 
-    /// `dampening=`.
-    pub fn with_dampening(mut self, dampening: f64) -> Self {
+    /// `dampening=` (finite).
+    pub fn with_dampening(mut self, dampening: f64) -> Result<Self> {
+        if !dampening.is_finite() {
+            return Err(SjError::config(
+                "SGD",
+                format!("Invalid dampening value: {dampening}"),
+            ));
+        }
         self.dampening = dampening;
-        self
+        Ok(self)
     }
 
     /// `weight_decay=` (L2 penalty, ≥ 0).
@@ -205,8 +214,10 @@ impl Optimizer for SGD {
     fn lr(&self) -> f64 {
         self.lr
     }
-    fn set_lr(&mut self, lr: f64) {
+    fn set_lr(&mut self, lr: f64) -> Result<()> {
+        non_negative(self.type_name(), "learning rate", lr)?;
         self.lr = lr;
+        Ok(())
     }
     fn state(&self) -> Vec<NamedTensor> {
         self.buffers
@@ -276,10 +287,11 @@ impl Adam {
         Ok(self)
     }
 
-    /// `eps=`.
-    pub fn with_eps(mut self, eps: f64) -> Self {
+    /// `eps=` (≥ 0).
+    pub fn with_eps(mut self, eps: f64) -> Result<Self> {
+        non_negative("Adam", "epsilon value", eps)?;
         self.eps = eps;
-        self
+        Ok(self)
     }
 
     /// `weight_decay=` (L2 penalty added to the gradient, ≥ 0).
@@ -302,8 +314,10 @@ impl Optimizer for Adam {
     fn step(&mut self) -> Result<()> {
         self.step += 1;
         let (b1, b2) = self.betas;
-        let bias_correction1 = 1.0 - b1.powi(self.step as i32);
-        let bias_correction2_sqrt = (1.0 - b2.powi(self.step as i32)).sqrt();
+        // beta^(2^31 - 1) is 0 in f64 for every beta < 1, as a larger power is.
+        let t = i32::try_from(self.step).unwrap_or(i32::MAX);
+        let bias_correction1 = 1.0 - b1.powi(t);
+        let bias_correction2_sqrt = (1.0 - b2.powi(t)).sqrt();
         let step_size = self.lr / bias_correction1;
         tch::no_grad(|| {
             for (name, p) in self.params.iter_mut() {
@@ -338,8 +352,10 @@ impl Optimizer for Adam {
     fn lr(&self) -> f64 {
         self.lr
     }
-    fn set_lr(&mut self, lr: f64) {
+    fn set_lr(&mut self, lr: f64) -> Result<()> {
+        non_negative(self.type_name(), "learning rate", lr)?;
         self.lr = lr;
+        Ok(())
     }
     fn state(&self) -> Vec<NamedTensor> {
         let mut out = vec![("step".to_string(), Tensor::from_slice(&[self.step]))];
@@ -359,8 +375,16 @@ impl Optimizer for Adam {
         let step = state
             .iter()
             .find(|(k, _)| k == "step")
-            .and_then(|(_, t)| (t.numel() == 1).then(|| t.flatten(0, -1).int64_value(&[0])))
             .ok_or_else(|| SjError::config("Adam", "load_state: no 'step' entry"))?;
+        let step = count(&step.1).ok_or_else(|| {
+            SjError::config(
+                "Adam",
+                format!(
+                    "load_state: 'step' must be one integer >= 0, got {:?}",
+                    step.1
+                ),
+            )
+        })?;
         let mut expected = vec![("step".to_string(), Tensor::from_slice(&[step]))];
         if step > 0 {
             for prefix in ["exp_avg", "exp_avg_sq"] {

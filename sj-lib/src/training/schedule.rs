@@ -25,40 +25,78 @@ pub enum LrSchedule {
 }
 
 impl LrSchedule {
-    /// `StepLR(step_size, gamma)`; `step_size` must be at least 1.
+    /// `StepLR(step_size, gamma)`; `step_size` must be at least 1 and `gamma` finite and > 0.
     pub fn step(step_size: usize, gamma: f64) -> Result<Self> {
-        if step_size == 0 {
-            return Err(SjError::config("StepLR", "step_size must be at least 1"));
-        }
-        Ok(LrSchedule::Step { step_size, gamma })
+        let schedule = LrSchedule::Step { step_size, gamma };
+        schedule.validate()?;
+        Ok(schedule)
     }
 
     /// `CosineAnnealingLR(T_max, eta_min=0)`; `t_max` must be at least 1.
     pub fn cosine(t_max: usize) -> Result<Self> {
-        if t_max == 0 {
-            return Err(SjError::config(
-                "CosineAnnealingLR",
-                "T_max must be at least 1",
-            ));
-        }
-        Ok(LrSchedule::Cosine {
+        let schedule = LrSchedule::Cosine {
             t_max,
             eta_min: 0.0,
-        })
+        };
+        schedule.validate()?;
+        Ok(schedule)
     }
 
-    /// The rate of epoch `epoch` (0-based) for base rate `base_lr`.
-    pub fn lr(&self, base_lr: f64, epoch: usize) -> f64 {
-        match *self {
+    /// The PyTorch class name, for errors.
+    fn name(&self) -> &'static str {
+        match self {
+            LrSchedule::Constant => "LrSchedule::Constant",
+            LrSchedule::Step { .. } => "StepLR",
+            LrSchedule::Cosine { .. } => "CosineAnnealingLR",
+        }
+    }
+
+    /// Checks the parameters (also of a schedule built from the variants' public fields).
+    fn validate(&self) -> Result<()> {
+        let problem = match *self {
+            LrSchedule::Constant => None,
+            LrSchedule::Step { step_size: 0, .. } => {
+                Some("step_size must be at least 1".to_string())
+            }
+            LrSchedule::Step { gamma, .. } => (!(gamma.is_finite() && gamma > 0.0))
+                .then(|| format!("gamma must be finite and > 0, got {gamma}")),
+            LrSchedule::Cosine { t_max: 0, .. } => Some("T_max must be at least 1".to_string()),
+            LrSchedule::Cosine { eta_min, .. } => (!(eta_min.is_finite() && eta_min >= 0.0))
+                .then(|| format!("eta_min must be finite and >= 0, got {eta_min}")),
+        };
+        problem.map_or(Ok(()), |message| Err(SjError::config(self.name(), message)))
+    }
+
+    /// The rate of epoch `epoch` (0-based) for base rate `base_lr`. Errors on invalid parameters,
+    /// a base rate that is not finite and >= 0, and a rate that leaves the finite values (e.g. a
+    /// `gamma > 1` grown to infinity).
+    pub fn lr(&self, base_lr: f64, epoch: usize) -> Result<f64> {
+        self.validate()?;
+        if !(base_lr.is_finite() && base_lr >= 0.0) {
+            return Err(SjError::config(
+                self.name(),
+                format!("the base learning rate must be finite and >= 0, got {base_lr}"),
+            ));
+        }
+        let lr = match *self {
             LrSchedule::Constant => base_lr,
             LrSchedule::Step { step_size, gamma } => {
-                base_lr * gamma.powi((epoch / step_size) as i32)
+                // gamma^(2^31 - 1) is 0 or infinite for every gamma != 1, as a larger power is.
+                let decays = i32::try_from(epoch / step_size).unwrap_or(i32::MAX);
+                base_lr * gamma.powi(decays)
             }
             LrSchedule::Cosine { t_max, eta_min } => {
                 eta_min
                     + (base_lr - eta_min) * (1.0 + (PI * epoch as f64 / t_max as f64).cos()) / 2.0
             }
+        };
+        if !lr.is_finite() {
+            return Err(SjError::config(
+                self.name(),
+                format!("the learning rate of epoch {epoch} is {lr} (base {base_lr}, {self:?}); use a schedule that stays finite"),
+            ));
         }
+        Ok(lr)
     }
 }
 
@@ -69,16 +107,16 @@ mod tests {
     #[test]
     fn step_and_cosine_values() {
         let step = LrSchedule::step(2, 0.1).unwrap();
-        let rates: Vec<f64> = (0..5).map(|e| step.lr(1.0, e)).collect();
+        let rates: Vec<f64> = (0..5).map(|e| step.lr(1.0, e).unwrap()).collect();
         assert_eq!(rates, vec![1.0, 1.0, 0.1, 0.1, 0.1 * 0.1]);
         // cos(π/4) = 0.7071: (1 + 0.7071)/2 = 0.8536; cos(3π/4): 0.1464
         let cos = LrSchedule::cosine(4).unwrap();
-        let rates: Vec<f64> = (0..=4).map(|e| cos.lr(0.1, e)).collect();
+        let rates: Vec<f64> = (0..=4).map(|e| cos.lr(0.1, e).unwrap()).collect();
         let expected = [0.1, 0.085355339, 0.05, 0.014644661, 0.0];
         for (r, e) in rates.iter().zip(expected) {
             assert!((r - e).abs() < 1e-9, "{rates:?}");
         }
-        assert_eq!(LrSchedule::Constant.lr(0.3, 9), 0.3);
+        assert_eq!(LrSchedule::Constant.lr(0.3, 9).unwrap(), 0.3);
         assert!(LrSchedule::step(0, 0.1).is_err() && LrSchedule::cosine(0).is_err());
     }
 }

@@ -30,7 +30,8 @@ pub enum Loss {
 }
 
 impl Loss {
-    /// The mean loss of a batch.
+    /// The mean loss of a batch: `out` is `[N, C]` floating-point scores (N >= 1), `labels` `[N]`
+    /// int64 class indices in `0..C` (checked first: on CUDA a bad index would be a device assert).
     pub fn compute(&self, out: &Tensor, labels: &Tensor) -> Result<Tensor> {
         let size = out.size();
         if size.len() != 2 || labels.size() != [size[0]] || !out.is_floating_point() {
@@ -41,6 +42,30 @@ impl Loss {
             });
         }
         let err = |e: tch::TchError| SjError::config("Trainer", format!("loss: {e}"));
+        if labels.kind() != Kind::Int64 {
+            return Err(SjError::Input {
+                module: "Trainer".into(),
+                expected: "int64 class labels".into(),
+                got: format!("{:?}", labels.kind()),
+            });
+        }
+        if size[0] == 0 {
+            return Err(SjError::config(
+                "Trainer",
+                "an empty batch (N = 0) has no mean loss",
+            ));
+        }
+        let (lo, hi) = (
+            labels.f_min().map_err(err)?.int64_value(&[]),
+            labels.f_max().map_err(err)?.int64_value(&[]),
+        );
+        if lo < 0 || hi >= size[1] {
+            return Err(SjError::Input {
+                module: "Trainer".into(),
+                expected: format!("labels in 0..{} (the output's classes)", size[1]),
+                got: format!("labels in {lo}..={hi}"),
+            });
+        }
         match self {
             Loss::Mse => {
                 let target = labels.f_one_hot(size[1]).map_err(err)?.to_kind(out.kind());
@@ -87,14 +112,21 @@ impl Tally {
         Ok(())
     }
 
-    fn finish(&self, start: Instant) -> EpochMetrics {
-        let n = self.samples.max(1) as f64;
-        EpochMetrics {
+    /// The pass's metrics; errors when it saw no sample (its loss and accuracy would be 0/0).
+    fn finish(&self, start: Instant, pass: &str) -> Result<EpochMetrics> {
+        if self.samples == 0 {
+            return Err(SjError::config(
+                "Trainer",
+                format!("the {pass} pass saw no samples: its loader is empty, or with_max_batches(0) was set"),
+            ));
+        }
+        let n = self.samples as f64;
+        Ok(EpochMetrics {
             loss: self.loss / n,
             acc: self.correct as f64 / n,
-            speed: self.samples as f64 / start.elapsed().as_secs_f64(),
+            speed: n / start.elapsed().as_secs_f64(),
             samples: self.samples,
-        }
+        })
     }
 }
 
@@ -159,7 +191,7 @@ impl Trainer {
         self
     }
 
-    /// At most `batches` training batches per epoch (quick runs).
+    /// At most `batches` training batches per epoch (quick runs); 0 makes `fit` an error.
     pub fn with_max_batches(mut self, batches: usize) -> Self {
         self.max_batches = Some(batches);
         self
@@ -194,6 +226,27 @@ impl Trainer {
         F: FnMut(&mut dyn Module, &Tensor) -> Result<Tensor>,
     {
         let base_lr = optimizer.lr();
+        let result = self.run(net, vs, optimizer, train, test, &mut forward);
+        // The scheduled rates are per epoch; the optimizer leaves with its own rate, even on errors.
+        optimizer.set_lr(base_lr)?;
+        result
+    }
+
+    /// The epochs of [`Trainer::fit`], from the checkpoint to resume (if any) on, with the
+    /// schedule applied to the optimizer's rate at the start.
+    fn run<F>(
+        &self,
+        net: &mut dyn Module,
+        vs: &nn::VarStore,
+        optimizer: &mut dyn Optimizer,
+        train: &DataLoader,
+        test: &DataLoader,
+        forward: &mut F,
+    ) -> Result<TrainLog>
+    where
+        F: FnMut(&mut dyn Module, &Tensor) -> Result<Tensor>,
+    {
+        let base_lr = optimizer.lr();
         let mut state = Checkpoint {
             epoch: 0,
             max_test_acc: 0.0,
@@ -221,13 +274,13 @@ impl Trainer {
         epochs.inc(state.epoch.min(self.epochs) as u64, &[]);
         for epoch in state.epoch..self.epochs {
             tch::manual_seed(derive_seed(self.seed, epoch as u64) as i64);
-            let lr = self.schedule.lr(base_lr, epoch);
-            optimizer.set_lr(lr);
+            let lr = self.schedule.lr(base_lr, epoch)?;
+            optimizer.set_lr(lr)?;
             let batches = self.max_batches.map_or(train.len(), |m| m.min(train.len()));
             let mut progress = epochs.child("train", batches as u64);
-            let tr = self.train_epoch(net, optimizer, train, epoch, &mut forward, &mut progress)?;
+            let tr = self.train_epoch(net, optimizer, train, epoch, forward, &mut progress)?;
             progress.finish();
-            let te = self.evaluate(net, test, &mut forward)?;
+            let te = self.evaluate(net, test, forward)?;
             let record = EpochRecord {
                 epoch,
                 lr,
@@ -258,7 +311,6 @@ impl Trainer {
             }
         }
         epochs.finish();
-        optimizer.set_lr(base_lr);
         Ok(state.log)
     }
 
@@ -294,7 +346,7 @@ impl Trainer {
             tally.add(&loss, &out, &y)?;
             progress.tick(&[("loss", loss.double_value(&[]))]);
         }
-        Ok(tally.finish(start))
+        tally.finish(start, "training")
     }
 
     /// Loss and accuracy over `loader` (epoch 0's order) without gradients, in eval mode.
@@ -322,7 +374,7 @@ impl Trainer {
         });
         set_training(net, true);
         result?;
-        Ok(tally.finish(start))
+        tally.finish(start, "test")
     }
 }
 
