@@ -1188,7 +1188,7 @@ fn trainer(p: &mut Probes) {
     let mut net =
         Sequential::new()
             .add(Flatten::new())
-            .add(Linear::new(&(vs.root() / "1"), 16, 3, false));
+            .add(Linear::new(&(vs.root() / "1"), 16, 3, false).unwrap());
     let mut adam = Adam::new(&vs, 0.01).unwrap();
     let (train, test, empty) = (loader(48), loader(16), loader(0));
     let forward = |net: &mut dyn Module, x: &Tensor| net.forward(x);
@@ -1237,7 +1237,7 @@ fn trainer(p: &mut Probes) {
     let mut net2 =
         Sequential::new()
             .add(Flatten::new())
-            .add(Linear::new(&(vs2.root() / "1"), 16, 3, false));
+            .add(Linear::new(&(vs2.root() / "1"), 16, 3, false).unwrap());
     let mut adam2 = Adam::new(&vs2, 0.01).unwrap();
     p.err(
         quiet(3)
