@@ -129,7 +129,10 @@ impl Surrogate {
             NonzeroSignLogAbs { alpha: 1.0 },
             Erf { alpha: 2.0 },
             PiecewiseLeakyReLU { w: 1.0, c: 0.01 },
-            SquarewaveFourierSeries { n: 2, t_period: 8.0 },
+            SquarewaveFourierSeries {
+                n: 2,
+                t_period: 8.0,
+            },
             S2NN {
                 alpha: 4.0,
                 beta: 1.0,
@@ -471,11 +474,15 @@ mod tests {
             "Sigmoid(alpha=4.0, spiking=True)"
         );
         assert_eq!(
-            Surrogate::atan(2.0).unwrap().with_spiking(false).to_string(),
+            Surrogate::atan(2.0)
+                .unwrap()
+                .with_spiking(false)
+                .to_string(),
             "ATan(alpha=2.0, spiking=False)"
         );
         assert_eq!(
-            Surrogate::fake_numerical_gradient(0.3).unwrap()
+            Surrogate::fake_numerical_gradient(0.3)
+                .unwrap()
                 .grad(&zero)
                 .double_value(&[0]),
             0.3

@@ -73,10 +73,16 @@ fn item3_batch_norm_refuses_one_value_per_channel_when_training() {
     // One sample but several values per channel is fine, and counts once.
     let _ = bn.forward(&float(&[1, 3, 2, 2])).unwrap();
     let (var, count) = buffers(&bn);
-    assert!(var.iter().all(|v| v.is_finite()) && count == 1, "{var:?} {count}");
+    assert!(
+        var.iter().all(|v| v.is_finite()) && count == 1,
+        "{var:?} {count}"
+    );
     // In eval mode one sample is fine (running statistics).
     functional::set_training(&mut bn, false);
-    assert_eq!(bn.forward(&float(&[1, 3, 1, 1])).unwrap().size(), [1, 3, 1, 1]);
+    assert_eq!(
+        bn.forward(&float(&[1, 3, 1, 1])).unwrap().size(),
+        [1, 3, 1, 1]
+    );
 }
 
 /// Item 4: ordinary mistakes are errors naming the module and the fix, not panics.
@@ -85,9 +91,18 @@ fn item4_ordinary_mistakes_are_errors() {
     // Flatten of a [N, F] batch in step mode 'm', and of a 1-D input in 's'.
     let mut flat_m = Flatten::new().with_step_mode(StepMode::M);
     let err = flat_m.forward(&float(&[32, 784])).unwrap_err().to_string();
-    assert!(err.contains("Flatten") && err.contains("step mode 's'"), "{err}");
-    let err = Flatten::new().forward(&float(&[784])).unwrap_err().to_string();
-    assert!(err.contains("Flatten") && err.contains("unsqueeze(0)"), "{err}");
+    assert!(
+        err.contains("Flatten") && err.contains("step mode 's'"),
+        "{err}"
+    );
+    let err = Flatten::new()
+        .forward(&float(&[784]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Flatten") && err.contains("unsqueeze(0)"),
+        "{err}"
+    );
     assert_eq!(
         flat_m.forward(&float(&[4, 2, 3, 5])).unwrap().size(),
         [4, 2, 15]
@@ -163,7 +178,10 @@ fn item6_surrogate_parameters_are_checked() {
     bad.kind = SurrogateKind::ATan { alpha: f64::NAN };
     let mut lif = LIFNode::new(2.0).unwrap().with_surrogate(bad);
     let err = lif.forward(&float(&[2, 3])).unwrap_err().to_string();
-    assert!(err.contains("LIFNode") && err.contains("surrogate"), "{err}");
+    assert!(
+        err.contains("LIFNode") && err.contains("surrogate"),
+        "{err}"
+    );
     assert!(bad.cuda_codes("g", "x", "float").is_err());
 }
 
@@ -208,7 +226,10 @@ fn item6_two_layers_at_one_var_store_path_is_an_error() {
     let err = BatchNorm1d::new(&(vs.root() / "0"), 2)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("BatchNorm1d") && err.contains("'0.weight'"), "{err}");
+    assert!(
+        err.contains("BatchNorm1d") && err.contains("'0.weight'"),
+        "{err}"
+    );
     let err = Conv2d::new(&(vs.root() / "0"), 1, 2, 3)
         .unwrap_err()
         .to_string();
@@ -227,7 +248,11 @@ fn item7_forgotten_reset_net_after_backward_is_detected() {
             .add(Linear::new(&(vs.root() / "0"), 4, 3, true).unwrap())
             .add(LIFNode::new(2.0).unwrap());
         functional::set_step_mode(&mut net, mode).unwrap();
-        let shape: &[i64] = if mode == StepMode::M { &[5, 2, 4] } else { &[2, 4] };
+        let shape: &[i64] = if mode == StepMode::M {
+            &[5, 2, 4]
+        } else {
+            &[2, 4]
+        };
         net.forward(&float(shape))
             .unwrap()
             .sum(Kind::Float)

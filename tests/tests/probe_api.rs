@@ -187,19 +187,27 @@ fn cases() -> Vec<Case> {
         case(&neuron_sample, true, |_| {
             LIAFNode::new(|x| x.relu(), false, 2.0).unwrap()
         }),
-        case(&[2, 4], true, |p| Linear::new(&(p / "fc"), 4, 3, true).unwrap()),
+        case(&[2, 4], true, |p| {
+            Linear::new(&(p / "fc"), 4, 3, true).unwrap()
+        }),
         case(&[2, 4], true, |p| {
             DropConnectLinear::new(&(p / "dc"), 4, 3, true).unwrap()
         }),
-        case(&[2, 3, 6], true, |p| Conv1d::new(&(p / "c"), 3, 2, 3).unwrap()),
-        case(&[2, 3, 6, 6], true, |p| Conv2d::new(&(p / "c"), 3, 2, 3).unwrap()),
+        case(&[2, 3, 6], true, |p| {
+            Conv1d::new(&(p / "c"), 3, 2, 3).unwrap()
+        }),
+        case(&[2, 3, 6, 6], true, |p| {
+            Conv2d::new(&(p / "c"), 3, 2, 3).unwrap()
+        }),
         case(&[2, 3, 4, 4, 4], true, |p| {
             Conv3d::new(&(p / "c"), 3, 2, 3).unwrap()
         }),
         case(&[2, 3, 6, 6], true, |p| {
             ConvTranspose2d::new(&(p / "c"), 3, 2, 3).unwrap()
         }),
-        case(&[2, 3, 5], true, |p| BatchNorm1d::new(&(p / "bn"), 3).unwrap()),
+        case(&[2, 3, 5], true, |p| {
+            BatchNorm1d::new(&(p / "bn"), 3).unwrap()
+        }),
         case(&[2, 3, 5, 5], true, |p| {
             BatchNorm2d::new(&(p / "bn"), 3).unwrap()
         }),
@@ -236,14 +244,7 @@ fn cases() -> Vec<Case> {
         case(&[2, 3], true, |_| Sequential::new()),
         case(&[2, 3], true, |_| PrintShapeModule::new("probe")),
         case(&[2, 4], false, |p| {
-            LinearRecurrentContainer::new(
-                p,
-                IFNode::new(),
-                4,
-                4,
-                true,
-            )
-            .unwrap()
+            LinearRecurrentContainer::new(p, IFNode::new(), 4, 4, true).unwrap()
         }),
         case(&[2, 4], false, |_| {
             ElementWiseRecurrentContainer::new(IFNode::new(), |y, x| x + y).unwrap()
@@ -263,15 +264,8 @@ fn multi_step_cases() -> Vec<(Factory, Vec<i64>)> {
         (
             Box::new(|vs: &nn::VarStore| -> Box<dyn Module> {
                 Box::new(
-                    MultiDimensionalAttention::with_options(
-                        &(vs.root() / "mda"),
-                        4,
-                        4,
-                        2,
-                        2,
-                        3,
-                    )
-                    .unwrap(),
+                    MultiDimensionalAttention::with_options(&(vs.root() / "mda"), 4, 4, 2, 2, 3)
+                        .unwrap(),
                 )
             }),
             vec![4, 2, 4, 3, 3],
@@ -304,8 +298,14 @@ fn bad_inputs(shape: &[i64], batch: usize, multi: bool) -> Vec<(&'static str, Te
         ("one sample", with(batch, 1)),
         ("float64", rand(shape).to_kind(Kind::Double)),
         ("int64", rand(shape).gt(0.5).to_kind(Kind::Int64)),
-        ("NaN input", Tensor::full(shape, f64::NAN, (Kind::Float, Device::Cpu))),
-        ("inf input", Tensor::full(shape, f64::INFINITY, (Kind::Float, Device::Cpu))),
+        (
+            "NaN input",
+            Tensor::full(shape, f64::NAN, (Kind::Float, Device::Cpu)),
+        ),
+        (
+            "inf input",
+            Tensor::full(shape, f64::INFINITY, (Kind::Float, Device::Cpu)),
+        ),
         ("huge batch (stride-0 view of 2^40 samples)", {
             let mut s = shape.to_vec();
             s[batch] = 1 << 40;
@@ -400,23 +400,71 @@ fn every_fallible_constructor_with_bad_parameters() {
         sub += 1;
         &p / sub
     };
-    refuse!("Linear", "negative in_features", Linear::new(&path(), -1, 3, true));
-    refuse!("Linear", "negative out_features", Linear::new(&path(), 3, -5, false));
-    refuse!("Linear", "2^40 x 2^40 weight", Linear::new(&path(), huge, huge, true));
-    refuse!("DropConnectLinear", "zero features", DropConnectLinear::new(&path(), 0, 3, true));
+    refuse!(
+        "Linear",
+        "negative in_features",
+        Linear::new(&path(), -1, 3, true)
+    );
+    refuse!(
+        "Linear",
+        "negative out_features",
+        Linear::new(&path(), 3, -5, false)
+    );
+    refuse!(
+        "Linear",
+        "2^40 x 2^40 weight",
+        Linear::new(&path(), huge, huge, true)
+    );
+    refuse!(
+        "DropConnectLinear",
+        "zero features",
+        DropConnectLinear::new(&path(), 0, 3, true)
+    );
     refuse!("Conv2d", "zero in_channels", Conv2d::new(&path(), 0, 2, 3));
     refuse!("Conv2d", "negative kernel", Conv2d::new(&path(), 1, 2, -3));
-    refuse!("Conv2d", "2^40 channels", Conv2d::new(&path(), huge, huge, 3));
-    refuse!("Conv1d", "groups not dividing", Conv1d::new_with(&path(), 3, 2, 3, ConvOptions::new().with_groups(2)));
+    refuse!(
+        "Conv2d",
+        "2^40 channels",
+        Conv2d::new(&path(), huge, huge, 3)
+    );
+    refuse!(
+        "Conv1d",
+        "groups not dividing",
+        Conv1d::new_with(&path(), 3, 2, 3, ConvOptions::new().with_groups(2))
+    );
     refuse!("BatchNorm2d", "zero features", BatchNorm2d::new(&path(), 0));
-    refuse!("BatchNorm1d", "negative features", BatchNorm1d::new(&path(), -4));
-    refuse!("GroupNorm", "channels not a multiple", GroupNorm::new(&path(), 3, 4));
+    refuse!(
+        "BatchNorm1d",
+        "negative features",
+        BatchNorm1d::new(&path(), -4)
+    );
+    refuse!(
+        "GroupNorm",
+        "channels not a multiple",
+        GroupNorm::new(&path(), 3, 4)
+    );
     refuse!("GroupNorm", "zero groups", GroupNorm::new(&path(), 0, 4));
     refuse!("NeuNorm", "zero height", NeuNorm::new(&path(), 3, 0, 4));
-    refuse!("TemporalWiseAttention", "zero reduction", TemporalWiseAttention::new(&path(), 4, 0, 2));
-    refuse!("TemporalWiseAttention", "dimension 3", TemporalWiseAttention::new(&path(), 4, 2, 3));
-    refuse!("MultiDimensionalAttention", "kernel 5", MultiDimensionalAttention::with_options(&path(), 4, 4, 2, 2, 5));
-    refuse!("MultiDimensionalAttention", "reduction above T", MultiDimensionalAttention::new(&path(), 4, 16));
+    refuse!(
+        "TemporalWiseAttention",
+        "zero reduction",
+        TemporalWiseAttention::new(&path(), 4, 0, 2)
+    );
+    refuse!(
+        "TemporalWiseAttention",
+        "dimension 3",
+        TemporalWiseAttention::new(&path(), 4, 2, 3)
+    );
+    refuse!(
+        "MultiDimensionalAttention",
+        "kernel 5",
+        MultiDimensionalAttention::with_options(&path(), 4, 4, 2, 2, 5)
+    );
+    refuse!(
+        "MultiDimensionalAttention",
+        "reduction above T",
+        MultiDimensionalAttention::new(&path(), 4, 16)
+    );
     refuse!("Dropout", "p > 1", Dropout::new(1.5));
     refuse!("Dropout", "p NaN", Dropout::new(f64::NAN));
     refuse!("Dropout2d", "p negative", Dropout2d::new(-0.1));
@@ -424,16 +472,32 @@ fn every_fallible_constructor_with_bad_parameters() {
     refuse!("VotingLayer", "zero voting size", VotingLayer::new(0));
     refuse!("SynapseFilter", "tau < 1", SynapseFilter::new(0.5));
     refuse!("SynapseFilter", "tau NaN", SynapseFilter::new(f64::NAN));
-    refuse!("SynapseFilter", "learnable tau inf", SynapseFilter::new_learnable(&path(), f64::INFINITY));
+    refuse!(
+        "SynapseFilter",
+        "learnable tau inf",
+        SynapseFilter::new_learnable(&path(), f64::INFINITY)
+    );
     refuse!("LIFNode", "tau 1", LIFNode::new(1.0));
     refuse!("LIFNode", "tau NaN", LIFNode::new(f64::NAN));
     refuse!("LIFNode", "tau inf", LIFNode::new(f64::INFINITY));
-    refuse!("ParametricLIFNode", "init_tau 0", ParametricLIFNode::new(&path(), 0.0));
+    refuse!(
+        "ParametricLIFNode",
+        "init_tau 0",
+        ParametricLIFNode::new(&path(), 0.0)
+    );
     refuse!("QIFNode", "a0 0", QIFNode::new(2.0, 0.8, 0.0, -0.1));
     refuse!("EIFNode", "delta_T 0", EIFNode::new(2.0, 0.0, 0.8, -0.1));
-    refuse!("IzhikevichNode", "a0 negative", IzhikevichNode::new(2.0, 0.8, -1.0, -0.1, 0.0, 2.0, 0.0, 0.0));
+    refuse!(
+        "IzhikevichNode",
+        "a0 negative",
+        IzhikevichNode::new(2.0, 0.8, -1.0, -0.1, 0.0, 2.0, 0.0, 0.0)
+    );
     refuse!("KLIFNode", "tau -2", KLIFNode::new(&path(), false, -2.0));
-    refuse!("LIAFNode", "tau 0.5", LIAFNode::new(|x| x.relu(), false, 0.5));
+    refuse!(
+        "LIAFNode",
+        "tau 0.5",
+        LIAFNode::new(|x| x.relu(), false, 0.5)
+    );
     for (name, s) in [
         ("PiecewiseQuadratic", Surrogate::piecewise_quadratic(0.0)),
         ("PiecewiseExp", Surrogate::piecewise_exp(-1.0)),
@@ -442,12 +506,21 @@ fn every_fallible_constructor_with_bad_parameters() {
         ("ATan", Surrogate::atan(-2.0)),
         ("NonzeroSignLogAbs", Surrogate::nonzero_sign_log_abs(0.0)),
         ("Erf", Surrogate::erf(-0.5)),
-        ("PiecewiseLeakyReLU", Surrogate::piecewise_leaky_relu(0.0, 0.01)),
-        ("SquarewaveFourierSeries", Surrogate::squarewave_fourier_series(2, 0.0)),
+        (
+            "PiecewiseLeakyReLU",
+            Surrogate::piecewise_leaky_relu(0.0, 0.01),
+        ),
+        (
+            "SquarewaveFourierSeries",
+            Surrogate::squarewave_fourier_series(2, 0.0),
+        ),
         ("S2NN", Surrogate::s2nn(-4.0, 1.0)),
         ("QPseudoSpike", Surrogate::q_pseudo_spike(0.5)),
         ("LeakyKReLU", Surrogate::leaky_k_relu(f64::NAN, 1.0)),
-        ("FakeNumericalGradient", Surrogate::fake_numerical_gradient(0.0)),
+        (
+            "FakeNumericalGradient",
+            Surrogate::fake_numerical_gradient(0.0),
+        ),
         ("LogTailedReLU", Surrogate::log_tailed_relu(-1.0)),
     ] {
         t.probe(name, "bad parameter", || s.map(|_| ()));
@@ -471,37 +544,138 @@ fn functional_and_quantize_with_bad_input() {
             t.probe($module, $probe, || $call.map(|_| ()))
         };
     }
-    refuse!("redundant_one_hot", "2-D labels", functional::redundant_one_hot(&labels.view([3, 1]), 3, 2));
-    refuse!("redundant_one_hot", "label out of range", functional::redundant_one_hot(&Tensor::from_slice(&[5i64]), 3, 2));
-    refuse!("redundant_one_hot", "negative label", functional::redundant_one_hot(&Tensor::from_slice(&[-1i64]), 3, 2));
-    refuse!("redundant_one_hot", "zero classes", functional::redundant_one_hot(&labels, 0, 2));
-    refuse!("redundant_one_hot", "float labels", functional::redundant_one_hot(&rand(&[3]), 3, 2));
-    refuse!("redundant_one_hot", "2^40 classes", functional::redundant_one_hot(&labels, 1 << 40, 1 << 20));
-    refuse!("first_spike_index", "scalar", functional::first_spike_index(&Tensor::from(1.0f32)));
+    refuse!(
+        "redundant_one_hot",
+        "2-D labels",
+        functional::redundant_one_hot(&labels.view([3, 1]), 3, 2)
+    );
+    refuse!(
+        "redundant_one_hot",
+        "label out of range",
+        functional::redundant_one_hot(&Tensor::from_slice(&[5i64]), 3, 2)
+    );
+    refuse!(
+        "redundant_one_hot",
+        "negative label",
+        functional::redundant_one_hot(&Tensor::from_slice(&[-1i64]), 3, 2)
+    );
+    refuse!(
+        "redundant_one_hot",
+        "zero classes",
+        functional::redundant_one_hot(&labels, 0, 2)
+    );
+    refuse!(
+        "redundant_one_hot",
+        "float labels",
+        functional::redundant_one_hot(&rand(&[3]), 3, 2)
+    );
+    refuse!(
+        "redundant_one_hot",
+        "2^40 classes",
+        functional::redundant_one_hot(&labels, 1 << 40, 1 << 20)
+    );
+    refuse!(
+        "first_spike_index",
+        "scalar",
+        functional::first_spike_index(&Tensor::from(1.0f32))
+    );
     refuse!("delay", "negative steps", functional::delay(&spikes, -1));
-    refuse!("delay", "scalar", functional::delay(&Tensor::from(1.0f32), 1));
-    refuse!("chunk_multi_step_forward", "split 0", functional::chunk_multi_step_forward(0, &spikes, &mut IFNode::new()));
-    refuse!("kernel_dot_product", "mismatched", functional::kernel_dot_product(&rand(&[3, 4]), &rand(&[2, 5]), Kernel::Linear));
-    refuse!("kernel_dot_product", "1-D", functional::kernel_dot_product(&rand(&[3]), &rand(&[3]), Kernel::Linear));
-    refuse!("spike_similar_loss", "labels rows differ", functional::spike_similar_loss(&spikes, &rand(&[2, 3]), Kernel::Linear, SimilarityLoss::default()));
-    refuse!("spike_similar_loss", "1-D spikes", functional::spike_similar_loss(&rand(&[4]), &rand(&[4, 3]), Kernel::Linear, SimilarityLoss::default()));
-    refuse!("temporal_efficient_training_cross_entropy", "2-D", functional::temporal_efficient_training_cross_entropy(&rand(&[3, 4]), &labels));
-    refuse!("temporal_efficient_training_cross_entropy", "target batch differs", functional::temporal_efficient_training_cross_entropy(&rand(&[2, 4, 3]), &labels));
-    refuse!("temporal_efficient_training_cross_entropy", "class out of range", functional::temporal_efficient_training_cross_entropy(&rand(&[2, 3, 2]), &labels));
-    refuse!("temporal_efficient_training_cross_entropy", "float target", functional::temporal_efficient_training_cross_entropy(&rand(&[2, 3, 3]), &rand(&[3])));
-    refuse!("set_threshold_margin", "1-D labels", functional::set_threshold_margin(&mut IFNode::new(), &labels, 1.0, 0.9, 1.1, true));
-    refuse!("step_quantize", "step 0", quantize::step_quantize(&rand(&[3]), 0.0));
-    refuse!("step_quantize", "step NaN", quantize::step_quantize(&rand(&[3]), f64::NAN));
-    refuse!("k_bit_quantize", "k 0", quantize::k_bit_quantize(&rand(&[3]), 0));
-    refuse!("k_bit_quantize", "k 64", quantize::k_bit_quantize(&rand(&[3]), 64));
-    refuse!("clamp_by_linear", "eps negative", quantize::clamp_by_linear(&rand(&[3]), -1.0));
+    refuse!(
+        "delay",
+        "scalar",
+        functional::delay(&Tensor::from(1.0f32), 1)
+    );
+    refuse!(
+        "chunk_multi_step_forward",
+        "split 0",
+        functional::chunk_multi_step_forward(0, &spikes, &mut IFNode::new())
+    );
+    refuse!(
+        "kernel_dot_product",
+        "mismatched",
+        functional::kernel_dot_product(&rand(&[3, 4]), &rand(&[2, 5]), Kernel::Linear)
+    );
+    refuse!(
+        "kernel_dot_product",
+        "1-D",
+        functional::kernel_dot_product(&rand(&[3]), &rand(&[3]), Kernel::Linear)
+    );
+    refuse!(
+        "spike_similar_loss",
+        "labels rows differ",
+        functional::spike_similar_loss(
+            &spikes,
+            &rand(&[2, 3]),
+            Kernel::Linear,
+            SimilarityLoss::default()
+        )
+    );
+    refuse!(
+        "spike_similar_loss",
+        "1-D spikes",
+        functional::spike_similar_loss(
+            &rand(&[4]),
+            &rand(&[4, 3]),
+            Kernel::Linear,
+            SimilarityLoss::default()
+        )
+    );
+    refuse!(
+        "temporal_efficient_training_cross_entropy",
+        "2-D",
+        functional::temporal_efficient_training_cross_entropy(&rand(&[3, 4]), &labels)
+    );
+    refuse!(
+        "temporal_efficient_training_cross_entropy",
+        "target batch differs",
+        functional::temporal_efficient_training_cross_entropy(&rand(&[2, 4, 3]), &labels)
+    );
+    refuse!(
+        "temporal_efficient_training_cross_entropy",
+        "class out of range",
+        functional::temporal_efficient_training_cross_entropy(&rand(&[2, 3, 2]), &labels)
+    );
+    refuse!(
+        "temporal_efficient_training_cross_entropy",
+        "float target",
+        functional::temporal_efficient_training_cross_entropy(&rand(&[2, 3, 3]), &rand(&[3]))
+    );
+    refuse!(
+        "set_threshold_margin",
+        "1-D labels",
+        functional::set_threshold_margin(&mut IFNode::new(), &labels, 1.0, 0.9, 1.1, true)
+    );
+    refuse!(
+        "step_quantize",
+        "step 0",
+        quantize::step_quantize(&rand(&[3]), 0.0)
+    );
+    refuse!(
+        "step_quantize",
+        "step NaN",
+        quantize::step_quantize(&rand(&[3]), f64::NAN)
+    );
+    refuse!(
+        "k_bit_quantize",
+        "k 0",
+        quantize::k_bit_quantize(&rand(&[3]), 0)
+    );
+    refuse!(
+        "k_bit_quantize",
+        "k 64",
+        quantize::k_bit_quantize(&rand(&[3]), 64)
+    );
+    refuse!(
+        "clamp_by_linear",
+        "eps negative",
+        quantize::clamp_by_linear(&rand(&[3]), -1.0)
+    );
     refuse!("set_step_mode", "'m' only module set to 's'", {
         let vs = nn::VarStore::new(Device::Cpu);
-        let mut net = Sequential::new()
-            .add(TemporalWiseAttention::new(&(vs.root() / "0"), 4, 2, 2).unwrap());
-        functional::set_step_mode(&mut net, StepMode::S).map_err(|e| {
-            sj::SjError::config("set_step_mode", e)
-        })
+        let mut net =
+            Sequential::new().add(TemporalWiseAttention::new(&(vs.root() / "0"), 4, 2, 2).unwrap());
+        functional::set_step_mode(&mut net, StepMode::S)
+            .map_err(|e| sj::SjError::config("set_step_mode", e))
     });
     t.finish("probe_api functional");
 }

@@ -1185,10 +1185,9 @@ fn loader(n: usize) -> DataLoader {
 
 fn trainer(p: &mut Probes) {
     let vs = nn::VarStore::new(Device::Cpu);
-    let mut net =
-        Sequential::new()
-            .add(Flatten::new())
-            .add(Linear::new(&(vs.root() / "1"), 16, 3, false).unwrap());
+    let mut net = Sequential::new()
+        .add(Flatten::new())
+        .add(Linear::new(&(vs.root() / "1"), 16, 3, false).unwrap());
     let mut adam = Adam::new(&vs, 0.01).unwrap();
     let (train, test, empty) = (loader(48), loader(16), loader(0));
     let forward = |net: &mut dyn Module, x: &Tensor| net.forward(x);
@@ -1234,10 +1233,9 @@ fn trainer(p: &mut Probes) {
     // gamma = f64::MAX: epoch 1 trains at 1.8e306 (a wrecked net of its own), epoch 2 is inf.
     let explode = LrSchedule::step(1, f64::MAX).unwrap();
     let vs2 = nn::VarStore::new(Device::Cpu);
-    let mut net2 =
-        Sequential::new()
-            .add(Flatten::new())
-            .add(Linear::new(&(vs2.root() / "1"), 16, 3, false).unwrap());
+    let mut net2 = Sequential::new()
+        .add(Flatten::new())
+        .add(Linear::new(&(vs2.root() / "1"), 16, 3, false).unwrap());
     let mut adam2 = Adam::new(&vs2, 0.01).unwrap();
     p.err(
         quiet(3)

@@ -49,18 +49,21 @@ fn cuda_codes_equal_spikingjelly_text_checklist_287() {
     }
     // the snippet the inventory quotes for Sigmoid(alpha=4)
     assert_eq!(
-        Surrogate::sigmoid(4.0).unwrap()
+        Surrogate::sigmoid(4.0)
+            .unwrap()
             .cuda_codes("grad_s", "over_th", "float")
             .unwrap(),
         "const float sigmoid_backward__sigmoid_ax = 1.0f / (1.0f + expf(- (4.0f) * over_th));\n\
          grad_s = (1.0f - sigmoid_backward__sigmoid_ax) * sigmoid_backward__sigmoid_ax * (4.0f);"
     );
-    let err = Surrogate::erf(2.0).unwrap()
+    let err = Surrogate::erf(2.0)
+        .unwrap()
         .cuda_codes("y", "x", "float")
         .unwrap_err()
         .to_string();
     assert!(err.contains("no CUDA code"), "{err}");
-    assert!(Surrogate::sigmoid(4.0).unwrap()
+    assert!(Surrogate::sigmoid(4.0)
+        .unwrap()
         .cuda_codes("y", "x", "fp64")
         .is_err());
 }

@@ -274,7 +274,11 @@ impl MultiDimensionalAttention {
     fn attend(&self, x: &Tensor) -> std::result::Result<Tensor, tch::TchError> {
         let (n, t, c) = (x.size()[0], self.steps, self.channels);
         let out = self.ta.scores(x)?.f_view([n, t, 1, 1, 1])? * x;
-        let out = self.ca.scores(&out.transpose(1, 2))?.f_view([n, 1, c, 1, 1])? * &out;
+        let out = self
+            .ca
+            .scores(&out.transpose(1, 2))?
+            .f_view([n, 1, c, 1, 1])?
+            * &out;
         let out = self.spatial(&out)? * &out;
         Ok(out.relu())
     }

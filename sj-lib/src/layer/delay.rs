@@ -67,13 +67,11 @@ impl Module for Delay {
         "Delay"
     }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
-        crate::error::torch_guard("Delay", || {
-            match self.step_mode {
-                StepMode::S => self.single_step_forward(x),
-                StepMode::M => {
-                    check_dims("Delay", x, 1, "[T, *] in step mode 'm'")?;
-                    delay(x, self.delay_steps)
-                }
+        crate::error::torch_guard("Delay", || match self.step_mode {
+            StepMode::S => self.single_step_forward(x),
+            StepMode::M => {
+                check_dims("Delay", x, 1, "[T, *] in step mode 'm'")?;
+                delay(x, self.delay_steps)
             }
         })
     }

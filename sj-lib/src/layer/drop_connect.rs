@@ -242,12 +242,10 @@ impl Module for DropConnectLinear {
         "DropConnectLinear"
     }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
-        crate::error::torch_guard("DropConnectLinear", || {
-            match self.step_mode {
-                StepMode::S => self.single_step_forward(x),
-                StepMode::M => {
-                    step_by_step("DropConnectLinear", x, |x_t| self.single_step_forward(x_t))
-                }
+        crate::error::torch_guard("DropConnectLinear", || match self.step_mode {
+            StepMode::S => self.single_step_forward(x),
+            StepMode::M => {
+                step_by_step("DropConnectLinear", x, |x_t| self.single_step_forward(x_t))
             }
         })
     }
@@ -498,13 +496,17 @@ mod tests {
             err.contains("DropConnectLinear") && err.contains("[T, N, 4]"),
             "{err}"
         );
-        assert!(DropConnectLinear::new(&nn::VarStore::new(Device::Cpu).root(), 4, 3, true)
-            .unwrap()
-            .with_p(1.5)
-            .is_err());
-        assert!(DropConnectLinear::new(&nn::VarStore::new(Device::Cpu).root(), 4, 3, true)
-            .unwrap()
-            .with_samples_num(0)
-            .is_err());
+        assert!(
+            DropConnectLinear::new(&nn::VarStore::new(Device::Cpu).root(), 4, 3, true)
+                .unwrap()
+                .with_p(1.5)
+                .is_err()
+        );
+        assert!(
+            DropConnectLinear::new(&nn::VarStore::new(Device::Cpu).root(), 4, 3, true)
+                .unwrap()
+                .with_samples_num(0)
+                .is_err()
+        );
     }
 }

@@ -132,7 +132,13 @@ impl<const D: usize> BatchNormNd<D> {
         let c = [num_features];
         let (weight, bias) = if options.affine {
             (
-                Some(variable(name, path, "weight", &c, nn::Init::Const(weight_init))?),
+                Some(variable(
+                    name,
+                    path,
+                    "weight",
+                    &c,
+                    nn::Init::Const(weight_init),
+                )?),
                 Some(variable(name, path, "bias", &c, nn::Init::Const(0.0))?),
             )
         } else {
@@ -141,8 +147,18 @@ impl<const D: usize> BatchNormNd<D> {
         let float = (path.kind(), path.device());
         let (running_mean, running_var, num_batches_tracked) = if options.track_running_stats {
             (
-                Some(buffer(name, path, "running_mean", Tensor::f_zeros(c, float)?)?),
-                Some(buffer(name, path, "running_var", Tensor::f_ones(c, float)?)?),
+                Some(buffer(
+                    name,
+                    path,
+                    "running_mean",
+                    Tensor::f_zeros(c, float)?,
+                )?),
+                Some(buffer(
+                    name,
+                    path,
+                    "running_var",
+                    Tensor::f_ones(c, float)?,
+                )?),
                 Some(buffer(
                     name,
                     path,
@@ -218,10 +234,10 @@ impl<const D: usize> BatchNormNd<D> {
         if self.training && size.len() >= 2 && size[0] * size[2..].iter().product::<i64>() == 1 {
             return Err(SjError::Shape {
                 module: module.into(),
-                expected: format!(
+                expected:
                     "more than 1 value per channel when training (a batch of 2 or more, or call \
                      functional::set_training(&mut net, false) for inference on one sample)"
-                ),
+                        .into(),
                 got: size,
             });
         }
@@ -429,8 +445,20 @@ impl GroupNorm {
         let c = [num_channels];
         let (weight, bias) = if affine {
             (
-                Some(variable("GroupNorm", path, "weight", &c, nn::Init::Const(1.0))?),
-                Some(variable("GroupNorm", path, "bias", &c, nn::Init::Const(0.0))?),
+                Some(variable(
+                    "GroupNorm",
+                    path,
+                    "weight",
+                    &c,
+                    nn::Init::Const(1.0),
+                )?),
+                Some(variable(
+                    "GroupNorm",
+                    path,
+                    "bias",
+                    &c,
+                    nn::Init::Const(0.0),
+                )?),
             )
         } else {
             (None, None)
@@ -710,13 +738,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("[N, C] or [N, C, L]"), "{err}");
-        let err = GroupNorm::new(&nn::VarStore::new(Device::Cpu).root(), 3, 8).unwrap_err().to_string();
+        let err = GroupNorm::new(&nn::VarStore::new(Device::Cpu).root(), 3, 8)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("GroupNorm") && err.contains("multiple"),
             "{err}"
         );
         assert_eq!(
-            GroupNorm::new(&nn::VarStore::new(Device::Cpu).root(), 2, 8).unwrap().extra_repr(),
+            GroupNorm::new(&nn::VarStore::new(Device::Cpu).root(), 2, 8)
+                .unwrap()
+                .extra_repr(),
             "2, 8, eps=1e-05, affine=True, step_mode=s"
         );
         assert_eq!(py_float(1e20), "1e+20");

@@ -38,9 +38,7 @@ fn over_time(
             check_dims(module, x, 1, "[N, *] in step mode 's'")?;
             torch_guard(module, || step(x))
         }
-        StepMode::M => {
-            step_by_step(module, x, step)
-        }
+        StepMode::M => step_by_step(module, x, step),
     }
 }
 
@@ -235,8 +233,8 @@ impl LinearRecurrentContainer {
         }
         let last = y_shape.len() - 1;
         y_shape[last] = self.out_features;
-        let like = Tensor::f_empty(y_shape.as_slice(), (x.kind(), x.device()))
-            .map_err(op_error(NAME))?;
+        let like =
+            Tensor::f_empty(y_shape.as_slice(), (x.kind(), x.device())).map_err(op_error(NAME))?;
         let y_prev = self.y.to_tensor_like(NAME, &like)?;
         let xy = Tensor::f_cat(&[x, &y_prev], -1).map_err(op_error(NAME))?;
         let i = self.hooks.call("rc", &mut self.rc, &xy)?;

@@ -106,7 +106,9 @@ impl Module for SynapseFilter {
             check_float("SynapseFilter", x)?;
             match self.step_mode {
                 StepMode::S => self.single_step_forward(x),
-                StepMode::M => step_by_step("SynapseFilter", x, |x_t| self.single_step_forward(x_t)),
+                StepMode::M => {
+                    step_by_step("SynapseFilter", x, |x_t| self.single_step_forward(x_t))
+                }
             }
         })
     }
@@ -199,7 +201,8 @@ mod tests {
         y.get(4).sum(Kind::Float).backward();
         let g = f.w().unwrap().grad().double_value(&[]);
         assert!((g + 0.4375).abs() < 1e-6, "{g}");
-        let m = SynapseFilter::new_learnable(&nn::VarStore::new(Device::Cpu).root(), 100.0).unwrap();
+        let m =
+            SynapseFilter::new_learnable(&nn::VarStore::new(Device::Cpu).root(), 100.0).unwrap();
         assert!((m.tau() - 100.0).abs() < 1e-3 && m.extra_repr().contains("learnable=True"));
     }
 

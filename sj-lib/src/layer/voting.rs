@@ -77,7 +77,9 @@ impl Module for VotingLayer {
                     check_dims("VotingLayer", x, 1, "[N, *, C·voting_size]")?;
                     self.single_step_forward(x)
                 }
-                StepMode::M => seq_to_ann_forward("VotingLayer", x, |y| self.single_step_forward(y)),
+                StepMode::M => {
+                    seq_to_ann_forward("VotingLayer", x, |y| self.single_step_forward(y))
+                }
             }
         })
     }

@@ -84,7 +84,11 @@ impl Case {
         // SpikingJelly's defaults of these four families.
         let surrogates: Vec<Surrogate> = ["Sigmoid", "ATan", "PiecewiseQuadratic", "S2NN"]
             .iter()
-            .flat_map(|&name| Surrogate::all_defaults().into_iter().filter(move |s| s.name() == name))
+            .flat_map(|&name| {
+                Surrogate::all_defaults()
+                    .into_iter()
+                    .filter(move |s| s.name() == name)
+            })
             .collect();
         let mut cases = Vec::new();
         for neuron in NEURONS {
