@@ -124,48 +124,16 @@ pub(crate) fn extract_tar_gz(archive: &Path, dest: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::fixtures::tar_gz;
     use flate2::write::GzEncoder;
-
-    /// A ustar header for a regular file (`'0'`) or directory (`'5'`).
-    fn header(name: &str, size: usize, kind: u8) -> [u8; 512] {
-        let mut h = [0u8; 512];
-        h[..name.len()].copy_from_slice(name.as_bytes());
-        h[100..107].copy_from_slice(b"0000644");
-        h[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
-        h[136..147].copy_from_slice(b"00000000000");
-        h[156] = kind;
-        h[257..263].copy_from_slice(b"ustar\0");
-        h[263..265].copy_from_slice(b"00");
-        h[148..156].copy_from_slice(b"        ");
-        let sum: u32 = h.iter().map(|&b| b as u32).sum();
-        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
-        h
-    }
-
-    /// A `.tar.gz` of `files` (names ending in `/` are directories).
-    pub(crate) fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut tar = Vec::new();
-        for (name, data) in files {
-            let dir = name.ends_with('/');
-            tar.extend_from_slice(&header(name, if dir { 0 } else { data.len() }, if dir { b'5' } else { b'0' }));
-            if !dir {
-                tar.extend_from_slice(data);
-                tar.resize(tar.len().div_ceil(512) * 512, 0);
-            }
-        }
-        tar.extend_from_slice(&[0u8; 1024]);
-        let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(&tar).unwrap();
-        gz.finish().unwrap()
-    }
 
     #[test]
     fn extracts_files_and_rejects_bad_archives() {
         let dir = crate::neuromorphic::tests::test_dir("tar");
         let archive = dir.join("a.tar.gz");
-        std::fs::write(&archive, tar_gz(&[("DvsGesture/", b""), ("DvsGesture/trials_to_train.txt", b"user01_fluorescent.aedat\n")])).unwrap();
+        std::fs::write(&archive, tar_gz(&[("DvsGesture/", b""), ("DvsGesture/trials_to_train.txt", b"user01_fluorescent.aedat\n")]).unwrap()).unwrap();
         extract_tar_gz(&archive, &dir.join("out")).unwrap();
         assert_eq!(std::fs::read(dir.join("out/DvsGesture/trials_to_train.txt")).unwrap(), b"user01_fluorescent.aedat\n");
         // A corrupted header checksum.
