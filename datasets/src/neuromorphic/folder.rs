@@ -342,16 +342,16 @@ impl NeuromorphicDatasetFolder {
         let events_np_root = root.join("events_np");
         if !events_np_root.is_dir() {
             let extract_root = ensure_extracted(name, &source.resource_url_md5(), source.downloadable(), &root, |d, e| {
-                source.extract_downloaded_files(d, e)
+                source.extract_downloaded_files(d, e).map_err(|e| e.in_reader(name))
             })?;
-            build_dir_atomic(&events_np_root, |tmp| source.create_events_np_files(&extract_root, tmp))?;
+            build_dir_atomic(&events_np_root, |tmp| source.create_events_np_files(&extract_root, tmp)).map_err(|e| e.in_reader(name))?;
         }
         let data_root = match &data_type {
             DataType::Event => events_np_root,
             DataType::Frame(spec) => {
                 let frames_root = root.join(spec.dir_name());
                 if !frames_root.is_dir() {
-                    build_dir_atomic(&frames_root, |tmp| integrate_tree(&*source, &events_np_root, tmp, spec, h, w))?;
+                    build_dir_atomic(&frames_root, |tmp| integrate_tree(&*source, &events_np_root, tmp, spec, h, w)).map_err(|e| e.in_reader(name))?;
                 }
                 frames_root
             }

@@ -108,10 +108,12 @@ impl NAVGesture {
     /// `load_origin_data(file_name)`: `read_atis_tddat` with the defaults, then `y = 239 − y`.
     pub fn load_origin_data(file: impl AsRef<Path>) -> Result<Events> {
         let file = file.as_ref();
-        let d = read_atis_tddat(file, true, true, (0, None)).map_err(|e| e.in_reader("NAVGesture::load_origin_data"))?;
-        let what = file.display().to_string();
-        let y: Vec<i64> = d.y.iter().map(|&y| 239 - y as i64).collect();
-        Events::new(d.timestamps, d.x, narrow(&y, &what, "239 - y")?, d.polarities)
+        let flipped = || {
+            let d = read_atis_tddat(file, true, true, (0, None))?;
+            let y: Vec<i64> = d.y.iter().map(|&y| 239 - y as i64).collect();
+            Events::new(d.timestamps, d.x, narrow(&y, &file.display().to_string(), "239 - y")?, d.polarities)
+        };
+        flipped().map_err(|e| e.in_reader("NAVGesture::load_origin_data"))
     }
 
     fn archive(&self) -> &'static str {

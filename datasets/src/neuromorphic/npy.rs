@@ -362,6 +362,39 @@ mod tests {
         assert!(e.contains("be.npy") && e.contains("at byte 80") && e.contains("needs 4"), "{e}");
     }
 
+    /// A `.npy` entry with header `dict` over `body`.
+    fn npy(dict: &str, body: &[u8]) -> Vec<u8> {
+        let header = format!("{dict}\n");
+        [b"\x93NUMPY\x01\x00".as_slice(), &(header.len() as u16).to_le_bytes(), header.as_bytes(), body].concat()
+    }
+
+    #[test]
+    fn non_ascii_and_lying_headers_are_errors() {
+        let dir = crate::neuromorphic::tests::test_dir("npy_headers");
+        let f = dir.join("frames.npz");
+        let frames = |dict: &str, body: &[u8]| {
+            let archive = zip::write_archive(&[("frames.npy".to_string(), npy(dict, body))], false).unwrap();
+            std::fs::write(&f, archive).unwrap();
+            crate::neuromorphic::load_npz_frames(&f)
+        };
+        // A descr starting with a multi-byte character split the string inside it (a panic).
+        for descr in ["é4", "<é", "ü", ""] {
+            let e = frames(&format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (1,), }}"), &[0; 4]).unwrap_err().to_string();
+            assert!(e.starts_with("read_npz: ") && e.contains("frames.npz/frames.npy") && e.contains("unsupported dtype"), "{descr}: {e}");
+        }
+        // A dimension above i64::MAX next to a zero one holds no values but makes no tensor.
+        let e = frames("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 18446744073709551615), }", &[]).unwrap_err().to_string();
+        assert!(e.starts_with("load_npz_frames: NpyArray::to_tensor: shape [0, 18446744073709551615] has a dimension above i64::MAX"), "{e}");
+        // More values claimed than held, and a product that overflows.
+        let e = frames("{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }", &[0; 8]).unwrap_err().to_string();
+        assert!(e.contains("data has 8 bytes, shape [1099511627776] of <f4 needs 4398046511104"), "{e}");
+        let e = frames("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 8), }", &[0; 8]).unwrap_err().to_string();
+        assert!(e.contains("shape overflows"), "{e}");
+        // Half precision reads back exactly: 1, -2.5, 65504, and the smallest subnormal 2^-24.
+        let t = frames("{'descr': '<f2', 'fortran_order': False, 'shape': (2, 2), }", &[0x00, 0x3C, 0x00, 0xC1, 0xFF, 0x7B, 0x01, 0x00]).unwrap();
+        assert_eq!((t.size(), Vec::<f32>::try_from(&t.flatten(0, -1)).unwrap()), (vec![2, 2], vec![1.0, -2.5, 65504.0, 2f32.powi(-24)]));
+    }
+
     #[test]
     fn reads_an_npz_written_by_numpy() {
         let dir = crate::neuromorphic::tests::test_dir("npz_numpy");

@@ -171,7 +171,12 @@ struct ShdFile {
 }
 
 impl ShdFile {
+    /// Opens `path` and reads its labels (errors name `SpikingHeidelbergDigits`).
     fn open(path: &Path) -> Result<Self> {
+        Self::read_labels(path).map_err(|e| e.in_reader("SpikingHeidelbergDigits"))
+    }
+
+    fn read_labels(path: &Path) -> Result<Self> {
         let err = |e: hdf5::Error| DatasetError::format(path, 0, format!("not a readable SHD HDF5 file: {e}"));
         let file = hdf5::File::open(path).map_err(err)?;
         let labels = file.dataset("labels").and_then(|d| d.read_raw::<i64>()).map_err(err)?;
@@ -181,7 +186,12 @@ impl ShdFile {
         Ok(ShdFile { path: path.to_path_buf(), file, labels })
     }
 
+    /// Sample `i` (errors name `SpikingHeidelbergDigits`).
     fn events(&self, i: usize) -> Result<ShdEvents> {
+        self.read_events(i).map_err(|e| e.in_reader("SpikingHeidelbergDigits"))
+    }
+
+    fn read_events(&self, i: usize) -> Result<ShdEvents> {
         let err = |e: hdf5::Error| DatasetError::format(&self.path, 0, format!("sample {i}: {e}"));
         let t: Vec<VarLenArray<f64>> = self.file.dataset("spikes/times").and_then(|d| d.read_slice_1d(i..i + 1)).map_err(err)?.to_vec();
         let x: Vec<VarLenArray<u16>> = self.file.dataset("spikes/units").and_then(|d| d.read_slice_1d(i..i + 1)).map_err(err)?.to_vec();

@@ -39,6 +39,10 @@ impl<R: Read> Read for Counted<R> {
 /// Extracts the gzip-compressed tar `archive` into `dest`, streaming file contents. Errors name
 /// the archive and the byte offset in the decompressed tar stream.
 pub(crate) fn extract_tar_gz(archive: &Path, dest: &Path) -> Result<()> {
+    extract(archive, dest).map_err(|e| e.in_reader("extract_tar_gz"))
+}
+
+fn extract(archive: &Path, dest: &Path) -> Result<()> {
     let file = File::open(archive).map_err(|e| DatasetError::io(archive, e))?;
     let mut r = Counted { inner: GzDecoder::new(BufReader::new(file)), offset: 0 };
     let err = |at: u64, msg: String| DatasetError::format(archive, at, format!("{msg} (offset in the decompressed tar)"));
@@ -65,6 +69,14 @@ pub(crate) fn extract_tar_gz(archive: &Path, dest: &Path) -> Result<()> {
             }
         }
         if got == 0 || header.iter().all(|&b| b == 0) {
+            // The end of the archive: read the padding to the end of the gzip stream, so a cut or
+            // corrupt stream is caught by its length and CRC-32 check (tar pads to 10 KiB
+            // records; much more than that is not padding).
+            let at = r.offset;
+            let rest = std::io::copy(&mut (&mut r).take(1 << 20), &mut std::io::sink()).map_err(|e| gz(at, e))?;
+            if rest == 1 << 20 {
+                return Err(err(at, "more than 1 MiB of data after the end of the archive".into()));
+            }
             return Ok(());
         }
         if got < 512 {
@@ -146,5 +158,10 @@ mod tests {
         assert!(e.contains("a.tar.gz") && e.contains("at byte 0") && e.contains("checksum"), "{e}");
         std::fs::write(&archive, b"plain text").unwrap();
         assert!(extract_tar_gz(&archive, &dir.join("out3")).unwrap_err().to_string().contains("gzip"));
+        // A stream cut after the end-of-archive blocks: the gzip length and CRC check catch it.
+        let whole = tar_gz(&[("a.txt", b"x")]).unwrap();
+        std::fs::write(&archive, &whole[..whole.len() - 4]).unwrap();
+        let e = extract_tar_gz(&archive, &dir.join("out4")).unwrap_err().to_string();
+        assert!(e.starts_with("extract_tar_gz: ") && e.contains("corrupt gzip data"), "{e}");
     }
 }

@@ -247,6 +247,10 @@ pub fn write_archive(files: &[(String, Vec<u8>)], compress: bool) -> Result<Vec<
 /// Extracts the archive `zip_file` into `dest` (directories as listed, files streamed); names that
 /// would leave `dest` (absolute or with `..`) are rejected.
 pub(crate) fn extract_zip(zip_file: &Path, dest: &Path) -> Result<()> {
+    extract(zip_file, dest).map_err(|e| e.in_reader("extract_zip"))
+}
+
+fn extract(zip_file: &Path, dest: &Path) -> Result<()> {
     let mut f = std::io::BufReader::new(File::open(zip_file).map_err(|e| DatasetError::io(zip_file, e))?);
     for e in entries(&mut f, zip_file)? {
         let rel = Path::new(&e.name);
