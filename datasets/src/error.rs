@@ -17,6 +17,10 @@ pub enum DatasetError {
     /// A bad argument (batch size 0, an index out of range, a wrong shape).
     #[error("{what}: {message}")]
     Config { what: String, message: String },
+    /// An error of a public reader, prefixed with the name of the reader that met it (`read_npz:
+    /// <file>: at byte 0: not a zip archive ...`); a reader calling another keeps the inner name.
+    #[error("{reader}: {source}")]
+    Reader { reader: String, source: Box<DatasetError> },
     /// An error raised by libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),
@@ -37,6 +41,15 @@ impl DatasetError {
     /// A [`DatasetError::Format`] at byte `offset` of `file`.
     pub fn format(file: &Path, offset: u64, message: impl Into<String>) -> Self {
         DatasetError::Format { file: file.display().to_string(), offset, message: message.into() }
+    }
+
+    /// This error inside a [`DatasetError::Reader`] naming `reader`, unless it names a reader
+    /// already (the innermost reader, the one that met the bad bytes, is the one named).
+    pub fn in_reader(self, reader: &str) -> Self {
+        match self {
+            e @ DatasetError::Reader { .. } => e,
+            e => DatasetError::Reader { reader: reader.to_string(), source: Box::new(e) },
+        }
     }
 
     /// A [`DatasetError::Config`] for `what`.

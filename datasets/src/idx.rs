@@ -93,9 +93,9 @@ impl IdxArray {
         (u32::from(self.dtype.code()) << 8) | self.dims.len() as u32
     }
 
-    /// Number of elements.
+    /// Number of elements held.
     pub fn len(&self) -> usize {
-        self.dims.iter().product()
+        self.data.len() / self.dtype.size()
     }
 
     /// True when a dimension is 0.
@@ -114,34 +114,71 @@ impl IdxArray {
     }
 
     /// The elements as a tensor of the file's shape and the matching kind (`Uint8` for MNIST).
+    /// Errors if `dims` (a public field) no longer describes the elements held.
     pub fn to_tensor(&self) -> Result<Tensor> {
-        let size: Vec<i64> = self.dims.iter().map(|&d| d as i64).collect();
-        Ok(Tensor::f_from_data_size(&self.data, &size, self.dtype.kind())?)
+        let size: Option<Vec<i64>> = self.dims.iter().map(|&d| i64::try_from(d).ok()).collect();
+        let bytes = self.dims.iter().try_fold(self.dtype.size(), |a, &d| a.checked_mul(d));
+        match size {
+            // `f_from_data_size` reads as many bytes as the size asks for: check them first.
+            Some(size) if bytes == Some(self.data.len()) => Ok(Tensor::f_from_data_size(&self.data, &size, self.dtype.kind())?),
+            _ => Err(DatasetError::config(
+                "IdxArray::to_tensor",
+                format!("dims {:?} do not describe the {} elements held", self.dims, self.len()),
+            )),
+        }
     }
 }
 
 /// Reads an IDX file, gzip-compressed or not. Malformed files give a [`DatasetError::Format`]
-/// naming the file and the byte offset (in the decompressed stream for a `.gz` file).
+/// naming the file and the byte offset (in the decompressed stream for a `.gz` file), inside a
+/// [`DatasetError::Reader`] naming `read_idx`. A gzip stream is inflated no further than its IDX
+/// header says the file holds.
 pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
     let path = path.as_ref();
-    let raw = std::fs::read(path).map_err(|e| DatasetError::io(path, e))?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut bytes = Vec::with_capacity(raw.len() * 2);
-        if let Err(e) = GzDecoder::new(&raw[..]).read_to_end(&mut bytes) {
-            return Err(DatasetError::format(
+    let read = || {
+        let raw = std::fs::read(path).map_err(|e| DatasetError::io(path, e))?;
+        if raw.starts_with(&[0x1f, 0x8b]) {
+            parse(&gunzip(&raw, path)?, path)
+        } else {
+            parse(&raw, path)
+        }
+    };
+    read().map_err(|e| e.in_reader("read_idx"))
+}
+
+/// Inflates the gzip stream `raw` (the contents of `path`) up to the end of the data its IDX
+/// header announces, plus one byte to detect trailing data.
+fn gunzip(raw: &[u8], path: &Path) -> Result<Vec<u8>> {
+    let mut decoder = GzDecoder::new(raw);
+    let mut bytes = Vec::new();
+    let mut inflate = |bytes: &mut Vec<u8>, n: usize| -> Result<()> {
+        match (&mut decoder).take(n as u64).read_to_end(bytes) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(DatasetError::format(
                 path,
                 bytes.len() as u64,
                 format!("corrupt or truncated gzip stream after {} decompressed bytes: {e}", bytes.len()),
-            ));
+            )),
         }
-        parse_idx(&bytes, path)
-    } else {
-        parse_idx(&raw, path)
-    }
+    };
+    inflate(&mut bytes, 4)?;
+    let ndims = bytes.get(3).copied().unwrap_or(0);
+    inflate(&mut bytes, 4 * usize::from(ndims))?;
+    // A bad header reads nothing more; `parse` reports it.
+    let data = header(&bytes, path).map_or(0, |(_, _, _, data)| data.saturating_add(1));
+    inflate(&mut bytes, data)?;
+    Ok(bytes)
 }
 
-/// Parses the bytes of an IDX file; `file` names it in errors.
+/// Parses the bytes of an IDX file; `file` names it in errors (inside a [`DatasetError::Reader`]
+/// naming `parse_idx`).
 pub fn parse_idx(bytes: &[u8], file: &Path) -> Result<IdxArray> {
+    parse(bytes, file).map_err(|e| e.in_reader("parse_idx"))
+}
+
+/// The element type, dimensions, header length and data length (bytes) of the IDX header at the
+/// start of `bytes`.
+fn header(bytes: &[u8], file: &Path) -> Result<(IdxType, Vec<usize>, usize, usize)> {
     if bytes.len() < 4 {
         return Err(DatasetError::format(file, bytes.len() as u64, format!("truncated: {} bytes, an IDX header needs 4", bytes.len())));
     }
@@ -175,6 +212,11 @@ pub fn parse_idx(bytes: &[u8], file: &Path) -> Result<IdxArray> {
         .iter()
         .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| DatasetError::format(file, 4, format!("dimensions {dims:?} overflow")))?;
+    Ok((dtype, dims, header, expected))
+}
+
+fn parse(bytes: &[u8], file: &Path) -> Result<IdxArray> {
+    let (dtype, dims, header, expected) = header(bytes, file)?;
     let found = bytes.len() - header;
     if found < expected {
         return Err(DatasetError::format(
@@ -187,7 +229,7 @@ pub fn parse_idx(bytes: &[u8], file: &Path) -> Result<IdxArray> {
         return Err(DatasetError::format(
             file,
             (header + expected) as u64,
-            format!("{} unexpected bytes after the data of dimensions {dims:?}", found - expected),
+            format!("unexpected bytes after the {expected} data bytes of dimensions {dims:?}"),
         ));
     }
     // The elements are big-endian: reverse each one's bytes on a little-endian machine.
@@ -283,11 +325,22 @@ mod tests {
         let mut extra = images_2x2x3();
         extra.push(9);
         let e = err("extra", &extra);
-        assert!(e.contains("extra: at byte 28: 1 unexpected bytes"), "{e}");
+        assert!(e.contains("extra: at byte 28: unexpected bytes after the 12 data bytes"), "{e}");
         let gz = gzip(&images_2x2x3());
         let e = err("cut.gz", &gz[..gz.len() - 10]);
         assert!(e.contains("cut.gz: at byte") && e.contains("gzip"), "{e}");
+        // A gzip stream is inflated only as far as its header says: a 12-byte image file whose
+        // stream goes on for a megabyte, and a header claiming 2^24 x 2^24 x 255 bytes.
+        let e = err("long.gz", &gzip(&[images_2x2x3(), vec![0; 1 << 20]].concat()));
+        assert!(e.contains("long.gz: at byte 28: unexpected bytes after the 12 data bytes"), "{e}");
+        let e = err("huge.gz", &gzip(&[0, 0, 8, 3, 0, 255, 255, 255, 0, 255, 255, 255, 0, 0, 0, 255, 1, 2]));
+        assert!(e.contains("huge.gz: at byte 18: truncated: dimensions [16777215, 16777215, 255]"), "{e}");
+        // dims is public: a tensor is only made from dims that describe the data held.
+        let mut a = read_idx(temp("ok", &images_2x2x3())).unwrap();
+        a.dims = vec![1000, 1000];
+        let e = a.to_tensor().unwrap_err().to_string();
+        assert!(e.contains("IdxArray::to_tensor: dims [1000, 1000] do not describe the 12 elements"), "{e}");
         let e = read_idx("/nonexistent/sj/train-images-idx3-ubyte").unwrap_err().to_string();
-        assert!(e.starts_with("/nonexistent/sj/train-images-idx3-ubyte: "), "{e}");
+        assert!(e.starts_with("read_idx: /nonexistent/sj/train-images-idx3-ubyte: "), "{e}");
     }
 }

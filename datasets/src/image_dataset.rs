@@ -30,8 +30,8 @@ impl ImageDataset {
     /// other in `pixels`; every label must index `classes`.
     pub fn new(name: impl Into<String>, pixels: Vec<u8>, shape: [usize; 3], targets: Vec<i64>, classes: Vec<String>) -> Result<Self> {
         let name = name.into();
-        let per_image: usize = shape.iter().product();
-        if per_image == 0 || pixels.len() != per_image * targets.len() {
+        let per_image = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(0);
+        if per_image == 0 || per_image.checked_mul(targets.len()) != Some(pixels.len()) {
             return Err(DatasetError::config(
                 name,
                 format!("{} pixels do not make {} images of shape {shape:?}", pixels.len(), targets.len()),
@@ -46,6 +46,10 @@ impl ImageDataset {
     /// Reads an images file and a labels file in IDX format (gzip or raw): images `[N, H, W]`
     /// u8, labels `[N]` u8, each label below `classes.len()`.
     pub fn from_idx(name: &str, images: &Path, labels: &Path, classes: &[&str]) -> Result<Self> {
+        Self::read_idx_pair(name, images, labels, classes).map_err(|e| e.in_reader(name))
+    }
+
+    fn read_idx_pair(name: &str, images: &Path, labels: &Path, classes: &[&str]) -> Result<Self> {
         let img = read_idx(images)?;
         let lab = read_idx(labels)?;
         let (&[n, h, w], Some(_)) = (&img.dims[..], img.as_u8()) else {
@@ -120,9 +124,20 @@ impl ImageDataset {
         Ok(&self.pixels[index * n..(index + 1) * n])
     }
 
+    /// The pixels of `n` images, with room reserved up front (an error naming `what`, not an
+    /// abort, when that is more memory than there is).
+    fn pixel_buffer(&self, n: usize, what: &str) -> Result<Vec<u8>> {
+        let bytes = n.saturating_mul(self.shape.iter().product::<usize>());
+        let mut pixels = Vec::new();
+        pixels
+            .try_reserve_exact(bytes)
+            .map_err(|_| DatasetError::config(&self.name, format!("{what}: {n} images need {bytes} bytes, more than can be allocated")))?;
+        Ok(pixels)
+    }
+
     /// The images at `indices` as a new dataset (in that order), named `"<name>[subset]"`.
     pub fn subset(&self, indices: &[usize]) -> Result<Self> {
-        let mut pixels = Vec::with_capacity(indices.len() * self.shape.iter().product::<usize>());
+        let mut pixels = self.pixel_buffer(indices.len(), "subset")?;
         let mut targets = Vec::with_capacity(indices.len());
         for &i in indices {
             pixels.extend_from_slice(self.pixels(i)?);
@@ -155,7 +170,7 @@ impl Dataset for ImageDataset {
         if indices.is_empty() {
             return Err(DatasetError::config(&self.name, "get_batch: no indices"));
         }
-        let mut pixels = Vec::with_capacity(indices.len() * self.shape.iter().product::<usize>());
+        let mut pixels = self.pixel_buffer(indices.len(), "get_batch")?;
         let mut labels = Vec::with_capacity(indices.len());
         for &i in indices {
             pixels.extend_from_slice(self.pixels(i)?);
@@ -197,8 +212,11 @@ mod tests {
         let classes = vec!["a".to_string()];
         let e = ImageDataset::new("d", vec![0; 5], [1, 2, 2], vec![0], classes.clone()).unwrap_err().to_string();
         assert_eq!(e, "d: 5 pixels do not make 1 images of shape [1, 2, 2]");
-        let e = ImageDataset::new("d", vec![0; 4], [1, 2, 2], vec![1], classes).unwrap_err().to_string();
+        let e = ImageDataset::new("d", vec![0; 4], [1, 2, 2], vec![1], classes.clone()).unwrap_err().to_string();
         assert_eq!(e, "d: label 1 of sample 0 is not in 0..1");
+        // A shape whose pixel count overflows is an error, not an arithmetic panic.
+        let e = ImageDataset::new("d", vec![0; 4], [1 << 40, 1 << 40, 1], vec![0], classes).unwrap_err().to_string();
+        assert_eq!(e, "d: 4 pixels do not make 1 images of shape [1099511627776, 1099511627776, 1]");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod dataset;
 mod error;
 mod fashion_mnist;
+pub mod fixtures;
 pub mod idx;
 mod image_dataset;
 mod loader;

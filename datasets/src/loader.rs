@@ -97,7 +97,7 @@ impl DataLoader {
     }
 
     /// How many batches a background thread prepares ahead (0: none, batches are made on demand
-    /// in the caller's thread).
+    /// in the caller's thread; at most the epoch's batches are ever held).
     pub fn with_prefetch(mut self, batches: usize) -> Self {
         self.prefetch = batches;
         self
@@ -152,7 +152,8 @@ impl DataLoader {
             return Batches { inner: Inner::Inline { maker, chunks: chunks.into_iter() }, remaining: self.len() };
         }
         let remaining = chunks.len();
-        let (tx, rx) = sync_channel(self.prefetch);
+        // The channel allocates its slots up front: never more than there are batches.
+        let (tx, rx) = sync_channel(self.prefetch.min(remaining.max(1)));
         let worker = std::thread::spawn(move || {
             for chunk in chunks {
                 if tx.send(maker.make(&chunk)).is_err() {
@@ -276,6 +277,10 @@ mod tests {
         let e = results[0].as_ref().unwrap_err().to_string();
         assert!(e.contains("Normalize: expected a float batch [B, 2, *], got Uint8"), "{e}");
         assert!(DataLoader::new(ten(), 0).is_err());
+        // A prefetch larger than the epoch holds the epoch (the channel's slots are allocated up
+        // front: 2^60 of them aborted).
+        let all: Vec<Batch> = DataLoader::new(ten(), 4).unwrap().with_prefetch(1 << 60).iter(0).collect::<Result<_>>().unwrap();
+        assert_eq!(all.iter().map(|b| b.1.size()[0]).collect::<Vec<_>>(), [4, 4, 2]);
         // dropping an unfinished epoch stops the worker
         let mut early = DataLoader::new(ten(), 1).unwrap().with_prefetch(1).iter(0);
         assert!(early.next().unwrap().is_ok());

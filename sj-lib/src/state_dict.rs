@@ -4,25 +4,49 @@
 //! (`0.weight`, `1.running_mean`, ...), the same names a PyTorch SpikingJelly model has. A state
 //! dict exported from Python as `.npz` (`numpy.savez(path, **{k: v.numpy() for k, v in
 //! net.state_dict().items()})`) or `.safetensors` loads by name with [`load_state_dict`].
+//!
+//! `.npz` files are read by sj-datasets' checked reader ([`sj_datasets::neuromorphic::read_npz`]),
+//! not tch's, which trusts the `.npy` headers (a header claiming more values than its entry holds
+//! made tch read past the buffer). `.safetensors` files are read by the `safetensors` crate, which
+//! checks the header length, the JSON and every tensor's `data_offsets` against its dtype, shape
+//! and the file size before anything is read. `.ot`/`.pt` files are libtorch's own format, read
+//! by libtorch, whose errors come back as errors.
 use crate::error::{Result, SjError};
+use sj_datasets::neuromorphic::read_npz;
+use sj_datasets::DatasetError;
 use std::collections::BTreeSet;
 use std::path::Path;
 use tch::{nn, Tensor};
 
+/// Every array of the `.npz` at `path` as a tensor of its dtype and shape (see
+/// [`sj_datasets::neuromorphic::NpyArray::to_tensor`]); `shown` names the file in errors.
+fn read_npz_tensors(path: &Path, shown: &str) -> sj_datasets::Result<Vec<(String, Tensor)>> {
+    read_npz(path)?
+        .into_iter()
+        .map(|(name, array)| {
+            let tensor = array.to_tensor().map_err(|e| e.in_reader(&format!("{shown}: '{name}'")))?;
+            Ok((name, tensor))
+        })
+        .collect()
+}
+
 fn read(path: &Path) -> Result<Vec<(String, Tensor)>> {
     let shown = path.display().to_string();
-    let tensors = match path.extension().and_then(|e| e.to_str()) {
-        Some("npz") => Tensor::read_npz(path),
-        Some("safetensors") => Tensor::read_safetensors(path),
-        Some("ot") | Some("pt") => Tensor::load_multi(path),
-        _ => {
-            return Err(SjError::config(
-                "load_state_dict",
-                format!("{shown}: expected a .npz, .safetensors or .ot file"),
-            ))
-        }
-    };
-    tensors.map_err(|e| SjError::config("load_state_dict", format!("{shown}: {e}")))
+    let tch_error = |e: tch::TchError| SjError::config("load_state_dict", format!("{shown}: {e}"));
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("npz") => read_npz_tensors(path, &shown).map_err(|e| {
+            SjError::Dataset(DatasetError::Reader {
+                reader: "load_state_dict".into(),
+                source: Box::new(e),
+            })
+        }),
+        Some("safetensors") => Tensor::read_safetensors(path).map_err(tch_error),
+        Some("ot") | Some("pt") => Tensor::load_multi(path).map_err(tch_error),
+        _ => Err(SjError::config(
+            "load_state_dict",
+            format!("{shown}: expected a .npz, .safetensors or .ot file"),
+        )),
+    }
 }
 
 /// `load_state_dict(path, strict=True)`: copies every tensor of the file into the variable of the
@@ -125,6 +149,68 @@ mod tests {
             .contains("0.weight"));
         assert!(load_state_dict(&d, dir.join("missing.npz")).is_err());
         assert!(save_state_dict(&d, dir.join("x.txt")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A `.npy` entry whose header says `shape` of `<f4` over `body`.
+    fn npy(shape: &str, body: &[u8]) -> Vec<u8> {
+        let header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}\n");
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    #[test]
+    fn npz_goes_through_the_checked_reader() {
+        use sj_datasets::fixtures::{numpy_events_npz, zip_archive};
+        use sj_datasets::neuromorphic::{write_npz, NpyArray, NpyData};
+        let dir = std::env::temp_dir().join(format!("sj-state-dict-npz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let fc = Linear::new(&(vs.root() / "0"), 3, 2, true);
+        let floats = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        // Headers that claim more values than their entries hold: tch's reader read past the
+        // buffer (garbage in the weights, or a crash for a large claim).
+        for (shape, claimed) in [("(2, 3)", 24), ("(1000000000,)", 4000000000u64)] {
+            let entries = vec![
+                ("0.weight.npy".to_string(), npy(shape, &floats(&[1.0, 2.0, 3.0, 4.0]))),
+                ("0.bias.npy".to_string(), npy("(2,)", &floats(&[0.5, -0.5]))),
+            ];
+            let file = dir.join("lying.npz");
+            std::fs::write(&file, zip_archive(&entries, false).unwrap()).unwrap();
+            let e = load_state_dict(&vs, &file).unwrap_err().to_string();
+            assert!(
+                e.starts_with("load_state_dict: read_npz: ") && e.contains("0.weight.npy") && e.contains(&format!("needs {claimed}")),
+                "{e}"
+            );
+        }
+        // A damaged local header (tch's reader panicked) is an error too.
+        let mut z = zip_archive(&[("0.weight.npy".to_string(), npy("(2, 3)", &floats(&[0.0; 6])))], false).unwrap();
+        z[0] ^= 0xFF;
+        std::fs::write(dir.join("damaged.npz"), &z).unwrap();
+        let e = load_state_dict(&vs, dir.join("damaged.npz")).unwrap_err().to_string();
+        assert!(e.starts_with("load_state_dict: read_npz: ") && e.contains("bad local header signature"), "{e}");
+        // np.savez_compressed output (u4 arrays, ZIP64 headers) loads, converted to the variables' kind.
+        let ev = nn::VarStore::new(Device::Cpu);
+        let t = ev.root().zeros("t", &[3]);
+        for k in ["x", "y", "p"] {
+            let _ = ev.root().zeros(k, &[3]);
+        }
+        std::fs::write(dir.join("numpy.npz"), numpy_events_npz()).unwrap();
+        load_state_dict(&ev, dir.join("numpy.npz")).unwrap();
+        assert_eq!(Vec::<f32>::try_from(&t).unwrap(), [1.0, 5.0, 9.0]);
+        // Half-precision and big-endian arrays, and the shape of each array, survive.
+        let w = NpyArray { shape: vec![2, 3], data: NpyData::F16(vec![0x3C00, 0xC100, 0, 0x3800, 0x4000, 0x7BFF]) };
+        let b = NpyArray { shape: vec![2], data: NpyData::F64(vec![0.25, -1.0]) };
+        write_npz(dir.join("half.npz"), &[("0.weight", &w), ("0.bias", &b)], true).unwrap();
+        load_state_dict(&vs, dir.join("half.npz")).unwrap();
+        assert_eq!(Vec::<f32>::try_from(&fc.weight().flatten(0, -1)).unwrap(), [1.0, -2.5, 0.0, 0.5, 2.0, 65504.0]);
+        let flat = NpyArray { shape: vec![6], ..w };
+        write_npz(dir.join("flat.npz"), &[("0.weight", &flat), ("0.bias", &b)], false).unwrap();
+        let e = load_state_dict(&vs, dir.join("flat.npz")).unwrap_err().to_string();
+        assert!(e.contains("load_state_dict '0.weight'") && e.contains("[6]"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

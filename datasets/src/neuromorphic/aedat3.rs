@@ -18,6 +18,10 @@ const POLARITY_EVENT: u16 = 1;
 /// Reads an AEDAT 3.1 file's polarity events.
 pub fn load_aedat_v3(file: impl AsRef<Path>) -> Result<Events> {
     let file = file.as_ref();
+    read_aedat_v3(file).map_err(|e| e.in_reader("load_aedat_v3"))
+}
+
+fn read_aedat_v3(file: &Path) -> Result<Events> {
     let data = read_file(file)?;
     let mut b = Bytes::new(file, &data);
     let first = b.line();
@@ -72,48 +76,15 @@ pub fn load_aedat_v3(file: impl AsRef<Path>) -> Result<Events> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// The 28-byte packet header.
-    pub(crate) fn packet_header(event_type: u16, size: u32, overflow: u32, capacity: u32) -> Vec<u8> {
-        let mut h = Vec::new();
-        h.extend_from_slice(&event_type.to_le_bytes());
-        h.extend_from_slice(&1u16.to_le_bytes()); // source
-        h.extend_from_slice(&size.to_le_bytes());
-        h.extend_from_slice(&4u32.to_le_bytes()); // timestamp offset within the event
-        h.extend_from_slice(&overflow.to_le_bytes());
-        h.extend_from_slice(&capacity.to_le_bytes());
-        h.extend_from_slice(&capacity.to_le_bytes()); // number
-        h.extend_from_slice(&capacity.to_le_bytes()); // valid
-        h
-    }
-
-    /// A polarity event `(x, y, p)` at `ts`, laid out per the AEDAT 3.1 documentation:
-    /// bit 0 valid, bit 1 polarity, bits 2–16 y, bits 17–31 x.
-    pub(crate) fn polarity_event(x: u32, y: u32, p: u32, ts: u32) -> Vec<u8> {
-        let data = (x << 17) | (y << 2) | (p << 1) | 1;
-        [data.to_le_bytes(), ts.to_le_bytes()].concat()
-    }
-
-    /// An AEDAT 3.1 file as DVS128 Gesture's: the header lines of the documentation, a special-event
-    /// packet (type 0, skipped), a polarity packet and a polarity packet after a timestamp overflow.
-    pub(crate) fn gesture_file(events: &[(u32, u32, u32, u32, u32)]) -> Vec<u8> {
-        let mut f = b"#!AER-DAT3.1\r\n#Format: RAW\r\n#Source 1: DVS128\r\n#Start-Time: 2017-01-01 12:00:00\r\n#!END-HEADER\r\n".to_vec();
-        f.extend(packet_header(0, 8, 0, 1));
-        f.extend([0u8; 8]);
-        for &(x, y, p, ts, overflow) in events {
-            f.extend(packet_header(1, 8, overflow, 1));
-            f.extend(polarity_event(x, y, p, ts));
-        }
-        f
-    }
+    use crate::fixtures::aedat3_gesture_file;
 
     #[test]
     fn checklist_239_polarity_events_by_the_documented_bit_layout() {
         let dir = crate::neuromorphic::tests::test_dir("aedat3");
         let f = dir.join("user01_fluorescent.aedat");
-        let mut bytes = gesture_file(&[(127, 0, 1, 80_048_267, 0), (0, 127, 0, 0x7FFF_FFF0, 0), (55, 92, 0, 5, 1)]);
+        let mut bytes = aedat3_gesture_file(&[(127, 0, 1, 80_048_267, 0), (0, 127, 0, 0x7FFF_FFF0, 0), (55, 92, 0, 5, 1)]).unwrap();
         // Check the documented layout on the raw bytes: x = 127, y = 0, p = 1, valid -> 0x00FE0003.
         let first = bytes.len() - 3 * 36 + 28;
         assert_eq!(&bytes[first..first + 4], [0x03, 0x00, 0xFE, 0x00]);

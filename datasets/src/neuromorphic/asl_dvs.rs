@@ -18,6 +18,10 @@ impl ASLDVS {
     /// squeezed to a vector. Coordinates beyond the sensor (which would flip below 0) are an error.
     pub fn load_origin_data(file: impl AsRef<Path>) -> Result<Events> {
         let file = file.as_ref();
+        Self::read(file).map_err(|e| e.in_reader("ASLDVS::load_origin_data"))
+    }
+
+    fn read(file: &Path) -> Result<Events> {
         let mut vars = load_mat5(file)?;
         let what = file.display().to_string();
         let mut column = |key: &str| -> Result<Vec<i64>> {
@@ -67,16 +71,16 @@ impl NeuromorphicSource for ASLDVS {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::neuromorphic::mat5::tests::{compressed, header, matrix_element};
+    use crate::fixtures::{mat5_compressed, mat5_header, mat5_matrix};
     use crate::neuromorphic::zip::write_archive;
     use crate::neuromorphic::{DataType, NeuromorphicDatasetFolder};
 
     /// A sample as in ASL-DVS: int32 column vectors, compressed (MAT v7 style).
     fn sample(ts: &[i32], x: &[i32], y: &[i32], pol: &[i32]) -> Vec<u8> {
-        let mut m = header(false);
+        let mut m = mat5_header(false);
         for (name, v) in [("ts", ts), ("x", x), ("y", y), ("pol", pol)] {
             let bytes: Vec<u8> = v.iter().flat_map(|a| a.to_le_bytes()).collect();
-            m.extend(compressed(&matrix_element(name, 12, &[v.len() as i32, 1], 5, &bytes, false)));
+            m.extend(mat5_compressed(&mat5_matrix(name, 12, &[v.len() as i32, 1], 5, &bytes, false).unwrap()).unwrap());
         }
         m
     }

@@ -12,6 +12,10 @@ use std::path::Path;
 /// offset of the incomplete event.
 pub fn load_atis_bin(file: impl AsRef<Path>) -> Result<Events> {
     let file = file.as_ref();
+    read_atis_bin(file).map_err(|e| e.in_reader("load_atis_bin"))
+}
+
+fn read_atis_bin(file: &Path) -> Result<Events> {
     let data = read_file(file)?;
     if data.len() % 5 != 0 {
         let at = data.len() - data.len() % 5;

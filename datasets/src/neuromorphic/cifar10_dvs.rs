@@ -73,8 +73,12 @@ pub fn load_raw_events(
     times_first: bool,
 ) -> Result<(Vec<u32>, Vec<u32>)> {
     let file = file.as_ref();
+    read_raw_events(file, bytes_skip, bytes_trim, filter_dvs, times_first).map_err(|e| e.in_reader("load_raw_events"))
+}
+
+fn read_raw_events(file: &Path, bytes_skip: usize, bytes_trim: usize, filter_dvs: bool, times_first: bool) -> Result<(Vec<u32>, Vec<u32>)> {
     let data = read_file(file)?;
-    let start = skip_header(&data) + bytes_skip;
+    let start = skip_header(&data).saturating_add(bytes_skip);
     let end = data.len().saturating_sub(bytes_trim);
     let b = Bytes::new(file, &data);
     if start > end {
@@ -174,18 +178,8 @@ impl NeuromorphicSource for CIFAR10DVS {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::aedat2_file;
     use crate::error::DatasetError;
-
-    /// An AEDAT 2 file as the CIFAR10-DVS recordings: `#!AER-DAT2.0` header lines, then
-    /// big-endian (address, timestamp) pairs.
-    pub(crate) fn aedat2_file(events: &[(u32, u32)]) -> Vec<u8> {
-        let mut f = b"#!AER-DAT2.0\r\n# This is a raw AE data file created by saveaerdat.m\r\n# Data format is int32 address, int32 timestamp (8 bytes total)\r\n".to_vec();
-        for &(a, t) in events {
-            f.extend_from_slice(&a.to_be_bytes());
-            f.extend_from_slice(&t.to_be_bytes());
-        }
-        f
-    }
 
     #[test]
     fn checklist_251_cifar10_dvs_bit_layout_and_flips() {
@@ -219,6 +213,9 @@ mod tests {
         std::fs::write(&f, &cut).unwrap();
         let err = CIFAR10DVS::load_origin_data(&f).unwrap_err().to_string();
         assert!(err.contains("cifar10_airplane_0.aedat") && err.contains(&format!("at byte {}", at + 8)), "{err}");
-        assert!(matches!(load_raw_events(&f, 100, 0, false, false), Err(DatasetError::Format { .. })));
+        let e = load_raw_events(&f, 100, 0, false, false).unwrap_err();
+        assert!(matches!(&e, DatasetError::Reader { reader, source } if reader == "load_raw_events" && matches!(**source, DatasetError::Format { .. })), "{e}");
+        // A skip past the end of the address space is "no event data", not an overflow.
+        assert!(load_raw_events(&f, usize::MAX, 0, false, false).unwrap_err().to_string().contains("no event data after the header"));
     }
 }

@@ -39,6 +39,10 @@ impl DVS128Gesture {
     /// the events with `start <= t < end`, saved as `output_dir/<class-1>/<fname>_<k>.npz` where `k`
     /// counts earlier rows of the same class in this file.
     pub fn split_aedat_files_to_np(fname: &str, aedat_file: &Path, csv_file: &Path, output_dir: &Path) -> Result<()> {
+        Self::split(fname, aedat_file, csv_file, output_dir).map_err(|e| e.in_reader("DVS128Gesture::split_aedat_files_to_np"))
+    }
+
+    fn split(fname: &str, aedat_file: &Path, csv_file: &Path, output_dir: &Path) -> Result<()> {
         let events = load_aedat_v3(aedat_file)?;
         let mut label_file_num = [0usize; 11];
         for (class, start, end) in read_labels_csv(csv_file)? {
@@ -102,8 +106,7 @@ impl NeuromorphicSource for DVS128Gesture {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::neuromorphic::aedat3::tests::gesture_file;
-    use crate::neuromorphic::tar::tests::tar_gz;
+    use crate::fixtures::{aedat3_gesture_file, tar_gz};
     use crate::neuromorphic::{DataType, NeuromorphicDatasetFolder, SplitBy};
 
     #[test]
@@ -112,7 +115,7 @@ mod tests {
         let download = root.join("download");
         std::fs::create_dir_all(&download).unwrap();
         // Two rows of class 8 (as user01_fluorescent has) and one of class 11.
-        let aedat = gesture_file(&[(10, 20, 1, 100, 0), (11, 21, 0, 150, 0), (12, 22, 1, 200, 0), (13, 23, 0, 260, 0), (127, 127, 1, 300, 0)]);
+        let aedat = aedat3_gesture_file(&[(10, 20, 1, 100, 0), (11, 21, 0, 150, 0), (12, 22, 1, 200, 0), (13, 23, 0, 260, 0), (127, 127, 1, 300, 0)]).unwrap();
         let csv = b"class,startTime_usec,endTime_usec\n8,100,200\n8,200,300\n11,250,301\n";
         let tar = tar_gz(&[
             ("DvsGesture/", b""),
@@ -122,7 +125,7 @@ mod tests {
             ("DvsGesture/user01_fluorescent_labels.csv", csv),
             ("DvsGesture/user24_led.aedat", &aedat),
             ("DvsGesture/user24_led_labels.csv", b"class,startTime_usec,endTime_usec\n1,0,1000\n"),
-        ]);
+        ]).unwrap();
         std::fs::write(download.join("DvsGesture.tar.gz"), tar).unwrap();
         for r in &DVS128Gesture.resource_url_md5()[1..] {
             std::fs::write(download.join(r.file_name), b"").unwrap();

@@ -13,6 +13,10 @@ use std::path::Path;
 /// `x` = column 1 and `y` = column 0.
 pub fn load_events(file: impl AsRef<Path>) -> Result<Events> {
     let file = file.as_ref();
+    read_pos_neg(file).map_err(|e| e.in_reader("es_imagenet::load_events"))
+}
+
+fn read_pos_neg(file: &Path) -> Result<Events> {
     let mut arrays = read_npz(file)?;
     let what = file.display().to_string();
     let mut rows: Vec<(i64, i64, i64, u8)> = Vec::new();

@@ -117,6 +117,10 @@ impl Events {
     /// `u16`, polarities in `u8` and float timestamps must be whole numbers.
     pub fn load_npz(file: impl AsRef<Path>) -> Result<Events> {
         let file = file.as_ref();
+        Self::read_npz_columns(file).map_err(|e| e.in_reader("Events::load_npz"))
+    }
+
+    fn read_npz_columns(file: &Path) -> Result<Events> {
         let mut arrays = read_npz(file)?;
         let mut column = |key: &str| -> Result<Vec<i64>> {
             let a = take_key(&mut arrays, key, file)?;
@@ -148,7 +152,7 @@ mod tests {
     fn events_np_files_from_numpy_and_our_own() {
         let dir = crate::neuromorphic::tests::test_dir("events_np");
         let f = dir.join("numpy.npz");
-        std::fs::write(&f, crate::neuromorphic::npy::tests::hex(crate::neuromorphic::npy::tests::NUMPY_EVENTS_NPZ)).unwrap();
+        std::fs::write(&f, crate::fixtures::numpy_events_npz()).unwrap();
         let e = Events::load_npz(&f).unwrap();
         assert_eq!(e, Events::new(vec![1, 5, 9], vec![3, 4, 5], vec![0, 33, 7], vec![1, 0, 1]).unwrap());
         let g = dir.join("ours.npz");

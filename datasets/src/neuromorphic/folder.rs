@@ -17,8 +17,8 @@
 //! Labels follow torchvision's `DatasetFolder`: class folders sorted as strings.
 use super::events::Events;
 use super::integrate::{
-    file_name, in_file, integrate_events_by_fixed_duration, integrate_events_by_fixed_frames_number, load_npz_frames,
-    save_frames_to_npz, CustomIntegrate, SplitBy,
+    check_frames_num, file_name, frame_values, in_file, integrate_events_by_fixed_duration, integrate_events_by_fixed_frames_number,
+    load_npz_frames, save_frames_to_npz, CustomIntegrate, SplitBy,
 };
 use super::io::{build_dir_atomic, create_dir, sorted_entries};
 use super::parallel::par_for_each;
@@ -101,9 +101,13 @@ impl FrameSpec {
         }
     }
 
-    fn check(&self) -> Result<()> {
+    /// Errors on settings no sample can be integrated with into `H x W` frames.
+    fn check(&self, h: usize, w: usize) -> Result<()> {
         match self {
-            FrameSpec::FramesNumber { frames_number: 0, .. } => Err(DatasetError::config("frames_number", "must be positive")),
+            FrameSpec::FramesNumber { frames_number, .. } => {
+                check_frames_num("NeuromorphicDatasetFolder", *frames_number)?;
+                frame_values("NeuromorphicDatasetFolder", *frames_number, 2usize.saturating_mul(h).saturating_mul(w)).map(drop)
+            }
             FrameSpec::Duration(d) if *d <= 0 => Err(DatasetError::config("duration", format!("must be positive, got {d}"))),
             FrameSpec::Custom { dir_name, .. } if Path::new(dir_name).file_name().and_then(|n| n.to_str()) != Some(dir_name.as_str()) => {
                 Err(DatasetError::config("custom_integrated_frames_dir_name", format!("{dir_name:?} must be a plain folder name")))
@@ -331,23 +335,23 @@ impl NeuromorphicDatasetFolder {
             }
             _ => {}
         }
+        let (h, w) = source.get_h_w();
         if let DataType::Frame(spec) = &data_type {
-            spec.check()?;
+            spec.check(h, w)?;
         }
         let events_np_root = root.join("events_np");
         if !events_np_root.is_dir() {
             let extract_root = ensure_extracted(name, &source.resource_url_md5(), source.downloadable(), &root, |d, e| {
-                source.extract_downloaded_files(d, e)
+                source.extract_downloaded_files(d, e).map_err(|e| e.in_reader(name))
             })?;
-            build_dir_atomic(&events_np_root, |tmp| source.create_events_np_files(&extract_root, tmp))?;
+            build_dir_atomic(&events_np_root, |tmp| source.create_events_np_files(&extract_root, tmp)).map_err(|e| e.in_reader(name))?;
         }
-        let (h, w) = source.get_h_w();
         let data_root = match &data_type {
             DataType::Event => events_np_root,
             DataType::Frame(spec) => {
                 let frames_root = root.join(spec.dir_name());
                 if !frames_root.is_dir() {
-                    build_dir_atomic(&frames_root, |tmp| integrate_tree(&*source, &events_np_root, tmp, spec, h, w))?;
+                    build_dir_atomic(&frames_root, |tmp| integrate_tree(&*source, &events_np_root, tmp, spec, h, w)).map_err(|e| e.in_reader(name))?;
                 }
                 frames_root
             }
@@ -531,5 +535,11 @@ mod tests {
         assert!(e.contains("outside") && e.contains(".npz"), "{e}");
         assert!(!root.join("too_small").exists() && !root.join(".too_small.partial").exists());
         assert!(NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), DataType::duration(0)).is_err());
+        // An absurd frame count is an error before anything is integrated, in both split modes.
+        for split_by in [SplitBy::Number, SplitBy::Time] {
+            let e = NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), DataType::frames_number(1 << 40, split_by)).unwrap_err().to_string();
+            assert!(e.contains("NeuromorphicDatasetFolder: frames_number must be between 1 and 1048576"), "{e}");
+            assert!(!root.join(format!("frames_number_1099511627776_split_by_{split_by}")).exists());
+        }
     }
 }

@@ -6,6 +6,10 @@
 //! Where SpikingJelly raises on degenerate input (an empty time window, no events for a
 //! fixed duration), sj gives an empty frame or an error respectively; events outside the frame are
 //! an error (numpy would silently wrap `x >= W` into the next row).
+//!
+//! Sizes are checked before anything is allocated: at most [`MAX_FRAMES_NUMBER`] frames for a
+//! fixed frame count, and at most [`MAX_FRAME_VALUES`] values (`F · 2 · H · W`) in one result; a
+//! larger request is an error naming the function, not an allocation that aborts the process.
 use super::events::Events;
 use super::npy::{read_npz, take_key, write_npz, NpyArray, NpyData};
 use crate::error::{DatasetError, Result};
@@ -45,6 +49,38 @@ impl FromStr for SplitBy {
     }
 }
 
+/// The most frames a fixed frame count may ask for (2^20; SpikingJelly's settings use 4 to a few
+/// hundred): [`cal_fixed_frames_number_segment_index`] returns two indices per frame.
+pub const MAX_FRAMES_NUMBER: usize = 1 << 20;
+
+/// The most values one frames result may hold (2^32 `f32`, 16 GiB).
+pub const MAX_FRAME_VALUES: usize = 1 << 32;
+
+/// Errors (naming `what`) unless `1 <= frames_num <= MAX_FRAMES_NUMBER`.
+pub(crate) fn check_frames_num(what: &str, frames_num: usize) -> Result<()> {
+    if frames_num == 0 || frames_num > MAX_FRAMES_NUMBER {
+        return Err(DatasetError::config(
+            what,
+            format!("frames_number must be between 1 and {MAX_FRAMES_NUMBER} (MAX_FRAMES_NUMBER), got {frames_num}"),
+        ));
+    }
+    Ok(())
+}
+
+/// `frames · per_frame`, the number of values of a frames result, or an error naming `what` when
+/// it overflows or exceeds [`MAX_FRAME_VALUES`].
+pub(crate) fn frame_values(what: &str, frames: usize, per_frame: usize) -> Result<usize> {
+    frames.checked_mul(per_frame).filter(|&n| n <= MAX_FRAME_VALUES).ok_or_else(|| {
+        DatasetError::config(
+            what,
+            format!(
+                "{frames} frames of {per_frame} values exceed the {MAX_FRAME_VALUES}-value limit (MAX_FRAME_VALUES, 16 GiB of f32); \
+                 ask for fewer frames, a longer duration or a smaller frame"
+            ),
+        )
+    })
+}
+
 /// A user integration function `(events, H, W) -> frames` (SpikingJelly's
 /// `custom_integrate_function`); its frames are cached under the folder name given with it.
 pub type CustomIntegrate = Arc<dyn Fn(&Events, usize, usize) -> Result<Tensor> + Send + Sync>;
@@ -65,14 +101,17 @@ fn accumulate(events: &Events, h: usize, w: usize, j_l: usize, j_r: usize, frame
     Ok(())
 }
 
-fn check_segment(events: &Events, h: usize, w: usize, j_l: usize, j_r: usize) -> Result<()> {
+/// Errors (naming `what`) unless `events` is consistent, `H x W` is a possible frame and
+/// `[j_l, j_r)` lies inside the events.
+fn check_segment(what: &str, events: &Events, h: usize, w: usize, j_l: usize, j_r: usize) -> Result<()> {
     events.validate()?;
     if h == 0 || w == 0 {
-        return Err(DatasetError::config("integrate_events", format!("frame size {h} x {w} must be positive")));
+        return Err(DatasetError::config(what, format!("frame size {h} x {w} must be positive")));
     }
+    frame_values(what, 1, 2usize.saturating_mul(h).saturating_mul(w))?;
     if j_l > j_r || j_r > events.len() {
         return Err(DatasetError::config(
-            "integrate_events_segment_to_frame",
+            what,
             format!("segment [{j_l}, {j_r}) is not inside the {} events", events.len()),
         ));
     }
@@ -81,13 +120,20 @@ fn check_segment(events: &Events, h: usize, w: usize, j_l: usize, j_r: usize) ->
 
 /// An `[F, 2, H, W]` float tensor of zeros that `fill` counts into directly, `F` flat `[2, H, W]`
 /// frames (no copy from a `Vec`; zeroed here rather than by libtorch's parallel fill, which costs
-/// more than counting a small sample's events).
-fn frames_tensor(f: usize, h: usize, w: usize, fill: impl FnOnce(&mut [f32]) -> Result<()>) -> Result<Tensor> {
+/// more than counting a small sample's events). `what` names the caller in a size error.
+fn frames_tensor(what: &str, f: usize, h: usize, w: usize, fill: impl FnOnce(&mut [f32]) -> Result<()>) -> Result<Tensor> {
+    // Checked first: every dimension below then fits in i64 and the product cannot overflow.
+    let n = frame_values(what, f, 2usize.saturating_mul(h).saturating_mul(w))?;
     let frames = Tensor::f_empty([f as i64, 2, h as i64, w as i64], (Kind::Float, Device::Cpu))?;
-    let data: &mut [f32] = match f * 2 * h * w {
-        0 => &mut [],
-        // SAFETY: a fresh contiguous float32 CPU tensor of n elements that nothing else references.
-        n => unsafe { std::slice::from_raw_parts_mut(frames.data_ptr() as *mut f32, n) },
+    let ptr = frames.data_ptr() as *mut f32;
+    let data: &mut [f32] = if n == 0 {
+        &mut []
+    } else if ptr.is_null() {
+        return Err(DatasetError::config(what, format!("libtorch returned no storage for {n} frame values")));
+    } else {
+        // SAFETY: `ptr` is the non-null start of a fresh contiguous float32 CPU tensor of `n`
+        // elements that nothing else references while `data` lives.
+        unsafe { std::slice::from_raw_parts_mut(ptr, n) }
     };
     data.fill(0.0);
     fill(data)?;
@@ -97,8 +143,9 @@ fn frames_tensor(f: usize, h: usize, w: usize, fill: impl FnOnce(&mut [f32]) -> 
 /// `integrate_events_segment_to_frame(x, y, p, H, W, j_l, j_r)`: the `[2, H, W]` frame counting
 /// the events with index in `[j_l, j_r)`, `F(p, x, y) = Σ_i 1[(p, x, y) = (p_i, x_i, y_i)]`.
 pub fn integrate_events_segment_to_frame(events: &Events, h: usize, w: usize, j_l: usize, j_r: usize) -> Result<Tensor> {
-    check_segment(events, h, w, j_l, j_r)?;
-    Ok(frames_tensor(1, h, w, |frame| accumulate(events, h, w, j_l, j_r, frame))?.f_squeeze_dim(0)?)
+    let what = "integrate_events_segment_to_frame";
+    check_segment(what, events, h, w, j_l, j_r)?;
+    Ok(frames_tensor(what, 1, h, w, |frame| accumulate(events, h, w, j_l, j_r, frame))?.f_squeeze_dim(0)?)
 }
 
 /// The segments `[j_l, j_r)` of `frames_num` windows of `[t_l(j), t_r(j))` given by `bounds`:
@@ -145,18 +192,11 @@ pub(crate) fn number_segments(n: usize, frames_num: usize) -> (Vec<usize>, Vec<u
     (j_l, j_r)
 }
 
-fn check_frames_num(frames_num: usize) -> Result<()> {
-    if frames_num == 0 {
-        return Err(DatasetError::config("frames_number", "must be positive"));
-    }
-    Ok(())
-}
-
 /// `cal_fixed_frames_number_segment_index(events_t, split_by, frames_num) -> (j_l, j_r)`.
 /// `'time'` uses `ΔT = ⌊(t_{N-1} − t_0)/M⌋` (integer division, as SpikingJelly) and windows
 /// `[t_0 + ΔT·j, t_0 + ΔT·(j+1))`.
 pub fn cal_fixed_frames_number_segment_index(events_t: &[i64], split_by: SplitBy, frames_num: usize) -> Result<(Vec<usize>, Vec<usize>)> {
-    check_frames_num(frames_num)?;
+    check_frames_num("cal_fixed_frames_number_segment_index", frames_num)?;
     Ok(match (split_by, events_t.first(), events_t.last()) {
         (SplitBy::Time, Some(&t0), Some(&t1)) => {
             let dt = t1.saturating_sub(t0).div_euclid(frames_num as i64);
@@ -171,9 +211,12 @@ pub fn cal_fixed_frames_number_segment_index(events_t: &[i64], split_by: SplitBy
 
 /// `integrate_events_by_fixed_frames_number(events, split_by, frames_num, H, W)`: `[M, 2, H, W]`.
 pub fn integrate_events_by_fixed_frames_number(events: &Events, split_by: SplitBy, frames_num: usize, h: usize, w: usize) -> Result<Tensor> {
-    check_segment(events, h, w, 0, 0)?;
+    let what = "integrate_events_by_fixed_frames_number";
+    check_segment(what, events, h, w, 0, 0)?;
+    check_frames_num(what, frames_num)?;
+    frame_values(what, frames_num, 2 * h * w)?;
     let (j_l, j_r) = cal_fixed_frames_number_segment_index(&events.t, split_by, frames_num)?;
-    frames_tensor(frames_num, h, w, |frames| {
+    frames_tensor(what, frames_num, h, w, |frames| {
         for (j, chunk) in frames.chunks_exact_mut(2 * h * w).enumerate() {
             accumulate(events, h, w, j_l[j], j_r[j], chunk)?;
         }
@@ -201,15 +244,16 @@ pub(crate) fn duration_segments<T: Copy + PartialOrd + std::ops::Sub<Output = T>
 /// number of frames (about ⌈L/duration⌉ for a recording of length L). Needs at least one event
 /// and `duration >= 0` (SpikingJelly raises on no events and loops forever on a negative duration).
 pub fn integrate_events_by_fixed_duration(events: &Events, duration: i64, h: usize, w: usize) -> Result<Tensor> {
+    let what = "integrate_events_by_fixed_duration";
     if duration < 0 || events.is_empty() {
         return Err(DatasetError::config(
-            "integrate_events_by_fixed_duration",
+            what,
             format!("needs duration >= 0 (got {duration}) and at least one event (got {})", events.len()),
         ));
     }
-    check_segment(events, h, w, 0, 0)?;
+    check_segment(what, events, h, w, 0, 0)?;
     let segments = duration_segments(&events.t, duration);
-    frames_tensor(segments.len(), h, w, |frames| {
+    frames_tensor(what, segments.len(), h, w, |frames| {
         for (&(a, b), chunk) in segments.iter().zip(frames.chunks_exact_mut(2 * h * w)) {
             accumulate(events, h, w, a, b, chunk)?;
         }
@@ -231,13 +275,15 @@ pub fn save_frames_to_npz(file: impl AsRef<Path>, frames: &Tensor) -> Result<()>
     write_npz(file, &[("frames", &NpyArray { shape, data: NpyData::F32(values) })], true)
 }
 
-/// `load_npz_frames(file_name)`: the `frames` array of an `.npz` as an `f32` tensor.
+/// `load_npz_frames(file_name)`: the `frames` array of an `.npz` as an `f32` tensor of its shape.
 pub fn load_npz_frames(file: impl AsRef<Path>) -> Result<Tensor> {
     let file = file.as_ref();
-    let mut arrays = read_npz(file)?;
-    let a = take_key(&mut arrays, "frames", file)?;
-    let shape: Vec<i64> = a.shape.iter().map(|&s| s as i64).collect();
-    Ok(Tensor::f_from_slice(&a.to_f32())?.f_view(shape.as_slice())?)
+    let frames = || -> Result<Tensor> {
+        let mut arrays = read_npz(file)?;
+        let a = take_key(&mut arrays, "frames", file)?;
+        Ok(a.to_tensor()?.f_to_kind(Kind::Float)?)
+    };
+    frames().map_err(|e| e.in_reader("load_npz_frames"))
 }
 
 /// `integrate_events_file_to_frames_file_by_fixed_frames_number(loader, events_np_file,
@@ -369,6 +415,24 @@ mod tests {
         let broken = Events { p: vec![0], ..tiny() };
         assert!(integrate_events_by_fixed_duration(&broken, 3, 2, 3).unwrap_err().to_string().contains("lengths 6, 6, 6, 1"));
         assert!(integrate_events_by_fixed_frames_number(&broken, SplitBy::Time, 2, 2, 3).is_err());
+    }
+
+    #[test]
+    fn absurd_sizes_are_errors_naming_the_function() {
+        for split_by in [SplitBy::Number, SplitBy::Time] {
+            let e = integrate_events_by_fixed_frames_number(&tiny(), split_by, 1 << 40, 2, 3).unwrap_err().to_string();
+            assert!(e.contains("integrate_events_by_fixed_frames_number: frames_number must be between 1 and 1048576 (MAX_FRAMES_NUMBER), got 1099511627776"), "{e}");
+            let e = cal_fixed_frames_number_segment_index(&tiny().t, split_by, 1 << 40).unwrap_err().to_string();
+            assert!(e.starts_with("cal_fixed_frames_number_segment_index: frames_number must be"), "{e}");
+        }
+        // 2^20 frames of 2 x 2^10 x 2^10 values: 2^41 values, checked before any allocation.
+        let e = integrate_events_by_fixed_frames_number(&tiny(), SplitBy::Time, 1 << 20, 1 << 10, 1 << 10).unwrap_err().to_string();
+        assert!(e.contains("integrate_events_by_fixed_frames_number: 1048576 frames of 2097152 values exceed the 4294967296-value limit"), "{e}");
+        // H x W that overflows, and a fixed duration that makes 6 frames of 2^31 values.
+        let e = integrate_events_segment_to_frame(&tiny(), usize::MAX, usize::MAX, 0, 6).unwrap_err().to_string();
+        assert!(e.starts_with("integrate_events_segment_to_frame: 1 frames of 18446744073709551615 values exceed"), "{e}");
+        let e = integrate_events_by_fixed_duration(&tiny(), 0, 1 << 15, 1 << 15).unwrap_err().to_string();
+        assert!(e.starts_with("integrate_events_by_fixed_duration: 6 frames of 2147483648 values exceed"), "{e}");
     }
 
     /// Per frame `[OFF, ON]` counts and `Σ_i (v_i · i mod 997)` over the flat frames.

@@ -15,18 +15,30 @@ use flate2::read::ZlibDecoder;
 use std::io::Read;
 use std::path::Path;
 
-const MI_INT8: u32 = 1;
-const MI_UINT8: u32 = 2;
-const MI_INT16: u32 = 3;
-const MI_UINT16: u32 = 4;
-const MI_INT32: u32 = 5;
-const MI_UINT32: u32 = 6;
-const MI_SINGLE: u32 = 7;
-const MI_DOUBLE: u32 = 9;
-const MI_INT64: u32 = 12;
-const MI_UINT64: u32 = 13;
-const MI_MATRIX: u32 = 14;
-const MI_COMPRESSED: u32 = 15;
+/// MAT data type `miINT8`.
+pub const MI_INT8: u32 = 1;
+/// MAT data type `miUINT8`.
+pub const MI_UINT8: u32 = 2;
+/// MAT data type `miINT16`.
+pub const MI_INT16: u32 = 3;
+/// MAT data type `miUINT16`.
+pub const MI_UINT16: u32 = 4;
+/// MAT data type `miINT32`.
+pub const MI_INT32: u32 = 5;
+/// MAT data type `miUINT32`.
+pub const MI_UINT32: u32 = 6;
+/// MAT data type `miSINGLE`.
+pub const MI_SINGLE: u32 = 7;
+/// MAT data type `miDOUBLE`.
+pub const MI_DOUBLE: u32 = 9;
+/// MAT data type `miINT64`.
+pub const MI_INT64: u32 = 12;
+/// MAT data type `miUINT64`.
+pub const MI_UINT64: u32 = 13;
+/// MAT data type `miMATRIX`: an array with its flags, dimensions, name and values.
+pub const MI_MATRIX: u32 = 14;
+/// MAT data type `miCOMPRESSED`: a zlib stream holding one element (MAT v7).
+pub const MI_COMPRESSED: u32 = 15;
 
 /// `mxDOUBLE_CLASS` .. `mxUINT64_CLASS`.
 const NUMERIC_CLASSES: std::ops::RangeInclusive<u32> = 6..=15;
@@ -158,8 +170,13 @@ fn c_order(dims: &[usize]) -> Vec<usize> {
 }
 
 /// `scipy.io.loadmat(file)` restricted to numeric arrays: `(name, array)` for each, in file order.
+/// A compressed element is inflated no further than its inner element's tag says.
 pub fn load_mat5(file: impl AsRef<Path>) -> Result<Vec<(String, NpyArray)>> {
     let file = file.as_ref();
+    read_mat5(file).map_err(|e| e.in_reader("load_mat5"))
+}
+
+fn read_mat5(file: &Path) -> Result<Vec<(String, NpyArray)>> {
     let data = read_file(file)?;
     let bytes = Bytes::new(file, &data);
     if data.len() < 128 {
@@ -183,10 +200,20 @@ pub fn load_mat5(file: impl AsRef<Path>) -> Result<Vec<(String, NpyArray)>> {
         let parsed = match kind {
             MI_MATRIX => matrix(&mut Reader { b: Bytes::with_base(file, body, at + 8), big })?,
             MI_COMPRESSED => {
-                let mut inflated = Vec::new();
-                ZlibDecoder::new(body).read_to_end(&mut inflated).map_err(|e| r.err(at, format!("corrupt compressed element ({e})")))?;
                 // Offsets inside name the decompressed stream of the element at `at`.
                 let label = std::path::PathBuf::from(format!("{}[zlib element at byte {at}]", file.display()));
+                let mut z = ZlibDecoder::new(body);
+                let mut inflated = Vec::new();
+                let mut inflate = |out: &mut Vec<u8>, n: u32| {
+                    (&mut z).take(u64::from(n)).read_to_end(out).map_err(|e| r.err(at, format!("corrupt compressed element ({e})")))
+                };
+                // The inner element's 8-byte tag, then no more than the length it gives.
+                inflate(&mut inflated, 8)?;
+                let mut tag = Reader { b: Bytes::new(&label, &inflated), big };
+                if tag.u32("data element tag")? >> 16 == 0 {
+                    let n = tag.u32("data element tag")?;
+                    inflate(&mut inflated, n)?;
+                }
                 let mut inner = Reader { b: Bytes::new(&label, &inflated), big };
                 match inner.element()? {
                     (MI_MATRIX, m, tag) => matrix(&mut Reader { b: Bytes::with_base(&label, m, tag + 8), big })?,
@@ -201,85 +228,24 @@ pub fn load_mat5(file: impl AsRef<Path>) -> Result<Vec<(String, NpyArray)>> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use flate2::write::ZlibEncoder;
-    use std::io::Write;
-
-    /// The 128-byte header: text, subsystem offset, version 0x0100, endian indicator.
-    pub(crate) fn header(big: bool) -> Vec<u8> {
-        let mut h = b"MATLAB 5.0 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2018".to_vec();
-        h.resize(116, b' ');
-        h.extend_from_slice(&[0u8; 8]);
-        if big {
-            h.extend_from_slice(&[0x01, 0x00]);
-            h.extend_from_slice(b"MI");
-        } else {
-            h.extend_from_slice(&[0x00, 0x01]);
-            h.extend_from_slice(b"IM");
-        }
-        h
-    }
-
-    fn u32b(v: u32, big: bool) -> [u8; 4] {
-        if big {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        }
-    }
-
-    /// A padded sub-element (small format when `data` fits in 4 bytes and `small`).
-    fn sub(kind: u32, data: &[u8], big: bool, small: bool) -> Vec<u8> {
-        let mut out = Vec::new();
-        if small && data.len() <= 4 {
-            out.extend_from_slice(&u32b(((data.len() as u32) << 16) | kind, big));
-            out.extend_from_slice(data);
-            out.resize(8, 0);
-            return out;
-        }
-        out.extend_from_slice(&u32b(kind, big));
-        out.extend_from_slice(&u32b(data.len() as u32, big));
-        out.extend_from_slice(data);
-        out.resize(out.len().div_ceil(8) * 8, 0);
-        out
-    }
-
-    /// A `miMATRIX` element of class `class`, dimensions `dims`, values stored as `kind`.
-    pub(crate) fn matrix_element(name: &str, class: u32, dims: &[i32], kind: u32, values: &[u8], big: bool) -> Vec<u8> {
-        let mut body = sub(MI_UINT32, &[u32b(class, big), [0; 4]].concat(), big, false);
-        let dims: Vec<u8> = dims.iter().flat_map(|d| if big { d.to_be_bytes() } else { d.to_le_bytes() }).collect();
-        body.extend(sub(MI_INT32, &dims, big, false));
-        body.extend(sub(MI_INT8, name.as_bytes(), big, true));
-        body.extend(sub(kind, values, big, true));
-        let mut out = u32b(MI_MATRIX, big).to_vec();
-        out.extend_from_slice(&u32b(body.len() as u32, big));
-        out.extend(body);
-        out
-    }
-
-    /// `element` wrapped in a `miCOMPRESSED` element.
-    pub(crate) fn compressed(element: &[u8]) -> Vec<u8> {
-        let mut z = ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-        z.write_all(element).unwrap();
-        let z = z.finish().unwrap();
-        [u32b(MI_COMPRESSED, false).to_vec(), u32b(z.len() as u32, false).to_vec(), z].concat()
-    }
+    use crate::fixtures::{mat5_compressed, mat5_header, mat5_matrix};
 
     #[test]
     fn reads_numeric_variables_in_every_storage_form() {
         let dir = crate::neuromorphic::tests::test_dir("mat5");
         let f = dir.join("a.mat");
-        let mut m = header(false);
+        let mut m = mat5_header(false);
         assert_eq!(&m[124..128], [0x00, 0x01, b'I', b'M'], "version 0x0100 and 'MI' written little-endian");
         let doubles: Vec<u8> = [1.5f64, 2.0, 3e9].iter().flat_map(|v| v.to_le_bytes()).collect();
-        m.extend(matrix_element("ts", 6, &[3, 1], MI_DOUBLE, &doubles, false));
+        m.extend(mat5_matrix("ts", 6, &[3, 1], MI_DOUBLE, &doubles, false).unwrap());
         // A char array (class 4) is skipped.
-        m.extend(matrix_element("note", 4, &[1, 2], MI_UINT16, &[104, 0, 105, 0], false));
+        m.extend(mat5_matrix("note", 4, &[1, 2], MI_UINT16, &[104, 0, 105, 0], false).unwrap());
         // A 2 x 3 double matrix stored compactly as uint8, column-major [[1,2,3],[4,5,6]].
-        m.extend(compressed(&matrix_element("m", 6, &[2, 3], MI_UINT8, &[1, 4, 2, 5, 3, 6], false)));
+        m.extend(mat5_compressed(&mat5_matrix("m", 6, &[2, 3], MI_UINT8, &[1, 4, 2, 5, 3, 6], false).unwrap()).unwrap());
         // An int32 row vector; 3 bytes of uint8 in the small element format.
-        m.extend(matrix_element("pol", 12, &[1, 3], MI_UINT8, &[1, 0, 1], false));
+        m.extend(mat5_matrix("pol", 12, &[1, 3], MI_UINT8, &[1, 0, 1], false).unwrap());
         std::fs::write(&f, &m).unwrap();
         let vars = load_mat5(&f).unwrap();
         let names: Vec<&str> = vars.iter().map(|v| v.0.as_str()).collect();
@@ -288,9 +254,9 @@ pub(crate) mod tests {
         assert_eq!(vars[1].1, NpyArray { shape: vec![2, 3], data: NpyData::F64(vec![1., 2., 3., 4., 5., 6.]) });
         assert_eq!(vars[2].1, NpyArray { shape: vec![1, 3], data: NpyData::I64(vec![1, 0, 1]) });
         // The same variable big-endian.
-        let mut b = header(true);
+        let mut b = mat5_header(true);
         let be: Vec<u8> = [7.0f64, 8.0].iter().flat_map(|v| v.to_be_bytes()).collect();
-        b.extend(matrix_element("x", 6, &[2, 1], MI_DOUBLE, &be, true));
+        b.extend(mat5_matrix("x", 6, &[2, 1], MI_DOUBLE, &be, true).unwrap());
         std::fs::write(&f, &b).unwrap();
         assert_eq!(load_mat5(&f).unwrap()[0].1.data, NpyData::F64(vec![7.0, 8.0]));
         // Truncation, a v7.3 file and garbage all name the file and offset.

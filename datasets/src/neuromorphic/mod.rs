@@ -38,7 +38,7 @@ pub mod split;
 pub mod sub_dataset;
 mod tar;
 pub mod temporal_delete;
-mod zip;
+pub(crate) mod zip;
 
 pub use aedat3::load_aedat_v3;
 pub use asl_dvs::ASLDVS;

@@ -29,15 +29,28 @@ pub struct TdDat {
     pub removed_events: i64,
 }
 
-/// `readATIS_tddat(file_name, orig_at_zero, drop_negative_dt, verbose=False, events_restriction)`,
-/// reproducing the source's behaviour exactly: an event is kept when its index is at least
-/// `events_restriction.0` and its timestamp is not below the value stored at the previous index
-/// (0 where the previous event was rejected); the arrays are then cut to the number kept; with
-/// `orig_at_zero` timestamps start at 0; with `drop_negative_dt` events whose timestamp is below
-/// their predecessor's are removed in passes until none is left. Reading stops after index
-/// `events_restriction.1` when given. A trailing partial event is an error (the source ignores it).
+/// `readATIS_tddat(file_name, orig_at_zero, drop_negative_dt, verbose=False, events_restriction)`:
+/// the events with index in `events_restriction.0 ..= events_restriction.1` (to the end when
+/// `None`), in file order; with `orig_at_zero` timestamps start at 0; with `drop_negative_dt` every
+/// event whose timestamp is below an earlier kept one is removed and counted in `removed_events`
+/// (−1 without it, when the events come back as recorded).
+///
+/// This is what the source (NAV Gesture's `read_td_events.py`, copied unchanged into SpikingJelly)
+/// means to do. Its loop stores event `i` at slot `i` only when its timestamp is not below slot
+/// `i − 1`, then keeps the first "number accepted" slots: after a backwards timestamp it keeps a
+/// bogus all-zero event (the rejected event's empty slot) and drops as many valid events from the
+/// end, and with `events_restriction.0 > 0` it returns empty leading slots instead of the
+/// requested events. sj keeps the events themselves. Where the source has no such slot (the
+/// defaults on a file whose timestamps never decrease) both give the same events; with the
+/// defaults `removed_events` counts the same backwards events, because the source's removal
+/// passes keep exactly the events not below any earlier one, which is the single pass here. A
+/// trailing partial event is an error (the source ignores it).
 pub fn read_atis_tddat(file: impl AsRef<Path>, orig_at_zero: bool, drop_negative_dt: bool, events_restriction: (usize, Option<usize>)) -> Result<TdDat> {
     let file = file.as_ref();
+    read_td(file, orig_at_zero, drop_negative_dt, events_restriction).map_err(|e| e.in_reader("read_atis_tddat"))
+}
+
+fn read_td(file: &Path, orig_at_zero: bool, drop_negative_dt: bool, (first, last): (usize, Option<usize>)) -> Result<TdDat> {
     let data = read_file(file)?;
     let mut b = Bytes::new(file, &data);
     let mut header = false;
@@ -58,66 +71,27 @@ pub fn read_atis_tddat(file: impl AsRef<Path>, orig_at_zero: bool, drop_negative
         return Err(b.error_at(start + b.remaining() / 8 * 8, format!("truncated event: {} bytes left over", b.remaining() % 8)));
     }
     let n = b.remaining() / 8;
-    let (mut ts, mut xs, mut ys, mut ps) = (vec![0i64; n], vec![0u16; n], vec![0u16; n], vec![0u8; n]);
-    let mut actual = 0;
-    for i in 0..n {
+    let end = last.map_or(n, |l| l.saturating_add(1).min(n));
+    let mut d = TdDat { removed_events: if drop_negative_dt { 0 } else { -1 }, ..TdDat::default() };
+    b.seek(start + first.min(n) * 8)?;
+    for _ in first.min(end)..end {
         let ev = b.u64_le("event")?;
         let t = (ev & 0xFFFF_FFFF) as i64;
-        if i >= events_restriction.0 && t >= ts[i.saturating_sub(1)] {
-            actual += 1;
-            ts[i] = t;
-            ps[i] = ((ev & 0x0002_0000_0000_0000) >> 49) as u8;
-            ys[i] = ((ev & 0x0001_FE00_0000_0000) >> 41) as u16;
-            xs[i] = ((ev & 0x0000_01FF_0000_0000) >> 32) as u16;
+        if drop_negative_dt && d.timestamps.last().is_some_and(|&prev| t < prev) {
+            d.removed_events += 1;
+            continue;
         }
-        if events_restriction.1.is_some_and(|last| i > last) {
-            break;
-        }
+        d.timestamps.push(t);
+        d.polarities.push(((ev & 0x0002_0000_0000_0000) >> 49) as u8);
+        d.y.push(((ev & 0x0001_FE00_0000_0000) >> 41) as u16);
+        d.x.push(((ev & 0x0000_01FF_0000_0000) >> 32) as u16);
     }
-    ts.truncate(actual);
-    xs.truncate(actual);
-    ys.truncate(actual);
-    ps.truncate(actual);
     if orig_at_zero {
-        if let Some(&t0) = ts.first() {
-            ts.iter_mut().for_each(|t| *t -= t0);
+        if let Some(&t0) = d.timestamps.first() {
+            d.timestamps.iter_mut().for_each(|t| *t -= t0);
         }
     }
-    let mut removed = -1;
-    if drop_negative_dt {
-        removed = 0;
-        loop {
-            let mut neg = Vec::new();
-            let mut i = 0;
-            while i + 1 < ts.len() {
-                if ts[i + 1] < ts[i] {
-                    neg.push(i + 1);
-                    i += 1;
-                }
-                i += 1;
-            }
-            if neg.is_empty() {
-                break;
-            }
-            removed += neg.len() as i64;
-            let mut keep = vec![true; ts.len()];
-            neg.iter().for_each(|&i| keep[i] = false);
-            retain_mask(&mut ts, &keep);
-            retain_mask(&mut xs, &keep);
-            retain_mask(&mut ys, &keep);
-            retain_mask(&mut ps, &keep);
-        }
-    }
-    Ok(TdDat { timestamps: ts, x: xs, y: ys, polarities: ps, removed_events: removed })
-}
-
-/// Keeps the elements of `v` whose entry in `keep` (as long as `v`) is true.
-fn retain_mask<T>(v: &mut Vec<T>, keep: &[bool]) {
-    let mut i = 0;
-    v.retain(|_| {
-        i += 1;
-        keep[i - 1]
-    });
+    Ok(d)
 }
 
 /// The NAV Gesture datasets (SpikingJelly's `NAVGestureWalk` and `NAVGestureSit`).
@@ -134,10 +108,12 @@ impl NAVGesture {
     /// `load_origin_data(file_name)`: `read_atis_tddat` with the defaults, then `y = 239 − y`.
     pub fn load_origin_data(file: impl AsRef<Path>) -> Result<Events> {
         let file = file.as_ref();
-        let d = read_atis_tddat(file, true, true, (0, None))?;
-        let what = file.display().to_string();
-        let y: Vec<i64> = d.y.iter().map(|&y| 239 - y as i64).collect();
-        Events::new(d.timestamps, d.x, narrow(&y, &what, "239 - y")?, d.polarities)
+        let flipped = || {
+            let d = read_atis_tddat(file, true, true, (0, None))?;
+            let y: Vec<i64> = d.y.iter().map(|&y| 239 - y as i64).collect();
+            Events::new(d.timestamps, d.x, narrow(&y, &file.display().to_string(), "239 - y")?, d.polarities)
+        };
+        flipped().map_err(|e| e.in_reader("NAVGesture::load_origin_data"))
     }
 
     fn archive(&self) -> &'static str {
@@ -196,39 +172,47 @@ impl NeuromorphicSource for NAVGesture {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::td_dat;
 
-    /// A kAER event word: t in bits 0–31, x in 32–40, y in 41–48, p in bit 49.
-    fn ev(t: u32, x: u64, y: u64, p: u64) -> [u8; 8] {
-        ((t as u64) | (x << 32) | (y << 41) | (p << 49)).to_le_bytes()
+    /// The event word of `(t, x, y, p)`.
+    fn ev(t: u32, x: u16, y: u8, p: bool) -> [u8; 8] {
+        crate::fixtures::td_event(t, x, y, p).unwrap()
     }
 
     #[test]
-    fn checklist_256_td_dat_layout_and_source_quirks() {
+    fn checklist_256_td_dat_layout_and_backwards_timestamps() {
         let dir = crate::neuromorphic::tests::test_dir("nav_gesture");
         let f = dir.join("user01_le_0001_td.dat");
-        let mut bytes = b"% Data file containing ATIS TD events.\n% Version 2\n".to_vec();
-        bytes.extend_from_slice(&[0, 8]); // event type 0, event size 8
-        for e in [ev(100, 303, 0, 1), ev(150, 7, 239, 0), ev(120, 1, 1, 1), ev(200, 2, 2, 0)] {
-            bytes.extend_from_slice(&e);
-        }
-        std::fs::write(&f, &bytes).unwrap();
+        // Event 2 (t = 120) goes back in time; event 3 (t = 200) is valid again.
+        std::fs::write(&f, td_dat(&[ev(100, 303, 0, true), ev(150, 7, 239, false), ev(120, 1, 1, true), ev(200, 2, 2, false)])).unwrap();
         let raw = read_atis_tddat(&f, false, false, (0, None)).unwrap();
-        // Event 2 (t=120 < 150) is rejected, leaving a zero hole at index 2; the arrays are cut to 3.
-        assert_eq!(raw.timestamps, [100, 150, 0]);
-        assert_eq!((raw.x.clone(), raw.y.clone(), raw.polarities.clone()), (vec![303, 7, 0], vec![0, 239, 0], vec![1, 0, 0]));
-        assert_eq!(raw.removed_events, -1);
-        // Defaults: origin at zero (0, 50, -100), then the negative step is dropped.
+        assert_eq!(raw.timestamps, [100, 150, 120, 200], "as recorded");
+        assert_eq!((raw.x, raw.y, raw.polarities, raw.removed_events), (vec![303, 7, 1, 2], vec![0, 239, 1, 2], vec![1, 0, 1, 0], -1));
+        // Defaults: the backwards event is removed, the later valid one kept (the source's loop
+        // returned [0, 50] plus a bogus event at -100 before its removal pass, losing t = 200).
         let d = read_atis_tddat(&f, true, true, (0, None)).unwrap();
-        assert_eq!((d.timestamps.clone(), d.removed_events), (vec![0, 50], 1));
+        assert_eq!((d.timestamps, d.x, d.removed_events), (vec![0, 50, 100], vec![303, 7, 2], 1));
         let e = NAVGesture::load_origin_data(&f).unwrap();
-        assert_eq!((e.x, e.y, e.p), (vec![303, 7], vec![239, 0], vec![1, 0]));
+        assert_eq!((e.x, e.y, e.p), (vec![303, 7, 2], vec![239, 0, 237], vec![1, 0, 0]));
+        // Every event below an earlier kept one goes: 150 and 120 (after 200); the second 200 stays.
+        std::fs::write(&f, td_dat(&[ev(100, 0, 0, false), ev(200, 1, 0, false), ev(150, 2, 0, false), ev(120, 3, 0, false), ev(200, 4, 0, false), ev(250, 5, 0, false)])).unwrap();
+        let d = read_atis_tddat(&f, false, true, (0, None)).unwrap();
+        assert_eq!((d.timestamps, d.x, d.removed_events), (vec![100, 200, 200, 250], vec![0, 1, 4, 5], 2));
+        // events_restriction picks events 1..=3 themselves (the source returned zero slots).
+        let d = read_atis_tddat(&f, false, false, (1, Some(3))).unwrap();
+        assert_eq!((d.timestamps, d.x), (vec![200, 150, 120], vec![1, 2, 3]));
+        assert_eq!(read_atis_tddat(&f, false, false, (9, None)).unwrap().timestamps, Vec::<i64>::new());
         // Without a header there are no type/size bytes; a partial event is an error.
-        std::fs::write(&f, [ev(5, 1, 2, 1).as_slice(), &[1, 2, 3]].concat()).unwrap();
+        std::fs::write(&f, [ev(5, 1, 2, true).as_slice(), &[1, 2, 3]].concat()).unwrap();
         let err = read_atis_tddat(&f, true, true, (0, None)).unwrap_err().to_string();
-        assert!(err.contains("user01_le_0001_td.dat") && err.contains("at byte 8"), "{err}");
+        assert!(err.starts_with("read_atis_tddat: ") && err.contains("user01_le_0001_td.dat") && err.contains("at byte 8"), "{err}");
         let mut bad = b"%h\n".to_vec();
         bad.extend_from_slice(&[0, 4]);
         std::fs::write(&f, bad).unwrap();
         assert!(read_atis_tddat(&f, true, true, (0, None)).unwrap_err().to_string().contains("at byte 4: event size 4"));
+        // y above 239 cannot be flipped into the 240-row frame.
+        std::fs::write(&f, td_dat(&[ev(1, 0, 255, false)])).unwrap();
+        let err = NAVGesture::load_origin_data(&f).unwrap_err().to_string();
+        assert!(err.contains("239 - y[0] = -16"), "{err}");
     }
 }

@@ -1,12 +1,17 @@
 //! numpy's `.npy` arrays and `.npz` archives (`np.savez` / `np.savez_compressed`), the format of
 //! SpikingJelly's `events_np` (keys `t`, `x`, `y`, `p`) and frame caches (key `frames`).
 //!
-//! Reads the numeric dtypes `b1 u1 i1 u2 i2 u4 i4 u8 i8 f4 f8` in either byte order, C order
+//! Reads the numeric dtypes `b1 u1 i1 u2 i2 u4 i4 u8 i8 f2 f4 f8` in either byte order, C order
 //! (Fortran order is accepted for 0-D and 1-D arrays only). Writes little-endian, C order.
+//!
+//! The reader trusts nothing in the file: the header must parse, the dtype must be one of the
+//! above, and the body must hold exactly `shape.product() · itemsize` bytes, so a lying header is
+//! an error naming the file and byte offset, never a read past the data.
 use super::io::{read_file, write_atomic};
 use super::zip;
 use crate::error::{DatasetError, Result};
 use std::path::Path;
+use tch::Tensor;
 
 /// A number that decodes from its bytes in either byte order.
 pub(crate) trait FromBytes: Sized {
@@ -57,6 +62,8 @@ pub enum NpyData {
     F32(Vec<f32>),
     /// `f8`.
     F64(Vec<f64>),
+    /// `f2`: IEEE 754 half-precision numbers, as their bit patterns.
+    F16(Vec<u16>),
 }
 
 /// An n-dimensional array: shape plus values in C order.
@@ -81,6 +88,7 @@ macro_rules! each_dtype {
             NpyData::I64($v) => $body,
             NpyData::F32($v) => $body,
             NpyData::F64($v) => $body,
+            NpyData::F16($v) => $body,
         }
     };
 }
@@ -115,13 +123,17 @@ impl NpyArray {
             NpyData::I64(_) => "<i8",
             NpyData::F32(_) => "<f4",
             NpyData::F64(_) => "<f8",
+            NpyData::F16(_) => "<f2",
         }
     }
 
     /// The values as `f64` (exact for every integer below 2^53).
     #[allow(clippy::unnecessary_cast)] // the macro casts every dtype, f64 included
     pub fn to_f64(&self) -> Vec<f64> {
-        each_dtype!(&self.data, v => v.iter().map(|&x| x as f64).collect())
+        match &self.data {
+            NpyData::F16(v) => v.iter().map(|&h| f16_to_f32(h) as f64).collect(),
+            d => each_dtype!(d, v => v.iter().map(|&x| x as f64).collect()),
+        }
     }
 
     /// The values as `f32` (frames).
@@ -129,8 +141,41 @@ impl NpyArray {
     pub fn to_f32(&self) -> Vec<f32> {
         match &self.data {
             NpyData::F32(v) => v.clone(),
+            NpyData::F16(v) => v.iter().map(|&h| f16_to_f32(h)).collect(),
             d => each_dtype!(d, v => v.iter().map(|&x| x as f32).collect()),
         }
+    }
+
+    /// The array as a CPU tensor of its shape. `u1 i1 i2 i4 i8 f2 f4 f8` keep their dtype
+    /// (`Uint8 Int8 Int16 Int Int64 Half Float Double`; `b1` arrays are `u1` 0/1 here); tch has no
+    /// unsigned 16-, 32- or 64-bit kind, so `u2` becomes `Int` and `u4`, `u8` become `Int64` (a `u8`
+    /// value above `i64::MAX` is an error). Errors if `shape` does not hold exactly the values (the
+    /// fields are public) or a dimension exceeds `i64::MAX`.
+    pub fn to_tensor(&self) -> Result<Tensor> {
+        let what = "NpyArray::to_tensor";
+        let shape: Vec<i64> = self
+            .shape
+            .iter()
+            .map(|&d| i64::try_from(d))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| DatasetError::config(what, format!("shape {:?} has a dimension above i64::MAX", self.shape)))?;
+        if self.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) != Some(self.len()) {
+            return Err(DatasetError::config(what, format!("shape {:?} does not hold the {} values", self.shape, self.len())));
+        }
+        let flat = match &self.data {
+            NpyData::U8(v) => Tensor::f_from_slice(v)?,
+            NpyData::I8(v) => Tensor::f_from_slice(v)?,
+            NpyData::U16(v) => Tensor::f_from_slice(&v.iter().map(|&x| i32::from(x)).collect::<Vec<i32>>())?,
+            NpyData::I16(v) => Tensor::f_from_slice(v)?,
+            NpyData::U32(v) => Tensor::f_from_slice(&v.iter().map(|&x| i64::from(x)).collect::<Vec<i64>>())?,
+            NpyData::I32(v) => Tensor::f_from_slice(v)?,
+            NpyData::U64(_) => Tensor::f_from_slice(&self.to_i64(what)?)?,
+            NpyData::I64(v) => Tensor::f_from_slice(v)?,
+            NpyData::F32(v) => Tensor::f_from_slice(v)?,
+            NpyData::F64(v) => Tensor::f_from_slice(v)?,
+            NpyData::F16(v) => Tensor::f_from_slice(&v.iter().map(|&h| h as i16).collect::<Vec<i16>>())?.f_view_dtype(tch::Kind::Half)?,
+        };
+        Ok(flat.f_reshape(shape.as_slice())?)
     }
 
     /// The values as `i64`; floats must be whole numbers, and `u8` values must fit. `what` names
@@ -141,6 +186,7 @@ impl NpyArray {
             NpyData::U64(v) => v.iter().enumerate().map(|(i, &x)| i64::try_from(x).map_err(|_| bad(i, x.to_string()))).collect(),
             NpyData::F32(v) => v.iter().enumerate().map(|(i, &x)| float_to_i64(x as f64).ok_or_else(|| bad(i, x.to_string()))).collect(),
             NpyData::F64(v) => v.iter().enumerate().map(|(i, &x)| float_to_i64(x).ok_or_else(|| bad(i, x.to_string()))).collect(),
+            NpyData::F16(v) => v.iter().enumerate().map(|(i, &h)| float_to_i64(f16_to_f32(h) as f64).ok_or_else(|| bad(i, f16_to_f32(h).to_string()))).collect(),
             NpyData::U8(v) => Ok(v.iter().map(|&x| x as i64).collect()),
             NpyData::I8(v) => Ok(v.iter().map(|&x| x as i64).collect()),
             NpyData::U16(v) => Ok(v.iter().map(|&x| x as i64).collect()),
@@ -204,7 +250,9 @@ impl NpyArray {
             return Err(err(start, "Fortran-order arrays with more than one dimension are not supported".into()));
         }
         let n = shape.iter().try_fold(1usize, |a, &s| a.checked_mul(s)).ok_or_else(|| err(start, "shape overflows".into()))?;
-        let (order, kind) = descr.split_at(descr.len().min(1));
+        // The byte-order character, then the type code (split on a character boundary: the
+        // header is arbitrary text).
+        let (order, kind) = descr.split_at(descr.chars().next().map_or(0, char::len_utf8));
         let big = match order {
             "<" | "|" | "=" => false,
             ">" => true,
@@ -213,7 +261,7 @@ impl NpyArray {
         let body = &bytes[start + hlen..];
         let size = match kind {
             "b1" | "u1" | "i1" => 1,
-            "u2" | "i2" => 2,
+            "u2" | "i2" | "f2" => 2,
             "u4" | "i4" | "f4" => 4,
             "u8" | "i8" | "f8" => 8,
             _ => return Err(err(start, format!("unsupported dtype {descr:?} (numeric dtypes only)"))),
@@ -232,6 +280,7 @@ impl NpyArray {
             "f4" => NpyData::F32(numbers(body, big)),
             "u8" => NpyData::U64(numbers(body, big)),
             "i8" => NpyData::I64(numbers(body, big)),
+            "f2" => NpyData::F16(numbers(body, big)),
             _ => NpyData::F64(numbers(body, big)),
         };
         Ok(NpyArray { shape, data })
@@ -242,17 +291,33 @@ fn float_to_i64(x: f64) -> Option<i64> {
     (x.is_finite() && x.fract() == 0.0 && x.abs() < 9.2e18).then_some(x as i64)
 }
 
-/// `np.load(file)` of an `.npz`: every array by key (the entry name without `.npy`), in archive order.
+/// The value of the IEEE 754 half-precision number with bits `h` (exact in `f32`).
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let fraction = f32::from(h & 0x3FF);
+    sign * match (h >> 10) & 0x1F {
+        0 => fraction * 2f32.powi(-24),
+        31 if fraction == 0.0 => f32::INFINITY,
+        31 => f32::NAN,
+        e => (1.0 + fraction / 1024.0) * 2f32.powi(i32::from(e) - 15),
+    }
+}
+
+/// `np.load(file)` of an `.npz`: every array by key (the entry name without `.npy`), in archive
+/// order. Errors (named `read_npz`) on anything but a well-formed archive of well-formed arrays.
 pub fn read_npz(file: impl AsRef<Path>) -> Result<Vec<(String, NpyArray)>> {
     let file = file.as_ref();
-    let bytes = read_file(file)?;
-    zip::read_all(file, &bytes)?
-        .into_iter()
-        .map(|(name, data)| {
-            let key = name.strip_suffix(".npy").unwrap_or(&name).to_string();
-            NpyArray::from_npy_bytes(&file.join(&name), 0, &data).map(|a| (key, a))
-        })
-        .collect()
+    let arrays = || -> Result<Vec<(String, NpyArray)>> {
+        let bytes = read_file(file)?;
+        zip::read_all(file, &bytes)?
+            .into_iter()
+            .map(|(name, data)| {
+                let key = name.strip_suffix(".npy").unwrap_or(&name).to_string();
+                NpyArray::from_npy_bytes(&file.join(&name), 0, &data).map(|a| (key, a))
+            })
+            .collect()
+    };
+    arrays().map_err(|e| e.in_reader("read_npz"))
 }
 
 /// `np.savez` (`compressed == false`) or `np.savez_compressed`: writes `arrays` as `<key>.npy`
@@ -272,32 +337,8 @@ pub(crate) fn take_key(arrays: &mut Vec<(String, NpyArray)>, key: &str, file: &P
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// `np.savez_compressed('ev_c.npz', t=[1,5,9], x=[3,4,5], y=[0,33,7], p=[1,0,1])`, all
-    /// `np.uint32`, written by numpy 2.4 (ZIP64 local headers, deflate).
-    pub(crate) const NUMPY_EVENTS_NPZ: &str = "504b03042d00000008000000210089f2c471ffffffffffffffff05001400742e6e7079010010008c000000000000004d\
-000000000000009bec17ea1b10c9c850c650ad9e925a9c5ca46ea5a06e536aa2aea3a09e965f54529498179f5f94920a\
-12774bcc294e058a17672416a402f91ac63a9a3a0ab50a14002e460606065620e6046200504b03042d00000008000000\
-210030d3831bffffffffffffffff05001400782e6e7079010010008c000000000000004d000000000000009bec17ea1b\
-10c9c850c650ad9e925a9c5ca46ea5a06e536aa2aea3a09e965f54529498179f5f94920a12774bcc294e058a17672416\
-a402f91ac63a9a3a0ab50a14002e66060606162066056200504b03042d00000008000000210079a58277ffffffffffff\
-ffff05001400792e6e7079010010008c000000000000004c000000000000009bec17ea1b10c9c850c650ad9e925a9c5c\
-a46ea5a06e536aa2aea3a09e965f54529498179f5f94920a12774bcc294e058a17672416a402f91ac63a9a3a0ab50a14\
-002e062050046276200600504b03042d00000008000000210002d490fcffffffffffffffff05001400702e6e70790100\
-10008c0000000000000049000000000000009bec17ea1b10c9c850c650ad9e925a9c5ca46ea5a06e536aa2aea3a09e96\
-5f54529498179f5f94920a12774bcc294e058a17672416a402f91ac63a9a3a0ab50a14002e46060800d100504b01022d\
-032d00000008000000210089f2c4714d0000008c000000050000000000000000000000800100000000742e6e7079504b\
-01022d032d00000008000000210030d3831b4d0000008c000000050000000000000000000000800184000000782e6e70\
-79504b01022d032d00000008000000210079a582774c0000008c00000005000000000000000000000080010801000079\
-2e6e7079504b01022d032d00000008000000210002d490fc490000008c00000005000000000000000000000080018b01\
-0000702e6e7079504b05060000000004000400cc0000000b0200000000";
-
-    pub(crate) fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
-    }
 
     #[test]
     fn npy_header_matches_numpy_byte_for_byte() {
@@ -321,11 +362,44 @@ a46ea5a06e536aa2aea3a09e965f54529498179f5f94920a12774bcc294e058a17672416a402f91a
         assert!(e.contains("be.npy") && e.contains("at byte 80") && e.contains("needs 4"), "{e}");
     }
 
+    /// A `.npy` entry with header `dict` over `body`.
+    fn npy(dict: &str, body: &[u8]) -> Vec<u8> {
+        let header = format!("{dict}\n");
+        [b"\x93NUMPY\x01\x00".as_slice(), &(header.len() as u16).to_le_bytes(), header.as_bytes(), body].concat()
+    }
+
+    #[test]
+    fn non_ascii_and_lying_headers_are_errors() {
+        let dir = crate::neuromorphic::tests::test_dir("npy_headers");
+        let f = dir.join("frames.npz");
+        let frames = |dict: &str, body: &[u8]| {
+            let archive = zip::write_archive(&[("frames.npy".to_string(), npy(dict, body))], false).unwrap();
+            std::fs::write(&f, archive).unwrap();
+            crate::neuromorphic::load_npz_frames(&f)
+        };
+        // A descr starting with a multi-byte character split the string inside it (a panic).
+        for descr in ["é4", "<é", "ü", ""] {
+            let e = frames(&format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (1,), }}"), &[0; 4]).unwrap_err().to_string();
+            assert!(e.starts_with("read_npz: ") && e.contains("frames.npz/frames.npy") && e.contains("unsupported dtype"), "{descr}: {e}");
+        }
+        // A dimension above i64::MAX next to a zero one holds no values but makes no tensor.
+        let e = frames("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 18446744073709551615), }", &[]).unwrap_err().to_string();
+        assert!(e.starts_with("load_npz_frames: NpyArray::to_tensor: shape [0, 18446744073709551615] has a dimension above i64::MAX"), "{e}");
+        // More values claimed than held, and a product that overflows.
+        let e = frames("{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }", &[0; 8]).unwrap_err().to_string();
+        assert!(e.contains("data has 8 bytes, shape [1099511627776] of <f4 needs 4398046511104"), "{e}");
+        let e = frames("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 8), }", &[0; 8]).unwrap_err().to_string();
+        assert!(e.contains("shape overflows"), "{e}");
+        // Half precision reads back exactly: 1, -2.5, 65504, and the smallest subnormal 2^-24.
+        let t = frames("{'descr': '<f2', 'fortran_order': False, 'shape': (2, 2), }", &[0x00, 0x3C, 0x00, 0xC1, 0xFF, 0x7B, 0x01, 0x00]).unwrap();
+        assert_eq!((t.size(), Vec::<f32>::try_from(&t.flatten(0, -1)).unwrap()), (vec![2, 2], vec![1.0, -2.5, 65504.0, 2f32.powi(-24)]));
+    }
+
     #[test]
     fn reads_an_npz_written_by_numpy() {
         let dir = crate::neuromorphic::tests::test_dir("npz_numpy");
         let f = dir.join("ev_c.npz");
-        std::fs::write(&f, hex(NUMPY_EVENTS_NPZ)).unwrap();
+        std::fs::write(&f, crate::fixtures::numpy_events_npz()).unwrap();
         let arrays = read_npz(&f).unwrap();
         let keys: Vec<&str> = arrays.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["t", "x", "y", "p"]);

@@ -3,7 +3,9 @@
 //! read through the `hdf5` crate. Events are `(t, x)` only, and frames are `[F, 700]`, made by the
 //! `_shd` variants of the integration functions (the `'time'` split divides exactly).
 use super::folder::{ensure_extracted, extract_each_zip, Resource};
-use super::integrate::{duration_segments, number_segments, save_frames_to_npz, load_npz_frames, time_segments, SplitBy};
+use super::integrate::{
+    check_frames_num, duration_segments, frame_values, load_npz_frames, number_segments, save_frames_to_npz, time_segments, SplitBy,
+};
 use super::io::{build_dir_atomic, create_dir, sorted_entries};
 use super::parallel::par_for_each;
 use crate::dataset::Dataset;
@@ -89,7 +91,7 @@ fn segment_frame(x: &[u16], w: usize, j_l: usize, j_r: usize, out: &mut [f32]) -
 
 /// `integrate_events_segment_to_frame_shd(x, W, j_l, j_r)`: spikes per channel in `[j_l, j_r)`, `[W]`.
 pub fn integrate_events_segment_to_frame_shd(x: &[u16], w: usize, j_l: usize, j_r: usize) -> Result<Tensor> {
-    let mut frame = vec![0f32; w];
+    let mut frame = vec![0f32; frame_values("integrate_events_segment_to_frame_shd", 1, w)?];
     segment_frame(x, w, j_l, j_r, &mut frame)?;
     Ok(Tensor::f_from_slice(&frame)?)
 }
@@ -97,9 +99,7 @@ pub fn integrate_events_segment_to_frame_shd(x: &[u16], w: usize, j_l: usize, j_
 /// `cal_fixed_frames_number_segment_index_shd(events_t, split_by, frames_num)`: as the camera
 /// version, but `'time'` uses `dt = (t_{N-1} − t_0) / M` (true division).
 pub fn cal_fixed_frames_number_segment_index_shd(events_t: &[f64], split_by: SplitBy, frames_num: usize) -> Result<(Vec<usize>, Vec<usize>)> {
-    if frames_num == 0 {
-        return Err(DatasetError::config("frames_number", "must be positive"));
-    }
+    check_frames_num("cal_fixed_frames_number_segment_index_shd", frames_num)?;
     if events_t.iter().any(|t| !t.is_finite()) {
         return Err(DatasetError::config("cal_fixed_frames_number_segment_index_shd", "spike times must be finite"));
     }
@@ -121,8 +121,10 @@ fn stack(frames: &[f32], n: usize, w: usize) -> Result<Tensor> {
 
 /// `integrate_events_by_fixed_frames_number_shd(events, split_by, frames_num, W)`: `[F, W]`.
 pub fn integrate_events_by_fixed_frames_number_shd(events: &ShdEvents, split_by: SplitBy, frames_num: usize, w: usize) -> Result<Tensor> {
+    let what = "integrate_events_by_fixed_frames_number_shd";
+    check_frames_num(what, frames_num)?;
+    let mut frames = vec![0f32; frame_values(what, frames_num, w)?];
     let (j_l, j_r) = cal_fixed_frames_number_segment_index_shd(&events.t, split_by, frames_num)?;
-    let mut frames = vec![0f32; frames_num * w];
     for (j, chunk) in frames.chunks_exact_mut(w.max(1)).enumerate().take(frames_num) {
         segment_frame(&events.x, w, j_l[j], j_r[j], chunk)?;
     }
@@ -139,7 +141,7 @@ pub fn integrate_events_by_fixed_duration_shd(events: &ShdEvents, duration: f64,
         ));
     }
     let segments = duration_segments(&events.t, duration);
-    let mut frames = vec![0f32; segments.len() * w];
+    let mut frames = vec![0f32; frame_values("integrate_events_by_fixed_duration_shd", segments.len(), w)?];
     for (&(a, b), chunk) in segments.iter().zip(frames.chunks_exact_mut(w.max(1))) {
         segment_frame(&events.x, w, a, b, chunk)?;
     }
@@ -154,7 +156,7 @@ pub fn custom_integrate_function_example(events: &ShdEvents, w: usize) -> Result
         return Err(DatasetError::config("custom_integrate_function_example", "no spikes"));
     }
     let split = Tensor::f_randint_low(0, n, [1], (tch::Kind::Int64, tch::Device::Cpu))?.f_int64_value(&[0])? as usize;
-    let mut frames = vec![0f32; 2 * w];
+    let mut frames = vec![0f32; frame_values("custom_integrate_function_example", 2, w)?];
     let (a, b) = frames.split_at_mut(w);
     segment_frame(&events.x, w, 0, split, a)?;
     segment_frame(&events.x, w, split, events.x.len(), b)?;
@@ -169,7 +171,12 @@ struct ShdFile {
 }
 
 impl ShdFile {
+    /// Opens `path` and reads its labels (errors name `SpikingHeidelbergDigits`).
     fn open(path: &Path) -> Result<Self> {
+        Self::read_labels(path).map_err(|e| e.in_reader("SpikingHeidelbergDigits"))
+    }
+
+    fn read_labels(path: &Path) -> Result<Self> {
         let err = |e: hdf5::Error| DatasetError::format(path, 0, format!("not a readable SHD HDF5 file: {e}"));
         let file = hdf5::File::open(path).map_err(err)?;
         let labels = file.dataset("labels").and_then(|d| d.read_raw::<i64>()).map_err(err)?;
@@ -179,7 +186,12 @@ impl ShdFile {
         Ok(ShdFile { path: path.to_path_buf(), file, labels })
     }
 
+    /// Sample `i` (errors name `SpikingHeidelbergDigits`).
     fn events(&self, i: usize) -> Result<ShdEvents> {
+        self.read_events(i).map_err(|e| e.in_reader("SpikingHeidelbergDigits"))
+    }
+
+    fn read_events(&self, i: usize) -> Result<ShdEvents> {
         let err = |e: hdf5::Error| DatasetError::format(&self.path, 0, format!("sample {i}: {e}"));
         let t: Vec<VarLenArray<f64>> = self.file.dataset("spikes/times").and_then(|d| d.read_slice_1d(i..i + 1)).map_err(err)?.to_vec();
         let x: Vec<VarLenArray<u16>> = self.file.dataset("spikes/units").and_then(|d| d.read_slice_1d(i..i + 1)).map_err(err)?.to_vec();
@@ -217,7 +229,10 @@ impl SpikingHeidelbergDigits {
             return Ok(SpikingHeidelbergDigits { events: Some(ShdFile::open(&extract_root.join(format!("shd_{split}.h5")))?), frames: Vec::new() });
         };
         match &data_type {
-            ShdDataType::FramesNumber { frames_number: 0, .. } => return Err(DatasetError::config("frames_number", "must be positive")),
+            ShdDataType::FramesNumber { frames_number, .. } => {
+                check_frames_num("SpikingHeidelbergDigits", *frames_number)?;
+                frame_values("SpikingHeidelbergDigits", *frames_number, SHD_W)?;
+            }
             ShdDataType::Duration(d) if *d <= 0 => return Err(DatasetError::config("duration", format!("must be positive, got {d}"))),
             _ => {}
         }
@@ -300,18 +315,7 @@ impl Dataset for SpikingHeidelbergDigits {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// An SHD-layout h5 file: vlen float32 `spikes/times`, vlen uint16 `spikes/units`, uint8 `labels`.
-    fn write_h5(path: &Path, samples: &[(&[f32], &[u16], u8)]) {
-        let f = hdf5::File::create(path).unwrap();
-        let g = f.create_group("spikes").unwrap();
-        let times: Vec<VarLenArray<f32>> = samples.iter().map(|s| VarLenArray::from_slice(s.0)).collect();
-        let units: Vec<VarLenArray<u16>> = samples.iter().map(|s| VarLenArray::from_slice(s.1)).collect();
-        let labels: Vec<u8> = samples.iter().map(|s| s.2).collect();
-        g.new_dataset_builder().with_data(times.as_slice()).create("times").unwrap();
-        g.new_dataset_builder().with_data(units.as_slice()).create("units").unwrap();
-        f.new_dataset_builder().with_data(labels.as_slice()).create("labels").unwrap();
-    }
+    use crate::fixtures::shd_h5;
 
     #[test]
     fn checklist_257_shd_frames_by_number_time_and_duration() {
@@ -335,8 +339,8 @@ mod tests {
     fn reads_h5_samples_and_caches_frames() {
         let root = crate::neuromorphic::tests::test_dir("shd");
         std::fs::create_dir_all(root.join("extract")).unwrap();
-        write_h5(&root.join("extract/shd_train.h5"), &[(&[0.0, 0.5, 1.0], &[3, 4, 3], 7), (&[0.25], &[699], 19)]);
-        write_h5(&root.join("extract/shd_test.h5"), &[(&[0.125, 0.75], &[0, 1], 0)]);
+        shd_h5(&root.join("extract/shd_train.h5"), &[(&[0.0, 0.5, 1.0], &[3, 4, 3], 7), (&[0.25], &[699], 19)]).unwrap();
+        shd_h5(&root.join("extract/shd_test.h5"), &[(&[0.125, 0.75], &[0, 1], 0)]).unwrap();
         let ev = SpikingHeidelbergDigits::new(&root, true, ShdDataType::Event).unwrap();
         assert_eq!((ev.len(), ev.targets()), (2, vec![7, 19]));
         let (e, label) = ev.get_events(0).unwrap();

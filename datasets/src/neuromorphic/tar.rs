@@ -39,6 +39,10 @@ impl<R: Read> Read for Counted<R> {
 /// Extracts the gzip-compressed tar `archive` into `dest`, streaming file contents. Errors name
 /// the archive and the byte offset in the decompressed tar stream.
 pub(crate) fn extract_tar_gz(archive: &Path, dest: &Path) -> Result<()> {
+    extract(archive, dest).map_err(|e| e.in_reader("extract_tar_gz"))
+}
+
+fn extract(archive: &Path, dest: &Path) -> Result<()> {
     let file = File::open(archive).map_err(|e| DatasetError::io(archive, e))?;
     let mut r = Counted { inner: GzDecoder::new(BufReader::new(file)), offset: 0 };
     let err = |at: u64, msg: String| DatasetError::format(archive, at, format!("{msg} (offset in the decompressed tar)"));
@@ -65,6 +69,14 @@ pub(crate) fn extract_tar_gz(archive: &Path, dest: &Path) -> Result<()> {
             }
         }
         if got == 0 || header.iter().all(|&b| b == 0) {
+            // The end of the archive: read the padding to the end of the gzip stream, so a cut or
+            // corrupt stream is caught by its length and CRC-32 check (tar pads to 10 KiB
+            // records; much more than that is not padding).
+            let at = r.offset;
+            let rest = std::io::copy(&mut (&mut r).take(1 << 20), &mut std::io::sink()).map_err(|e| gz(at, e))?;
+            if rest == 1 << 20 {
+                return Err(err(at, "more than 1 MiB of data after the end of the archive".into()));
+            }
             return Ok(());
         }
         if got < 512 {
@@ -124,48 +136,16 @@ pub(crate) fn extract_tar_gz(archive: &Path, dest: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::fixtures::tar_gz;
     use flate2::write::GzEncoder;
-
-    /// A ustar header for a regular file (`'0'`) or directory (`'5'`).
-    fn header(name: &str, size: usize, kind: u8) -> [u8; 512] {
-        let mut h = [0u8; 512];
-        h[..name.len()].copy_from_slice(name.as_bytes());
-        h[100..107].copy_from_slice(b"0000644");
-        h[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
-        h[136..147].copy_from_slice(b"00000000000");
-        h[156] = kind;
-        h[257..263].copy_from_slice(b"ustar\0");
-        h[263..265].copy_from_slice(b"00");
-        h[148..156].copy_from_slice(b"        ");
-        let sum: u32 = h.iter().map(|&b| b as u32).sum();
-        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
-        h
-    }
-
-    /// A `.tar.gz` of `files` (names ending in `/` are directories).
-    pub(crate) fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut tar = Vec::new();
-        for (name, data) in files {
-            let dir = name.ends_with('/');
-            tar.extend_from_slice(&header(name, if dir { 0 } else { data.len() }, if dir { b'5' } else { b'0' }));
-            if !dir {
-                tar.extend_from_slice(data);
-                tar.resize(tar.len().div_ceil(512) * 512, 0);
-            }
-        }
-        tar.extend_from_slice(&[0u8; 1024]);
-        let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(&tar).unwrap();
-        gz.finish().unwrap()
-    }
 
     #[test]
     fn extracts_files_and_rejects_bad_archives() {
         let dir = crate::neuromorphic::tests::test_dir("tar");
         let archive = dir.join("a.tar.gz");
-        std::fs::write(&archive, tar_gz(&[("DvsGesture/", b""), ("DvsGesture/trials_to_train.txt", b"user01_fluorescent.aedat\n")])).unwrap();
+        std::fs::write(&archive, tar_gz(&[("DvsGesture/", b""), ("DvsGesture/trials_to_train.txt", b"user01_fluorescent.aedat\n")]).unwrap()).unwrap();
         extract_tar_gz(&archive, &dir.join("out")).unwrap();
         assert_eq!(std::fs::read(dir.join("out/DvsGesture/trials_to_train.txt")).unwrap(), b"user01_fluorescent.aedat\n");
         // A corrupted header checksum.
@@ -178,5 +158,10 @@ pub(crate) mod tests {
         assert!(e.contains("a.tar.gz") && e.contains("at byte 0") && e.contains("checksum"), "{e}");
         std::fs::write(&archive, b"plain text").unwrap();
         assert!(extract_tar_gz(&archive, &dir.join("out3")).unwrap_err().to_string().contains("gzip"));
+        // A stream cut after the end-of-archive blocks: the gzip length and CRC check catch it.
+        let whole = tar_gz(&[("a.txt", b"x")]).unwrap();
+        std::fs::write(&archive, &whole[..whole.len() - 4]).unwrap();
+        let e = extract_tar_gz(&archive, &dir.join("out4")).unwrap_err().to_string();
+        assert!(e.starts_with("extract_tar_gz: ") && e.contains("corrupt gzip data"), "{e}");
     }
 }

@@ -181,7 +181,10 @@ pub(crate) fn read_all(file: &Path, data: &[u8]) -> Result<Vec<(String, Vec<u8>)
     let list = entries(&mut cursor, file)?;
     let mut out = Vec::with_capacity(list.len());
     for e in list {
-        let mut bytes = Vec::with_capacity(e.size.min(1 << 30) as usize);
+        // The recorded size is untrusted: reserve no more than the entry's share of the archive
+        // can inflate to (deflate expands at most 1032-fold); `read_entry` checks the real size.
+        let most = (data.len() as u64).min(e.compressed).saturating_mul(if e.method == 0 { 1 } else { 1032 });
+        let mut bytes = Vec::with_capacity(e.size.min(most) as usize);
         read_entry(&mut cursor, file, &e, &mut bytes)?;
         out.push((e.name, bytes));
     }
@@ -189,7 +192,7 @@ pub(crate) fn read_all(file: &Path, data: &[u8]) -> Result<Vec<(String, Vec<u8>)
 }
 
 /// A zip archive of `files` (`(name, bytes)`), deflated when `compress`, else stored.
-pub(crate) fn write_archive(files: &[(String, Vec<u8>)], compress: bool) -> Result<Vec<u8>> {
+pub fn write_archive(files: &[(String, Vec<u8>)], compress: bool) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut central = Vec::new();
     for (name, data) in files {
@@ -244,6 +247,10 @@ pub(crate) fn write_archive(files: &[(String, Vec<u8>)], compress: bool) -> Resu
 /// Extracts the archive `zip_file` into `dest` (directories as listed, files streamed); names that
 /// would leave `dest` (absolute or with `..`) are rejected.
 pub(crate) fn extract_zip(zip_file: &Path, dest: &Path) -> Result<()> {
+    extract(zip_file, dest).map_err(|e| e.in_reader("extract_zip"))
+}
+
+fn extract(zip_file: &Path, dest: &Path) -> Result<()> {
     let mut f = std::io::BufReader::new(File::open(zip_file).map_err(|e| DatasetError::io(zip_file, e))?);
     for e in entries(&mut f, zip_file)? {
         let rel = Path::new(&e.name);
