@@ -169,7 +169,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sj-state-dict-npz-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let vs = nn::VarStore::new(Device::Cpu);
-        let fc = Linear::new(&(vs.root() / "0"), 3, 2, true);
+        let fc = Linear::new(&(vs.root() / "0"), 3, 2, true).unwrap();
         let floats = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
         // Headers that claim more values than their entries hold: tch's reader read past the
         // buffer (garbage in the weights, or a crash for a large claim).

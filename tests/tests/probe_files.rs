@@ -782,7 +782,7 @@ fn dataset_archives_zip_and_tar() {
 /// A 3 -> 2 linear layer's variables under `0.`.
 fn linear_vs() -> nn::VarStore {
     let vs = nn::VarStore::new(Device::Cpu);
-    let _fc = Linear::new(&(vs.root() / "0"), 3, 2, true);
+    let _fc = Linear::new(&(vs.root() / "0"), 3, 2, true).unwrap();
     vs
 }
 
