@@ -63,6 +63,31 @@ a46ea5a06e536aa2aea3a09e965f54529498179f5f94920a12774bcc294e058a17672416a402f91a
         .collect()
 }
 
+/// A `.npy` file (format 1.0) whose header is the text `dict` (e.g. `{'descr': '<f4',
+/// 'fortran_order': False, 'shape': (2,), }`, written as given, then a newline) over `body`: for
+/// arrays whose header says anything at all. [`NpyArray::to_npy_bytes`] writes consistent ones.
+///
+/// [`NpyArray::to_npy_bytes`]: crate::neuromorphic::NpyArray::to_npy_bytes
+pub fn npy(dict: &str, body: &[u8]) -> Result<Vec<u8>> {
+    let header = format!("{dict}\n");
+    let len = u16::try_from(header.len()).map_err(|_| {
+        DatasetError::config(
+            "npy",
+            format!(
+                "a {}-byte header does not fit format 1.0's 16-bit length",
+                header.len()
+            ),
+        )
+    })?;
+    Ok([
+        b"\x93NUMPY\x01\x00".as_slice(),
+        &len.to_le_bytes(),
+        header.as_bytes(),
+        body,
+    ]
+    .concat())
+}
+
 /// The 28-byte header of an AEDAT 3.1 packet of `capacity` events of `size` bytes (event source
 /// 1, timestamp offset 4, every event counted as present and valid).
 pub fn aedat3_packet_header(event_type: u16, size: u32, overflow: u32, capacity: u32) -> Vec<u8> {

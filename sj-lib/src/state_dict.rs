@@ -156,12 +156,8 @@ mod tests {
 
     /// A `.npy` entry whose header says `shape` of `<f4` over `body`.
     fn npy(shape: &str, body: &[u8]) -> Vec<u8> {
-        let header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}\n");
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        out.extend_from_slice(header.as_bytes());
-        out.extend_from_slice(body);
-        out
+        let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+        sj_datasets::fixtures::npy(&dict, body).unwrap()
     }
 
     #[test]

