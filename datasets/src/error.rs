@@ -7,20 +7,34 @@ use std::path::Path;
 pub enum DatasetError {
     /// A file-system error, with the path involved.
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     /// Malformed contents: a wrong magic number, a truncated file, a bad value.
     #[error("{file}: at byte {offset}: {message}")]
-    Format { file: String, offset: u64, message: String },
+    Format {
+        file: String,
+        offset: u64,
+        message: String,
+    },
     /// A dataset directory or file that is not there, with where it is expected and how to get it.
     #[error("{what} not found at {path}: {hint}")]
-    Missing { what: String, path: String, hint: String },
+    Missing {
+        what: String,
+        path: String,
+        hint: String,
+    },
     /// A bad argument (batch size 0, an index out of range, a wrong shape).
     #[error("{what}: {message}")]
     Config { what: String, message: String },
     /// An error of a public reader, prefixed with the name of the reader that met it (`read_npz:
     /// <file>: at byte 0: not a zip archive ...`); a reader calling another keeps the inner name.
     #[error("{reader}: {source}")]
-    Reader { reader: String, source: Box<DatasetError> },
+    Reader {
+        reader: String,
+        source: Box<DatasetError>,
+    },
     /// An error raised by libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),
@@ -35,12 +49,19 @@ pub type Result<T> = std::result::Result<T, DatasetError>;
 impl DatasetError {
     /// A [`DatasetError::Io`] for `path`.
     pub fn io(path: &Path, source: std::io::Error) -> Self {
-        DatasetError::Io { path: path.display().to_string(), source }
+        DatasetError::Io {
+            path: path.display().to_string(),
+            source,
+        }
     }
 
     /// A [`DatasetError::Format`] at byte `offset` of `file`.
     pub fn format(file: &Path, offset: u64, message: impl Into<String>) -> Self {
-        DatasetError::Format { file: file.display().to_string(), offset, message: message.into() }
+        DatasetError::Format {
+            file: file.display().to_string(),
+            offset,
+            message: message.into(),
+        }
     }
 
     /// This error inside a [`DatasetError::Reader`] naming `reader`, unless it names a reader
@@ -48,12 +69,18 @@ impl DatasetError {
     pub fn in_reader(self, reader: &str) -> Self {
         match self {
             e @ DatasetError::Reader { .. } => e,
-            e => DatasetError::Reader { reader: reader.to_string(), source: Box::new(e) },
+            e => DatasetError::Reader {
+                reader: reader.to_string(),
+                source: Box::new(e),
+            },
         }
     }
 
     /// A [`DatasetError::Config`] for `what`.
     pub fn config(what: impl Into<String>, message: impl Into<String>) -> Self {
-        DatasetError::Config { what: what.into(), message: message.into() }
+        DatasetError::Config {
+            what: what.into(),
+            message: message.into(),
+        }
     }
 }

@@ -18,13 +18,23 @@ pub use crate::neuromorphic::zip::write_archive as zip_archive;
 
 /// `bytes` compressed by `encoder` (`what` names the caller in the error, which writing to
 /// memory never gives).
-fn compress<W: Write>(mut encoder: W, bytes: &[u8], what: &str, finish: impl FnOnce(W) -> std::io::Result<Vec<u8>>) -> Result<Vec<u8>> {
-    encoder.write_all(bytes).and_then(|_| finish(encoder)).map_err(|e| DatasetError::config(what, e.to_string()))
+fn compress<W: Write>(
+    mut encoder: W,
+    bytes: &[u8],
+    what: &str,
+    finish: impl FnOnce(W) -> std::io::Result<Vec<u8>>,
+) -> Result<Vec<u8>> {
+    encoder
+        .write_all(bytes)
+        .and_then(|_| finish(encoder))
+        .map_err(|e| DatasetError::config(what, e.to_string()))
 }
 
 /// A length as the `u32` field of a format, or an error naming `what`.
 fn len32(n: usize, what: &str) -> Result<u32> {
-    u32::try_from(n).map_err(|_| DatasetError::config(what, format!("{n} bytes do not fit a 32-bit length field")))
+    u32::try_from(n).map_err(|_| {
+        DatasetError::config(what, format!("{n} bytes do not fit a 32-bit length field"))
+    })
 }
 
 /// `np.savez_compressed('ev_c.npz', t=[1,5,9], x=[3,4,5], y=[0,33,7], p=[1,0,1])`, all
@@ -47,7 +57,35 @@ a46ea5a06e536aa2aea3a09e965f54529498179f5f94920a12774bcc294e058a17672416a402f91a
 2e6e7079504b01022d032d00000008000000210002d490fc490000008c00000005000000000000000000000080018b01\
 0000702e6e7079504b05060000000004000400cc0000000b0200000000";
     let digit = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-    HEX.as_bytes().chunks_exact(2).map(|p| digit(p[0]) << 4 | digit(p[1])).collect()
+    HEX.as_bytes()
+        .chunks_exact(2)
+        .map(|p| digit(p[0]) << 4 | digit(p[1]))
+        .collect()
+}
+
+/// A `.npy` file (format 1.0) whose header is the text `dict` (e.g. `{'descr': '<f4',
+/// 'fortran_order': False, 'shape': (2,), }`, written as given, then a newline) over `body`: for
+/// arrays whose header says anything at all. [`NpyArray::to_npy_bytes`] writes consistent ones.
+///
+/// [`NpyArray::to_npy_bytes`]: crate::neuromorphic::NpyArray::to_npy_bytes
+pub fn npy(dict: &str, body: &[u8]) -> Result<Vec<u8>> {
+    let header = format!("{dict}\n");
+    let len = u16::try_from(header.len()).map_err(|_| {
+        DatasetError::config(
+            "npy",
+            format!(
+                "a {}-byte header does not fit format 1.0's 16-bit length",
+                header.len()
+            ),
+        )
+    })?;
+    Ok([
+        b"\x93NUMPY\x01\x00".as_slice(),
+        &len.to_le_bytes(),
+        header.as_bytes(),
+        body,
+    ]
+    .concat())
 }
 
 /// The 28-byte header of an AEDAT 3.1 packet of `capacity` events of `size` bytes (event source
@@ -69,7 +107,10 @@ pub fn aedat3_packet_header(event_type: u16, size: u32, overflow: u32, capacity:
 /// bit 1 polarity, bits 2–16 `y`, bits 17–31 `x`. `x` and `y` must fit in 15 bits, `p` in one.
 pub fn aedat3_polarity_event(x: u32, y: u32, p: u32, ts: u32) -> Result<Vec<u8>> {
     if x > 0x7FFF || y > 0x7FFF || p > 1 {
-        return Err(DatasetError::config("aedat3_polarity_event", format!("x = {x} and y = {y} need 15 bits, p = {p} one")));
+        return Err(DatasetError::config(
+            "aedat3_polarity_event",
+            format!("x = {x} and y = {y} need 15 bits, p = {p} one"),
+        ));
     }
     let data = (x << 17) | (y << 2) | (p << 1) | 1;
     Ok([data.to_le_bytes(), ts.to_le_bytes()].concat())
@@ -103,7 +144,10 @@ pub fn aedat2_file(events: &[(u32, u32)]) -> Vec<u8> {
 /// 41–48, `p` in bit 49; `x` must fit in 9 bits.
 pub fn td_event(t: u32, x: u16, y: u8, p: bool) -> Result<[u8; 8]> {
     if x > 0x1FF {
-        return Err(DatasetError::config("td_event", format!("x = {x} needs 9 bits")));
+        return Err(DatasetError::config(
+            "td_event",
+            format!("x = {x} needs 9 bits"),
+        ));
     }
     Ok((u64::from(t) | u64::from(x) << 32 | u64::from(y) << 41 | u64::from(p) << 49).to_le_bytes())
 }
@@ -119,7 +163,8 @@ pub fn td_dat(events: &[[u8; 8]]) -> Vec<u8> {
 /// The 128-byte MAT v5 header: text, subsystem offset, version 0x0100 and the endian indicator
 /// (`IM` little-endian, `MI` when `big`), written in that byte order.
 pub fn mat5_header(big: bool) -> Vec<u8> {
-    let mut h = b"MATLAB 5.0 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2018".to_vec();
+    let mut h =
+        b"MATLAB 5.0 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2018".to_vec();
     h.resize(116, b' ');
     h.extend_from_slice(&[0u8; 8]);
     h.extend_from_slice(&mat5_u16(0x0100, big));
@@ -162,9 +207,30 @@ fn mat5_element(kind: u32, data: &[u8], big: bool, small: bool) -> Result<Vec<u8
 /// A `miMATRIX` element: array class `class` (6 double, 7 single, 8–15 int8 to uint64),
 /// dimensions `dims`, name `name`, and `values` stored as MAT data type `kind` (e.g.
 /// [`MI_DOUBLE`](crate::neuromorphic::mat5::MI_DOUBLE)), column-major, in the file's byte order.
-pub fn mat5_matrix(name: &str, class: u32, dims: &[i32], kind: u32, values: &[u8], big: bool) -> Result<Vec<u8>> {
-    let mut body = mat5_element(MI_UINT32, &[mat5_u32(class, big), [0; 4]].concat(), big, false)?;
-    let dims: Vec<u8> = dims.iter().flat_map(|d| if big { d.to_be_bytes() } else { d.to_le_bytes() }).collect();
+pub fn mat5_matrix(
+    name: &str,
+    class: u32,
+    dims: &[i32],
+    kind: u32,
+    values: &[u8],
+    big: bool,
+) -> Result<Vec<u8>> {
+    let mut body = mat5_element(
+        MI_UINT32,
+        &[mat5_u32(class, big), [0; 4]].concat(),
+        big,
+        false,
+    )?;
+    let dims: Vec<u8> = dims
+        .iter()
+        .flat_map(|d| {
+            if big {
+                d.to_be_bytes()
+            } else {
+                d.to_le_bytes()
+            }
+        })
+        .collect();
     body.extend(mat5_element(MI_INT32, &dims, big, false)?);
     body.extend(mat5_element(MI_INT8, name.as_bytes(), big, true)?);
     body.extend(mat5_element(kind, values, big, true)?);
@@ -176,8 +242,18 @@ pub fn mat5_matrix(name: &str, class: u32, dims: &[i32], kind: u32, values: &[u8
 
 /// `element` (little-endian) wrapped in a `miCOMPRESSED` element, as MAT v7 files store variables.
 pub fn mat5_compressed(element: &[u8]) -> Result<Vec<u8>> {
-    let z = compress(ZlibEncoder::new(Vec::new(), Compression::default()), element, "mat5_compressed", |e| e.finish())?;
-    Ok([mat5_u32(MI_COMPRESSED, false).to_vec(), mat5_u32(len32(z.len(), "mat5_compressed")?, false).to_vec(), z].concat())
+    let z = compress(
+        ZlibEncoder::new(Vec::new(), Compression::default()),
+        element,
+        "mat5_compressed",
+        |e| e.finish(),
+    )?;
+    Ok([
+        mat5_u32(MI_COMPRESSED, false).to_vec(),
+        mat5_u32(len32(z.len(), "mat5_compressed")?, false).to_vec(),
+        z,
+    ]
+    .concat())
 }
 
 /// A ustar header for a regular file (`'0'`) or directory (`'5'`).
@@ -204,14 +280,23 @@ pub fn tar_gz(files: &[(&str, &[u8])]) -> Result<Vec<u8>> {
     let mut tar = Vec::new();
     for (name, data) in files {
         let dir = name.ends_with('/');
-        tar.extend_from_slice(&tar_header(name, if dir { 0 } else { data.len() }, if dir { b'5' } else { b'0' })?);
+        tar.extend_from_slice(&tar_header(
+            name,
+            if dir { 0 } else { data.len() },
+            if dir { b'5' } else { b'0' },
+        )?);
         if !dir {
             tar.extend_from_slice(data);
             tar.resize(tar.len().div_ceil(512) * 512, 0);
         }
     }
     tar.extend_from_slice(&[0u8; 1024]);
-    compress(GzEncoder::new(Vec::new(), Compression::default()), &tar, "tar_gz", |e| e.finish())
+    compress(
+        GzEncoder::new(Vec::new(), Compression::default()),
+        &tar,
+        "tar_gz",
+        |e| e.finish(),
+    )
 }
 
 /// Writes an SHD-layout HDF5 file at `path`: vlen float32 `spikes/times`, vlen uint16
@@ -220,11 +305,26 @@ pub fn shd_h5(path: &Path, samples: &[(&[f32], &[u16], u8)]) -> Result<()> {
     let err = |e: hdf5::Error| DatasetError::config("shd_h5", format!("{}: {e}", path.display()));
     let f = hdf5::File::create(path).map_err(err)?;
     let g = f.create_group("spikes").map_err(err)?;
-    let times: Vec<VarLenArray<f32>> = samples.iter().map(|s| VarLenArray::from_slice(s.0)).collect();
-    let units: Vec<VarLenArray<u16>> = samples.iter().map(|s| VarLenArray::from_slice(s.1)).collect();
+    let times: Vec<VarLenArray<f32>> = samples
+        .iter()
+        .map(|s| VarLenArray::from_slice(s.0))
+        .collect();
+    let units: Vec<VarLenArray<u16>> = samples
+        .iter()
+        .map(|s| VarLenArray::from_slice(s.1))
+        .collect();
     let labels: Vec<u8> = samples.iter().map(|s| s.2).collect();
-    g.new_dataset_builder().with_data(times.as_slice()).create("times").map_err(err)?;
-    g.new_dataset_builder().with_data(units.as_slice()).create("units").map_err(err)?;
-    f.new_dataset_builder().with_data(labels.as_slice()).create("labels").map_err(err)?;
+    g.new_dataset_builder()
+        .with_data(times.as_slice())
+        .create("times")
+        .map_err(err)?;
+    g.new_dataset_builder()
+        .with_data(units.as_slice())
+        .create("units")
+        .map_err(err)?;
+    f.new_dataset_builder()
+        .with_data(labels.as_slice())
+        .create("labels")
+        .map_err(err)?;
     Ok(())
 }

@@ -117,13 +117,24 @@ impl IdxArray {
     /// Errors if `dims` (a public field) no longer describes the elements held.
     pub fn to_tensor(&self) -> Result<Tensor> {
         let size: Option<Vec<i64>> = self.dims.iter().map(|&d| i64::try_from(d).ok()).collect();
-        let bytes = self.dims.iter().try_fold(self.dtype.size(), |a, &d| a.checked_mul(d));
+        let bytes = self
+            .dims
+            .iter()
+            .try_fold(self.dtype.size(), |a, &d| a.checked_mul(d));
         match size {
             // `f_from_data_size` reads as many bytes as the size asks for: check them first.
-            Some(size) if bytes == Some(self.data.len()) => Ok(Tensor::f_from_data_size(&self.data, &size, self.dtype.kind())?),
+            Some(size) if bytes == Some(self.data.len()) => Ok(Tensor::f_from_data_size(
+                &self.data,
+                &size,
+                self.dtype.kind(),
+            )?),
             _ => Err(DatasetError::config(
                 "IdxArray::to_tensor",
-                format!("dims {:?} do not describe the {} elements held", self.dims, self.len()),
+                format!(
+                    "dims {:?} do not describe the {} elements held",
+                    self.dims,
+                    self.len()
+                ),
             )),
         }
     }
@@ -157,7 +168,10 @@ fn gunzip(raw: &[u8], path: &Path) -> Result<Vec<u8>> {
             Err(e) => Err(DatasetError::format(
                 path,
                 bytes.len() as u64,
-                format!("corrupt or truncated gzip stream after {} decompressed bytes: {e}", bytes.len()),
+                format!(
+                    "corrupt or truncated gzip stream after {} decompressed bytes: {e}",
+                    bytes.len()
+                ),
             )),
         }
     };
@@ -180,28 +194,49 @@ pub fn parse_idx(bytes: &[u8], file: &Path) -> Result<IdxArray> {
 /// start of `bytes`.
 fn header(bytes: &[u8], file: &Path) -> Result<(IdxType, Vec<usize>, usize, usize)> {
     if bytes.len() < 4 {
-        return Err(DatasetError::format(file, bytes.len() as u64, format!("truncated: {} bytes, an IDX header needs 4", bytes.len())));
+        return Err(DatasetError::format(
+            file,
+            bytes.len() as u64,
+            format!("truncated: {} bytes, an IDX header needs 4", bytes.len()),
+        ));
     }
     if bytes[0] != 0 || bytes[1] != 0 {
         return Err(DatasetError::format(
             file,
             0,
-            format!("not an IDX file: magic starts {:02x} {:02x}, expected 00 00", bytes[0], bytes[1]),
+            format!(
+                "not an IDX file: magic starts {:02x} {:02x}, expected 00 00",
+                bytes[0], bytes[1]
+            ),
         ));
     }
     let dtype = IdxType::from_code(bytes[2]).ok_or_else(|| {
-        DatasetError::format(file, 2, format!("unknown IDX element type 0x{:02x} (expected 08, 09, 0b, 0c, 0d or 0e)", bytes[2]))
+        DatasetError::format(
+            file,
+            2,
+            format!(
+                "unknown IDX element type 0x{:02x} (expected 08, 09, 0b, 0c, 0d or 0e)",
+                bytes[2]
+            ),
+        )
     })?;
     let ndims = usize::from(bytes[3]);
     if ndims == 0 {
-        return Err(DatasetError::format(file, 3, "an IDX file needs at least one dimension"));
+        return Err(DatasetError::format(
+            file,
+            3,
+            "an IDX file needs at least one dimension",
+        ));
     }
     let header = 4 + 4 * ndims;
     if bytes.len() < header {
         return Err(DatasetError::format(
             file,
             bytes.len() as u64,
-            format!("truncated header: {ndims} dimensions need {header} bytes, the file has {}", bytes.len()),
+            format!(
+                "truncated header: {ndims} dimensions need {header} bytes, the file has {}",
+                bytes.len()
+            ),
         ));
     }
     let dims: Vec<usize> = bytes[4..header]
@@ -235,7 +270,8 @@ fn parse(bytes: &[u8], file: &Path) -> Result<IdxArray> {
     // The elements are big-endian: reverse each one's bytes on a little-endian machine.
     let mut data = bytes[header..].to_vec();
     if cfg!(target_endian = "little") && dtype.size() > 1 {
-        data.chunks_exact_mut(dtype.size()).for_each(<[u8]>::reverse);
+        data.chunks_exact_mut(dtype.size())
+            .for_each(<[u8]>::reverse);
     }
     Ok(IdxArray { dtype, dims, data })
 }
@@ -272,7 +308,10 @@ mod tests {
     fn images_and_labels_magic_0803_0801() {
         let path = temp("images-idx3-ubyte", &images_2x2x3());
         let a = read_idx(&path).unwrap();
-        assert_eq!((a.dtype, a.dims.clone(), a.magic()), (IdxType::U8, vec![2, 2, 3], 0x0000_0803));
+        assert_eq!(
+            (a.dtype, a.dims.clone(), a.magic()),
+            (IdxType::U8, vec![2, 2, 3], 0x0000_0803)
+        );
         let t = a.to_tensor().unwrap();
         assert_eq!((t.size(), t.kind()), (vec![2, 2, 3], Kind::Uint8));
         assert_eq!(t.int64_value(&[1, 0, 2]), 252);
@@ -280,15 +319,26 @@ mod tests {
 
         let labels = [0x00, 0x00, 0x08, 0x01, 0x00, 0x00, 0x00, 0x03, 7, 2, 1];
         let l = read_idx(temp("labels-idx1-ubyte", &labels)).unwrap();
-        assert_eq!((l.magic(), l.dims.clone(), l.into_u8().unwrap()), (0x0000_0801, vec![3], vec![7, 2, 1]));
+        assert_eq!(
+            (l.magic(), l.dims.clone(), l.into_u8().unwrap()),
+            (0x0000_0801, vec![3], vec![7, 2, 1])
+        );
     }
 
     #[test]
     fn gzip_is_detected_by_content() {
         let path = temp("images.gz", &gzip(&images_2x2x3()));
-        assert_eq!(read_idx(&path).unwrap(), read_idx(temp("plain", &images_2x2x3())).unwrap());
+        assert_eq!(
+            read_idx(&path).unwrap(),
+            read_idx(temp("plain", &images_2x2x3())).unwrap()
+        );
         // a raw file named .gz is still read
-        assert_eq!(read_idx(temp("raw-named.gz", &images_2x2x3())).unwrap().dims, vec![2, 2, 3]);
+        assert_eq!(
+            read_idx(temp("raw-named.gz", &images_2x2x3()))
+                .unwrap()
+                .dims,
+            vec![2, 2, 3]
+        );
     }
 
     #[test]
@@ -296,28 +346,61 @@ mod tests {
         // i16 [2]: 0x0102 = 258 and 0xfffe = -2; f32 [1]: 0x3fc00000 = 1.5; i32 [1] = 0x00010000 = 65536
         let i16s = [0, 0, 0x0B, 1, 0, 0, 0, 2, 0x01, 0x02, 0xff, 0xfe];
         let t = read_idx(temp("i16", &i16s)).unwrap().to_tensor().unwrap();
-        assert_eq!((t.kind(), Vec::<i16>::try_from(&t).unwrap()), (Kind::Int16, vec![258, -2]));
+        assert_eq!(
+            (t.kind(), Vec::<i16>::try_from(&t).unwrap()),
+            (Kind::Int16, vec![258, -2])
+        );
         let f32s = [0, 0, 0x0D, 1, 0, 0, 0, 1, 0x3f, 0xc0, 0, 0];
-        assert_eq!(read_idx(temp("f32", &f32s)).unwrap().to_tensor().unwrap().double_value(&[0]), 1.5);
+        assert_eq!(
+            read_idx(temp("f32", &f32s))
+                .unwrap()
+                .to_tensor()
+                .unwrap()
+                .double_value(&[0]),
+            1.5
+        );
         let i32s = [0, 0, 0x0C, 1, 0, 0, 0, 1, 0, 1, 0, 0];
-        assert_eq!(read_idx(temp("i32", &i32s)).unwrap().to_tensor().unwrap().int64_value(&[0]), 65536);
+        assert_eq!(
+            read_idx(temp("i32", &i32s))
+                .unwrap()
+                .to_tensor()
+                .unwrap()
+                .int64_value(&[0]),
+            65536
+        );
         let f64s = [0, 0, 0x0E, 1, 0, 0, 0, 1, 0xc0, 0x04, 0, 0, 0, 0, 0, 0];
-        assert_eq!(read_idx(temp("f64", &f64s)).unwrap().to_tensor().unwrap().double_value(&[0]), -2.5);
+        assert_eq!(
+            read_idx(temp("f64", &f64s))
+                .unwrap()
+                .to_tensor()
+                .unwrap()
+                .double_value(&[0]),
+            -2.5
+        );
     }
 
     #[test]
     fn bad_files_name_the_file_and_offset() {
         let err = |name: &str, bytes: &[u8]| read_idx(temp(name, bytes)).unwrap_err().to_string();
         let e = err("png", b"\x89PNG\r\n\x1a\n");
-        assert!(e.contains("png: at byte 0: not an IDX file: magic starts 89 50"), "{e}");
+        assert!(
+            e.contains("png: at byte 0: not an IDX file: magic starts 89 50"),
+            "{e}"
+        );
         let e = err("type", &[0, 0, 0x07, 1, 0, 0, 0, 0]);
-        assert!(e.contains("type: at byte 2: unknown IDX element type 0x07"), "{e}");
+        assert!(
+            e.contains("type: at byte 2: unknown IDX element type 0x07"),
+            "{e}"
+        );
         let e = err("ndims0", &[0, 0, 8, 0]);
         assert!(e.contains("at byte 3"), "{e}");
         let e = err("short", &[0, 0]);
         assert!(e.contains("short: at byte 2: truncated"), "{e}");
         let e = err("header", &[0, 0, 8, 3, 0, 0, 0, 2, 0, 0]);
-        assert!(e.contains("header: at byte 10: truncated header: 3 dimensions need 16 bytes"), "{e}");
+        assert!(
+            e.contains("header: at byte 10: truncated header: 3 dimensions need 16 bytes"),
+            "{e}"
+        );
         let mut data = images_2x2x3();
         data.truncate(20);
         let e = err("data", &data);
@@ -325,22 +408,47 @@ mod tests {
         let mut extra = images_2x2x3();
         extra.push(9);
         let e = err("extra", &extra);
-        assert!(e.contains("extra: at byte 28: unexpected bytes after the 12 data bytes"), "{e}");
+        assert!(
+            e.contains("extra: at byte 28: unexpected bytes after the 12 data bytes"),
+            "{e}"
+        );
         let gz = gzip(&images_2x2x3());
         let e = err("cut.gz", &gz[..gz.len() - 10]);
         assert!(e.contains("cut.gz: at byte") && e.contains("gzip"), "{e}");
         // A gzip stream is inflated only as far as its header says: a 12-byte image file whose
         // stream goes on for a megabyte, and a header claiming 2^24 x 2^24 x 255 bytes.
-        let e = err("long.gz", &gzip(&[images_2x2x3(), vec![0; 1 << 20]].concat()));
-        assert!(e.contains("long.gz: at byte 28: unexpected bytes after the 12 data bytes"), "{e}");
-        let e = err("huge.gz", &gzip(&[0, 0, 8, 3, 0, 255, 255, 255, 0, 255, 255, 255, 0, 0, 0, 255, 1, 2]));
-        assert!(e.contains("huge.gz: at byte 18: truncated: dimensions [16777215, 16777215, 255]"), "{e}");
+        let e = err(
+            "long.gz",
+            &gzip(&[images_2x2x3(), vec![0; 1 << 20]].concat()),
+        );
+        assert!(
+            e.contains("long.gz: at byte 28: unexpected bytes after the 12 data bytes"),
+            "{e}"
+        );
+        let e = err(
+            "huge.gz",
+            &gzip(&[
+                0, 0, 8, 3, 0, 255, 255, 255, 0, 255, 255, 255, 0, 0, 0, 255, 1, 2,
+            ]),
+        );
+        assert!(
+            e.contains("huge.gz: at byte 18: truncated: dimensions [16777215, 16777215, 255]"),
+            "{e}"
+        );
         // dims is public: a tensor is only made from dims that describe the data held.
         let mut a = read_idx(temp("ok", &images_2x2x3())).unwrap();
         a.dims = vec![1000, 1000];
         let e = a.to_tensor().unwrap_err().to_string();
-        assert!(e.contains("IdxArray::to_tensor: dims [1000, 1000] do not describe the 12 elements"), "{e}");
-        let e = read_idx("/nonexistent/sj/train-images-idx3-ubyte").unwrap_err().to_string();
-        assert!(e.starts_with("read_idx: /nonexistent/sj/train-images-idx3-ubyte: "), "{e}");
+        assert!(
+            e.contains("IdxArray::to_tensor: dims [1000, 1000] do not describe the 12 elements"),
+            "{e}"
+        );
+        let e = read_idx("/nonexistent/sj/train-images-idx3-ubyte")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("read_idx: /nonexistent/sj/train-images-idx3-ubyte: "),
+            "{e}"
+        );
     }
 }

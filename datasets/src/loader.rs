@@ -59,7 +59,10 @@ impl DataLoader {
     /// Like [`DataLoader::new`] for a dataset that is shared with other loaders.
     pub fn from_shared(dataset: Arc<dyn Dataset>, batch_size: usize) -> Result<Self> {
         if batch_size == 0 {
-            return Err(DatasetError::config("DataLoader", "batch_size must be at least 1"));
+            return Err(DatasetError::config(
+                "DataLoader",
+                "batch_size must be at least 1",
+            ));
         }
         Ok(DataLoader {
             dataset,
@@ -143,13 +146,27 @@ impl DataLoader {
 
     /// The batches of epoch `epoch`.
     pub fn iter(&self, epoch: usize) -> Batches {
-        let mut chunks: Vec<Vec<usize>> = self.order(epoch).chunks(self.batch_size).map(<[usize]>::to_vec).collect();
+        let mut chunks: Vec<Vec<usize>> = self
+            .order(epoch)
+            .chunks(self.batch_size)
+            .map(<[usize]>::to_vec)
+            .collect();
         if self.drop_last && chunks.last().is_some_and(|c| c.len() < self.batch_size) {
             chunks.pop();
         }
-        let maker = BatchMaker { dataset: self.dataset.clone(), device: self.device, transforms: self.transforms.clone() };
+        let maker = BatchMaker {
+            dataset: self.dataset.clone(),
+            device: self.device,
+            transforms: self.transforms.clone(),
+        };
         if self.prefetch == 0 {
-            return Batches { inner: Inner::Inline { maker, chunks: chunks.into_iter() }, remaining: self.len() };
+            return Batches {
+                inner: Inner::Inline {
+                    maker,
+                    chunks: chunks.into_iter(),
+                },
+                remaining: self.len(),
+            };
         }
         let remaining = chunks.len();
         // The channel allocates its slots up front: never more than there are batches.
@@ -161,7 +178,13 @@ impl DataLoader {
                 }
             }
         });
-        Batches { inner: Inner::Prefetch { rx, worker: Some(worker) }, remaining }
+        Batches {
+            inner: Inner::Prefetch {
+                rx,
+                worker: Some(worker),
+            },
+            remaining,
+        }
     }
 }
 
@@ -183,8 +206,14 @@ impl BatchMaker {
 }
 
 enum Inner {
-    Inline { maker: BatchMaker, chunks: std::vec::IntoIter<Vec<usize>> },
-    Prefetch { rx: Receiver<Result<Batch>>, worker: Option<JoinHandle<()>> },
+    Inline {
+        maker: BatchMaker,
+        chunks: std::vec::IntoIter<Vec<usize>>,
+    },
+    Prefetch {
+        rx: Receiver<Result<Batch>>,
+        worker: Option<JoinHandle<()>>,
+    },
 }
 
 /// The batches of one epoch, in order; each is `Ok((x, y))` or the error that made it fail.
@@ -231,21 +260,44 @@ mod tests {
     /// 10 images of 1x1 pixel with value 10 * i and label i % 2.
     fn ten() -> ImageDataset {
         let pixels: Vec<u8> = (0..10u8).map(|i| 10 * i).collect();
-        ImageDataset::new("ten", pixels, [1, 1, 1], (0..10).map(|i| i % 2).collect(), vec!["even".into(), "odd".into()]).unwrap()
+        ImageDataset::new(
+            "ten",
+            pixels,
+            [1, 1, 1],
+            (0..10).map(|i| i % 2).collect(),
+            vec!["even".into(), "odd".into()],
+        )
+        .unwrap()
     }
 
     fn firsts(loader: &DataLoader, epoch: usize) -> Vec<Vec<f32>> {
-        loader.iter(epoch).map(|b| Vec::<f32>::try_from(&b.unwrap().0.flatten(0, -1)).unwrap()).collect()
+        loader
+            .iter(epoch)
+            .map(|b| Vec::<f32>::try_from(&b.unwrap().0.flatten(0, -1)).unwrap())
+            .collect()
     }
 
     #[test]
     fn batching_order_and_drop_last() {
-        let plain = DataLoader::new(ten(), 4).unwrap().with_transform(ToTensor).with_transform(|x: &Tensor| Ok(x * 255.0));
+        let plain = DataLoader::new(ten(), 4)
+            .unwrap()
+            .with_transform(ToTensor)
+            .with_transform(|x: &Tensor| Ok(x * 255.0));
         assert_eq!(plain.len(), 3);
         let b = firsts(&plain, 0);
-        assert_eq!(b, vec![vec![0.0, 10.0, 20.0, 30.0], vec![40.0, 50.0, 60.0, 70.0], vec![80.0, 90.0]]);
+        assert_eq!(
+            b,
+            vec![
+                vec![0.0, 10.0, 20.0, 30.0],
+                vec![40.0, 50.0, 60.0, 70.0],
+                vec![80.0, 90.0]
+            ]
+        );
         let (x, y) = plain.iter(0).next().unwrap().unwrap();
-        assert_eq!((x.kind(), x.size(), y.kind()), (Kind::Float, vec![4, 1, 1, 1], Kind::Int64));
+        assert_eq!(
+            (x.kind(), x.size(), y.kind()),
+            (Kind::Float, vec![4, 1, 1, 1], Kind::Int64)
+        );
         assert_eq!(Vec::<i64>::try_from(&y).unwrap(), vec![0, 1, 0, 1]);
         let dropped = plain.clone().with_drop_last(true).with_prefetch(0);
         assert_eq!((dropped.len(), firsts(&dropped, 0).len()), (2, 2));
@@ -254,7 +306,10 @@ mod tests {
 
     #[test]
     fn seeded_shuffle_is_reproducible_per_epoch() {
-        let a = DataLoader::new(ten(), 3).unwrap().with_shuffle(5).with_transform(ToTensor);
+        let a = DataLoader::new(ten(), 3)
+            .unwrap()
+            .with_shuffle(5)
+            .with_transform(ToTensor);
         let b = a.clone().with_prefetch(0);
         assert_eq!(firsts(&a, 0), firsts(&b, 0));
         assert_eq!(firsts(&a, 1), firsts(&b, 1));
@@ -264,23 +319,40 @@ mod tests {
         order.sort();
         assert_eq!(order, (0..10).collect::<Vec<_>>());
         // every sample appears once per epoch, in the batches too
-        let mut seen: Vec<f32> = firsts(&a, 2).concat().iter().map(|v| (v * 255.0).round()).collect();
+        let mut seen: Vec<f32> = firsts(&a, 2)
+            .concat()
+            .iter()
+            .map(|v| (v * 255.0).round())
+            .collect();
         seen.sort_by(f32::total_cmp);
         assert_eq!(seen, (0..10).map(|i| 10.0 * i as f32).collect::<Vec<_>>());
     }
 
     #[test]
     fn errors_flow_through_the_prefetch_thread() {
-        let loader = DataLoader::new(ten(), 5).unwrap().with_transform(Normalize::new(&[0.5, 0.5], &[1.0, 1.0]).unwrap());
+        let loader = DataLoader::new(ten(), 5)
+            .unwrap()
+            .with_transform(Normalize::new(&[0.5, 0.5], &[1.0, 1.0]).unwrap());
         let results: Vec<_> = loader.iter(0).collect();
         assert_eq!(results.len(), 2);
         let e = results[0].as_ref().unwrap_err().to_string();
-        assert!(e.contains("Normalize: expected a float batch [B, 2, *], got Uint8"), "{e}");
+        assert!(
+            e.contains("Normalize: expected a float batch [B, 2, *], got Uint8"),
+            "{e}"
+        );
         assert!(DataLoader::new(ten(), 0).is_err());
         // A prefetch larger than the epoch holds the epoch (the channel's slots are allocated up
         // front: 2^60 of them aborted).
-        let all: Vec<Batch> = DataLoader::new(ten(), 4).unwrap().with_prefetch(1 << 60).iter(0).collect::<Result<_>>().unwrap();
-        assert_eq!(all.iter().map(|b| b.1.size()[0]).collect::<Vec<_>>(), [4, 4, 2]);
+        let all: Vec<Batch> = DataLoader::new(ten(), 4)
+            .unwrap()
+            .with_prefetch(1 << 60)
+            .iter(0)
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(
+            all.iter().map(|b| b.1.size()[0]).collect::<Vec<_>>(),
+            [4, 4, 2]
+        );
         // dropping an unfinished epoch stops the worker
         let mut early = DataLoader::new(ten(), 1).unwrap().with_prefetch(1).iter(0);
         assert!(early.next().unwrap().is_ok());
@@ -289,9 +361,19 @@ mod tests {
 
     #[test]
     fn batches_land_on_the_chosen_device() {
-        let device = if tch::Cuda::is_available() { Device::Cuda(0) } else { Device::Cpu };
-        let loader = DataLoader::new(ten(), 4).unwrap().with_device(device).with_transform(ToTensor);
+        let device = if tch::Cuda::is_available() {
+            Device::Cuda(0)
+        } else {
+            Device::Cpu
+        };
+        let loader = DataLoader::new(ten(), 4)
+            .unwrap()
+            .with_device(device)
+            .with_transform(ToTensor);
         let (x, y) = loader.iter(0).next().unwrap().unwrap();
-        assert_eq!((x.device(), y.device(), loader.device()), (device, device, device));
+        assert_eq!(
+            (x.device(), y.device(), loader.device()),
+            (device, device, device)
+        );
     }
 }

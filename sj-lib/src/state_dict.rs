@@ -24,7 +24,9 @@ fn read_npz_tensors(path: &Path, shown: &str) -> sj_datasets::Result<Vec<(String
     read_npz(path)?
         .into_iter()
         .map(|(name, array)| {
-            let tensor = array.to_tensor().map_err(|e| e.in_reader(&format!("{shown}: '{name}'")))?;
+            let tensor = array
+                .to_tensor()
+                .map_err(|e| e.in_reader(&format!("{shown}: '{name}'")))?;
             Ok((name, tensor))
         })
         .collect()
@@ -154,12 +156,8 @@ mod tests {
 
     /// A `.npy` entry whose header says `shape` of `<f4` over `body`.
     fn npy(shape: &str, body: &[u8]) -> Vec<u8> {
-        let header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}\n");
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        out.extend_from_slice(header.as_bytes());
-        out.extend_from_slice(body);
-        out
+        let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+        sj_datasets::fixtures::npy(&dict, body).unwrap()
     }
 
     #[test]
@@ -175,23 +173,41 @@ mod tests {
         // buffer (garbage in the weights, or a crash for a large claim).
         for (shape, claimed) in [("(2, 3)", 24), ("(1000000000,)", 4000000000u64)] {
             let entries = vec![
-                ("0.weight.npy".to_string(), npy(shape, &floats(&[1.0, 2.0, 3.0, 4.0]))),
+                (
+                    "0.weight.npy".to_string(),
+                    npy(shape, &floats(&[1.0, 2.0, 3.0, 4.0])),
+                ),
                 ("0.bias.npy".to_string(), npy("(2,)", &floats(&[0.5, -0.5]))),
             ];
             let file = dir.join("lying.npz");
             std::fs::write(&file, zip_archive(&entries, false).unwrap()).unwrap();
             let e = load_state_dict(&vs, &file).unwrap_err().to_string();
             assert!(
-                e.starts_with("load_state_dict: read_npz: ") && e.contains("0.weight.npy") && e.contains(&format!("needs {claimed}")),
+                e.starts_with("load_state_dict: read_npz: ")
+                    && e.contains("0.weight.npy")
+                    && e.contains(&format!("needs {claimed}")),
                 "{e}"
             );
         }
         // A damaged local header (tch's reader panicked) is an error too.
-        let mut z = zip_archive(&[("0.weight.npy".to_string(), npy("(2, 3)", &floats(&[0.0; 6])))], false).unwrap();
+        let mut z = zip_archive(
+            &[(
+                "0.weight.npy".to_string(),
+                npy("(2, 3)", &floats(&[0.0; 6])),
+            )],
+            false,
+        )
+        .unwrap();
         z[0] ^= 0xFF;
         std::fs::write(dir.join("damaged.npz"), &z).unwrap();
-        let e = load_state_dict(&vs, dir.join("damaged.npz")).unwrap_err().to_string();
-        assert!(e.starts_with("load_state_dict: read_npz: ") && e.contains("bad local header signature"), "{e}");
+        let e = load_state_dict(&vs, dir.join("damaged.npz"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("load_state_dict: read_npz: ")
+                && e.contains("bad local header signature"),
+            "{e}"
+        );
         // np.savez_compressed output (u4 arrays, ZIP64 headers) loads, converted to the variables' kind.
         let ev = nn::VarStore::new(Device::Cpu);
         let t = ev.root().zeros("t", &[3]);
@@ -202,15 +218,42 @@ mod tests {
         load_state_dict(&ev, dir.join("numpy.npz")).unwrap();
         assert_eq!(Vec::<f32>::try_from(&t).unwrap(), [1.0, 5.0, 9.0]);
         // Half-precision and big-endian arrays, and the shape of each array, survive.
-        let w = NpyArray { shape: vec![2, 3], data: NpyData::F16(vec![0x3C00, 0xC100, 0, 0x3800, 0x4000, 0x7BFF]) };
-        let b = NpyArray { shape: vec![2], data: NpyData::F64(vec![0.25, -1.0]) };
-        write_npz(dir.join("half.npz"), &[("0.weight", &w), ("0.bias", &b)], true).unwrap();
+        let w = NpyArray {
+            shape: vec![2, 3],
+            data: NpyData::F16(vec![0x3C00, 0xC100, 0, 0x3800, 0x4000, 0x7BFF]),
+        };
+        let b = NpyArray {
+            shape: vec![2],
+            data: NpyData::F64(vec![0.25, -1.0]),
+        };
+        write_npz(
+            dir.join("half.npz"),
+            &[("0.weight", &w), ("0.bias", &b)],
+            true,
+        )
+        .unwrap();
         load_state_dict(&vs, dir.join("half.npz")).unwrap();
-        assert_eq!(Vec::<f32>::try_from(&fc.weight().flatten(0, -1)).unwrap(), [1.0, -2.5, 0.0, 0.5, 2.0, 65504.0]);
-        let flat = NpyArray { shape: vec![6], ..w };
-        write_npz(dir.join("flat.npz"), &[("0.weight", &flat), ("0.bias", &b)], false).unwrap();
-        let e = load_state_dict(&vs, dir.join("flat.npz")).unwrap_err().to_string();
-        assert!(e.contains("load_state_dict '0.weight'") && e.contains("[6]"), "{e}");
+        assert_eq!(
+            Vec::<f32>::try_from(&fc.weight().flatten(0, -1)).unwrap(),
+            [1.0, -2.5, 0.0, 0.5, 2.0, 65504.0]
+        );
+        let flat = NpyArray {
+            shape: vec![6],
+            ..w
+        };
+        write_npz(
+            dir.join("flat.npz"),
+            &[("0.weight", &flat), ("0.bias", &b)],
+            false,
+        )
+        .unwrap();
+        let e = load_state_dict(&vs, dir.join("flat.npz"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("load_state_dict '0.weight'") && e.contains("[6]"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -50,15 +50,21 @@ fn read_aedat_v3(file: &Path) -> Result<Events> {
         let capacity = b.u32_le("packet header")? as usize;
         let _number = b.u32_le("packet header")?;
         let _valid = b.u32_le("packet header")?;
-        let len = capacity
-            .checked_mul(size)
-            .ok_or_else(|| b.error_at(at, format!("packet of {capacity} events of {size} bytes overflows")))?;
+        let len = capacity.checked_mul(size).ok_or_else(|| {
+            b.error_at(
+                at,
+                format!("packet of {capacity} events of {size} bytes overflows"),
+            )
+        })?;
         let body = b.take(len, "packet")?;
         if event_type != POLARITY_EVENT {
             continue;
         }
         if size < 8 {
-            return Err(b.error_at(at, format!("polarity events are at least 8 bytes, the packet says {size}")));
+            return Err(b.error_at(
+                at,
+                format!("polarity events are at least 8 bytes, the packet says {size}"),
+            ));
         }
         for ev in body.chunks_exact(size) {
             let d = u32::from_le_bytes([ev[0], ev[1], ev[2], ev[3]]);
@@ -84,7 +90,12 @@ mod tests {
     fn checklist_239_polarity_events_by_the_documented_bit_layout() {
         let dir = crate::neuromorphic::tests::test_dir("aedat3");
         let f = dir.join("user01_fluorescent.aedat");
-        let mut bytes = aedat3_gesture_file(&[(127, 0, 1, 80_048_267, 0), (0, 127, 0, 0x7FFF_FFF0, 0), (55, 92, 0, 5, 1)]).unwrap();
+        let mut bytes = aedat3_gesture_file(&[
+            (127, 0, 1, 80_048_267, 0),
+            (0, 127, 0, 0x7FFF_FFF0, 0),
+            (55, 92, 0, 5, 1),
+        ])
+        .unwrap();
         // Check the documented layout on the raw bytes: x = 127, y = 0, p = 1, valid -> 0x00FE0003.
         let first = bytes.len() - 3 * 36 + 28;
         assert_eq!(&bytes[first..first + 4], [0x03, 0x00, 0xFE, 0x00]);
@@ -98,10 +109,21 @@ mod tests {
         bytes.truncate(bytes.len() - 3);
         std::fs::write(&f, &bytes).unwrap();
         let err = load_aedat_v3(&f).unwrap_err().to_string();
-        assert!(err.contains("user01_fluorescent.aedat") && err.contains(&format!("at byte {}", bytes.len() + 3 - 8)) && err.contains("truncated packet"), "{err}");
+        assert!(
+            err.contains("user01_fluorescent.aedat")
+                && err.contains(&format!("at byte {}", bytes.len() + 3 - 8))
+                && err.contains("truncated packet"),
+            "{err}"
+        );
         std::fs::write(&f, b"#!AER-DAT3.1\r\n#Format: RAW\r\n\x01\x00").unwrap();
-        assert!(load_aedat_v3(&f).unwrap_err().to_string().contains("at byte 28: header ends without"));
+        assert!(load_aedat_v3(&f)
+            .unwrap_err()
+            .to_string()
+            .contains("at byte 28: header ends without"));
         std::fs::write(&f, [0u8; 40]).unwrap();
-        assert!(load_aedat_v3(&f).unwrap_err().to_string().contains("not an AEDAT 3 file"));
+        assert!(load_aedat_v3(&f)
+            .unwrap_err()
+            .to_string()
+            .contains("not an AEDAT 3 file"));
     }
 }

@@ -21,11 +21,19 @@ fn read_atis_bin(file: &Path) -> Result<Events> {
         let at = data.len() - data.len() % 5;
         return Err(Bytes::new(file, &data).error_at(
             at,
-            format!("truncated event: ATIS .bin events are 5 bytes, {} bytes left over", data.len() % 5),
+            format!(
+                "truncated event: ATIS .bin events are 5 bytes, {} bytes left over",
+                data.len() % 5
+            ),
         ));
     }
     let n = data.len() / 5;
-    let mut e = Events { t: Vec::with_capacity(n), x: Vec::with_capacity(n), y: Vec::with_capacity(n), p: Vec::with_capacity(n) };
+    let mut e = Events {
+        t: Vec::with_capacity(n),
+        x: Vec::with_capacity(n),
+        y: Vec::with_capacity(n),
+        p: Vec::with_capacity(n),
+    };
     for b in data.chunks_exact(5) {
         e.x.push(b[0] as u16);
         e.y.push(b[1] as u16);
@@ -52,11 +60,20 @@ mod tests {
         // Last: x = 0x15 = 21, y = 14, p = 1, t = 0x04bf87 = 311175 µs.
         assert_eq!((e.x[0], e.y[0], e.p[0], e.t[0]), (7, 15, 1, 654));
         assert_eq!((e.x[1], e.y[1], e.p[1], e.t[1]), (19, 18, 0, 2999));
-        assert_eq!((e.x[4324], e.y[4324], e.p[4324], e.t[4324]), (21, 14, 1, 311_175));
+        assert_eq!(
+            (e.x[4324], e.y[4324], e.p[4324], e.t[4324]),
+            (21, 14, 1, 311_175)
+        );
         assert_eq!(&bytes[..5], [0x07, 0x0f, 0x80, 0x02, 0x8e]);
-        assert!(e.x.iter().all(|&x| x < 34) && e.y.iter().all(|&y| y < 34), "N-MNIST is 34 x 34");
+        assert!(
+            e.x.iter().all(|&x| x < 34) && e.y.iter().all(|&y| y < 34),
+            "N-MNIST is 34 x 34"
+        );
         assert!(e.p.iter().all(|&p| p <= 1));
-        assert!(e.t.windows(2).all(|w| w[0] <= w[1]), "timestamps never decrease");
+        assert!(
+            e.t.windows(2).all(|w| w[0] <= w[1]),
+            "timestamps never decrease"
+        );
     }
 
     #[test]
@@ -66,10 +83,25 @@ mod tests {
         // (x=33, y=2, ON, t=0x012345) and (x=0, y=31, OFF, t=0x7FFFFF).
         std::fs::write(&f, [33, 2, 0x81, 0x23, 0x45, 0, 31, 0x7f, 0xff, 0xff]).unwrap();
         let e = load_atis_bin(&f).unwrap();
-        assert_eq!(e, Events::new(vec![0x012345, 0x7fffff], vec![33, 0], vec![2, 31], vec![1, 0]).unwrap());
+        assert_eq!(
+            e,
+            Events::new(
+                vec![0x012345, 0x7fffff],
+                vec![33, 0],
+                vec![2, 31],
+                vec![1, 0]
+            )
+            .unwrap()
+        );
         std::fs::write(&f, [33, 2, 0x81, 0x23, 0x45, 0, 31]).unwrap();
         let err = load_atis_bin(&f).unwrap_err().to_string();
-        assert!(err.contains("two.bin") && err.contains("at byte 5") && err.contains("truncated"), "{err}");
-        assert!(load_atis_bin(dir.join("missing.bin")).unwrap_err().to_string().contains("missing.bin"));
+        assert!(
+            err.contains("two.bin") && err.contains("at byte 5") && err.contains("truncated"),
+            "{err}"
+        );
+        assert!(load_atis_bin(dir.join("missing.bin"))
+            .unwrap_err()
+            .to_string()
+            .contains("missing.bin"));
     }
 }

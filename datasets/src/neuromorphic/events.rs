@@ -32,7 +32,10 @@ impl Events {
     pub fn validate(&self) -> Result<()> {
         let (t, x, y, p) = (self.t.len(), self.x.len(), self.y.len(), self.p.len());
         if x != t || y != t || p != t {
-            return Err(DatasetError::config("Events", format!("t, x, y, p have lengths {t}, {x}, {y}, {p}; they must be equal")));
+            return Err(DatasetError::config(
+                "Events",
+                format!("t, x, y, p have lengths {t}, {x}, {y}, {p}; they must be equal"),
+            ));
         }
         Ok(())
     }
@@ -73,7 +76,10 @@ impl Events {
             None => Ok(()),
             Some(i) => Err(DatasetError::config(
                 what,
-                format!("event {i} at (x={}, y={}) lies outside the {h} x {w} (H x W) frame", self.x[i], self.y[i]),
+                format!(
+                    "event {i} at (x={}, y={}) lies outside the {h} x {w} (H x W) frame",
+                    self.x[i], self.y[i]
+                ),
             )),
         }
     }
@@ -82,7 +88,10 @@ impl Events {
     pub fn summary(&self) -> Result<DataFrame> {
         self.validate()?;
         fn range<T: Copy + Ord + Into<i64>>(v: &[T]) -> (Option<i64>, Option<i64>) {
-            (v.iter().min().map(|&a| a.into()), v.iter().max().map(|&a| a.into()))
+            (
+                v.iter().min().map(|&a| a.into()),
+                v.iter().max().map(|&a| a.into()),
+            )
         }
         let on = self.p.iter().filter(|&&p| p != 0).count() as u64;
         let (t0, t1) = range(&self.t);
@@ -128,7 +137,12 @@ impl Events {
         };
         let (t, x, y, p) = (column("t")?, column("x")?, column("y")?, column("p")?);
         let what = file.display().to_string();
-        Events::new(t, narrow(&x, &what, "x")?, narrow(&y, &what, "y")?, narrow(&p, &what, "p")?)
+        Events::new(
+            t,
+            narrow(&x, &what, "x")?,
+            narrow(&y, &what, "y")?,
+            narrow(&p, &what, "p")?,
+        )
     }
 }
 
@@ -138,7 +152,13 @@ pub(crate) fn narrow<T: TryFrom<i64>>(v: &[i64], what: &str, key: &str) -> Resul
         .enumerate()
         .map(|(i, &a)| {
             T::try_from(a).map_err(|_| {
-                DatasetError::config(what, format!("{key}[{i}] = {a} is out of range for {}", std::any::type_name::<T>()))
+                DatasetError::config(
+                    what,
+                    format!(
+                        "{key}[{i}] = {a} is out of range for {}",
+                        std::any::type_name::<T>()
+                    ),
+                )
             })
         })
         .collect()
@@ -154,7 +174,10 @@ mod tests {
         let f = dir.join("numpy.npz");
         std::fs::write(&f, crate::fixtures::numpy_events_npz()).unwrap();
         let e = Events::load_npz(&f).unwrap();
-        assert_eq!(e, Events::new(vec![1, 5, 9], vec![3, 4, 5], vec![0, 33, 7], vec![1, 0, 1]).unwrap());
+        assert_eq!(
+            e,
+            Events::new(vec![1, 5, 9], vec![3, 4, 5], vec![0, 33, 7], vec![1, 0, 1]).unwrap()
+        );
         let g = dir.join("ours.npz");
         e.save_npz(&g).unwrap();
         let back = read_npz(&g).unwrap();
@@ -163,16 +186,31 @@ mod tests {
         assert_eq!(back[3].1.descr(), "|u1");
         assert_eq!(Events::load_npz(&g).unwrap(), e);
         assert!(Events::new(vec![1], vec![], vec![], vec![]).is_err());
-        let broken = Events { t: vec![1, 2], ..e.clone() };
-        assert!(broken.validate().is_err() && broken.summary().is_err() && broken.save_npz(dir.join("b.npz")).is_err());
-        assert_eq!(broken.time_window(0, 10).len(), 2, "filtering zips the arrays, never indexes past them");
+        let broken = Events {
+            t: vec![1, 2],
+            ..e.clone()
+        };
+        assert!(
+            broken.validate().is_err()
+                && broken.summary().is_err()
+                && broken.save_npz(dir.join("b.npz")).is_err()
+        );
+        assert_eq!(
+            broken.time_window(0, 10).len(),
+            2,
+            "filtering zips the arrays, never indexes past them"
+        );
         let s = e.summary().unwrap();
         assert_eq!(s.column("events").unwrap().u64().unwrap().get(0), Some(3));
         assert_eq!(s.column("on").unwrap().u64().unwrap().get(0), Some(2));
         assert_eq!(s.column("duration").unwrap().i64().unwrap().get(0), Some(8));
         assert_eq!(s.column("y_max").unwrap().i64().unwrap().get(0), Some(33));
         assert!(e.check_bounds(34, 34, "frame").is_ok());
-        assert!(e.check_bounds(33, 34, "frame").unwrap_err().to_string().contains("event 1 at (x=4, y=33)"));
+        assert!(e
+            .check_bounds(33, 34, "frame")
+            .unwrap_err()
+            .to_string()
+            .contains("event 1 at (x=4, y=33)"));
         assert_eq!(e.time_window(5, 9).t, vec![5]);
     }
 }

@@ -17,8 +17,9 @@
 //! Labels follow torchvision's `DatasetFolder`: class folders sorted as strings.
 use super::events::Events;
 use super::integrate::{
-    check_frames_num, file_name, frame_values, in_file, integrate_events_by_fixed_duration, integrate_events_by_fixed_frames_number,
-    load_npz_frames, save_frames_to_npz, CustomIntegrate, SplitBy,
+    check_frames_num, file_name, frame_values, in_file, integrate_events_by_fixed_duration,
+    integrate_events_by_fixed_frames_number, load_npz_frames, save_frames_to_npz, CustomIntegrate,
+    SplitBy,
 };
 use super::io::{build_dir_atomic, create_dir, sorted_entries};
 use super::parallel::par_for_each;
@@ -95,7 +96,10 @@ impl FrameSpec {
     /// The cache directory name under `root`.
     pub fn dir_name(&self) -> String {
         match self {
-            FrameSpec::FramesNumber { frames_number, split_by } => format!("frames_number_{frames_number}_split_by_{split_by}"),
+            FrameSpec::FramesNumber {
+                frames_number,
+                split_by,
+            } => format!("frames_number_{frames_number}_split_by_{split_by}"),
             FrameSpec::Duration(d) => format!("duration_{d}"),
             FrameSpec::Custom { dir_name, .. } => dir_name.clone(),
         }
@@ -106,11 +110,25 @@ impl FrameSpec {
         match self {
             FrameSpec::FramesNumber { frames_number, .. } => {
                 check_frames_num("NeuromorphicDatasetFolder", *frames_number)?;
-                frame_values("NeuromorphicDatasetFolder", *frames_number, 2usize.saturating_mul(h).saturating_mul(w)).map(drop)
+                frame_values(
+                    "NeuromorphicDatasetFolder",
+                    *frames_number,
+                    2usize.saturating_mul(h).saturating_mul(w),
+                )
+                .map(drop)
             }
-            FrameSpec::Duration(d) if *d <= 0 => Err(DatasetError::config("duration", format!("must be positive, got {d}"))),
-            FrameSpec::Custom { dir_name, .. } if Path::new(dir_name).file_name().and_then(|n| n.to_str()) != Some(dir_name.as_str()) => {
-                Err(DatasetError::config("custom_integrated_frames_dir_name", format!("{dir_name:?} must be a plain folder name")))
+            FrameSpec::Duration(d) if *d <= 0 => Err(DatasetError::config(
+                "duration",
+                format!("must be positive, got {d}"),
+            )),
+            FrameSpec::Custom { dir_name, .. }
+                if Path::new(dir_name).file_name().and_then(|n| n.to_str())
+                    != Some(dir_name.as_str()) =>
+            {
+                Err(DatasetError::config(
+                    "custom_integrated_frames_dir_name",
+                    format!("{dir_name:?} must be a plain folder name"),
+                ))
             }
             _ => Ok(()),
         }
@@ -119,7 +137,10 @@ impl FrameSpec {
     /// Integrates one sample; returns the frames.
     pub fn integrate(&self, events: &Events, h: usize, w: usize) -> Result<Tensor> {
         match self {
-            FrameSpec::FramesNumber { frames_number, split_by } => integrate_events_by_fixed_frames_number(events, *split_by, *frames_number, h, w),
+            FrameSpec::FramesNumber {
+                frames_number,
+                split_by,
+            } => integrate_events_by_fixed_frames_number(events, *split_by, *frames_number, h, w),
             FrameSpec::Duration(d) => integrate_events_by_fixed_duration(events, *d, h, w),
             FrameSpec::Custom { function, .. } => function(events, h, w),
         }
@@ -138,7 +159,10 @@ pub enum DataType {
 impl DataType {
     /// `data_type='frame', frames_number=F, split_by=...`.
     pub fn frames_number(frames_number: usize, split_by: SplitBy) -> Self {
-        DataType::Frame(FrameSpec::FramesNumber { frames_number, split_by })
+        DataType::Frame(FrameSpec::FramesNumber {
+            frames_number,
+            split_by,
+        })
     }
 
     /// `data_type='frame', duration=D`.
@@ -147,8 +171,14 @@ impl DataType {
     }
 
     /// `data_type='frame', custom_integrate_function=f, custom_integrated_frames_dir_name=dir_name`.
-    pub fn custom(dir_name: &str, function: impl Fn(&Events, usize, usize) -> Result<Tensor> + Send + Sync + 'static) -> Self {
-        DataType::Frame(FrameSpec::Custom { dir_name: dir_name.to_string(), function: Arc::new(function) })
+    pub fn custom(
+        dir_name: &str,
+        function: impl Fn(&Events, usize, usize) -> Result<Tensor> + Send + Sync + 'static,
+    ) -> Self {
+        DataType::Frame(FrameSpec::Custom {
+            dir_name: dir_name.to_string(),
+            function: Arc::new(function),
+        })
     }
 }
 
@@ -166,9 +196,10 @@ impl NeuromorphicSample {
     pub fn into_frames(self) -> Result<Tensor> {
         match self {
             NeuromorphicSample::Frames(t) => Ok(t),
-            NeuromorphicSample::Events(_) => {
-                Err(DatasetError::config("NeuromorphicSample", "this dataset yields events; open it with DataType::Frame for frames"))
-            }
+            NeuromorphicSample::Events(_) => Err(DatasetError::config(
+                "NeuromorphicSample",
+                "this dataset yields events; open it with DataType::Frame for frames",
+            )),
         }
     }
 
@@ -176,9 +207,10 @@ impl NeuromorphicSample {
     pub fn into_events(self) -> Result<Events> {
         match self {
             NeuromorphicSample::Events(e) => Ok(e),
-            NeuromorphicSample::Frames(_) => {
-                Err(DatasetError::config("NeuromorphicSample", "this dataset yields frames; open it with DataType::Event for events"))
-            }
+            NeuromorphicSample::Frames(_) => Err(DatasetError::config(
+                "NeuromorphicSample",
+                "this dataset yields frames; open it with DataType::Event for events",
+            )),
         }
     }
 }
@@ -199,7 +231,14 @@ pub(crate) fn ensure_extracted(
     let missing: Vec<String> = resources
         .iter()
         .filter(|r| !download_root.join(r.file_name).is_file())
-        .map(|r| format!("{} from {} (md5 {})", r.file_name, r.url, r.md5.unwrap_or("not published")))
+        .map(|r| {
+            format!(
+                "{} from {} (md5 {})",
+                r.file_name,
+                r.url,
+                r.md5.unwrap_or("not published")
+            )
+        })
         .collect();
     if !missing.is_empty() {
         let how = if downloadable {
@@ -239,7 +278,10 @@ pub(crate) fn extract_nested_zips(archive: &Path, extract_root: &Path) -> Result
     extract_zip(archive, &scratch)?;
     let mut inner = Vec::new();
     collect_files(&scratch, &mut inner)?;
-    for zip in inner.iter().filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"))) {
+    for zip in inner
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")))
+    {
         extract_zip(zip, extract_root)?;
     }
     std::fs::remove_dir_all(&scratch).map_err(|e| DatasetError::io(&scratch, e))
@@ -258,7 +300,11 @@ pub(crate) fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 /// Converts `src_root/<class>/<file>` to `dst_root/<class>/<stem>.npz` with `load`, in parallel.
-pub(crate) fn convert_class_folders(src_root: &Path, dst_root: &Path, load: impl Fn(&Path) -> Result<Events> + Sync + Send) -> Result<()> {
+pub(crate) fn convert_class_folders(
+    src_root: &Path,
+    dst_root: &Path,
+    load: impl Fn(&Path) -> Result<Events> + Sync + Send,
+) -> Result<()> {
     let mut jobs = Vec::new();
     for (class, dir, is_dir) in sorted_entries(src_root)? {
         if !is_dir {
@@ -267,8 +313,14 @@ pub(crate) fn convert_class_folders(src_root: &Path, dst_root: &Path, load: impl
         create_dir(&dst_root.join(&class))?;
         for (_, file, is_dir) in sorted_entries(&dir)? {
             if !is_dir {
-                let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                jobs.push((file.clone(), dst_root.join(&class).join(format!("{stem}.npz"))));
+                let stem = file
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                jobs.push((
+                    file.clone(),
+                    dst_root.join(&class).join(format!("{stem}.npz")),
+                ));
             }
         }
     }
@@ -289,9 +341,16 @@ pub(crate) fn make_dataset(dir: &Path) -> Result<ClassesAndSamples> {
             hint: "the cache is incomplete; delete the dataset's events_np and frame folders to rebuild them".into(),
         });
     }
-    let classes: Vec<String> = sorted_entries(dir)?.into_iter().filter(|e| e.2).map(|e| e.0).collect();
+    let classes: Vec<String> = sorted_entries(dir)?
+        .into_iter()
+        .filter(|e| e.2)
+        .map(|e| e.0)
+        .collect();
     if classes.is_empty() {
-        return Err(DatasetError::config("make_dataset", format!("no class folder in {}", dir.display())));
+        return Err(DatasetError::config(
+            "make_dataset",
+            format!("no class folder in {}", dir.display()),
+        ));
     }
     let mut samples = Vec::new();
     for (label, class) in classes.iter().enumerate() {
@@ -305,7 +364,10 @@ pub(crate) fn make_dataset(dir: &Path) -> Result<ClassesAndSamples> {
         );
     }
     if samples.is_empty() {
-        return Err(DatasetError::config("make_dataset", format!("no .npz sample under {}", dir.display())));
+        return Err(DatasetError::config(
+            "make_dataset",
+            format!("no .npz sample under {}", dir.display()),
+        ));
     }
     Ok((classes, samples))
 }
@@ -324,7 +386,12 @@ impl NeuromorphicDatasetFolder {
     /// Opens `source`'s dataset under `root`, building `extract/`, `events_np/` and the frame cache
     /// as needed. `train` picks `train/` or `test/`; it must be `Some` exactly for datasets with an
     /// official split (the others are split with [`split_to_train_test_set`](super::split_to_train_test_set)).
-    pub fn new(source: impl NeuromorphicSource + 'static, root: impl AsRef<Path>, train: Option<bool>, data_type: DataType) -> Result<Self> {
+    pub fn new(
+        source: impl NeuromorphicSource + 'static,
+        root: impl AsRef<Path>,
+        train: Option<bool>,
+        data_type: DataType,
+    ) -> Result<Self> {
         let source: Arc<dyn NeuromorphicSource> = Arc::new(source);
         let root = root.as_ref().to_path_buf();
         let name = source.name();
@@ -341,17 +408,31 @@ impl NeuromorphicDatasetFolder {
         }
         let events_np_root = root.join("events_np");
         if !events_np_root.is_dir() {
-            let extract_root = ensure_extracted(name, &source.resource_url_md5(), source.downloadable(), &root, |d, e| {
-                source.extract_downloaded_files(d, e).map_err(|e| e.in_reader(name))
-            })?;
-            build_dir_atomic(&events_np_root, |tmp| source.create_events_np_files(&extract_root, tmp)).map_err(|e| e.in_reader(name))?;
+            let extract_root = ensure_extracted(
+                name,
+                &source.resource_url_md5(),
+                source.downloadable(),
+                &root,
+                |d, e| {
+                    source
+                        .extract_downloaded_files(d, e)
+                        .map_err(|e| e.in_reader(name))
+                },
+            )?;
+            build_dir_atomic(&events_np_root, |tmp| {
+                source.create_events_np_files(&extract_root, tmp)
+            })
+            .map_err(|e| e.in_reader(name))?;
         }
         let data_root = match &data_type {
             DataType::Event => events_np_root,
             DataType::Frame(spec) => {
                 let frames_root = root.join(spec.dir_name());
                 if !frames_root.is_dir() {
-                    build_dir_atomic(&frames_root, |tmp| integrate_tree(&*source, &events_np_root, tmp, spec, h, w)).map_err(|e| e.in_reader(name))?;
+                    build_dir_atomic(&frames_root, |tmp| {
+                        integrate_tree(&*source, &events_np_root, tmp, spec, h, w)
+                    })
+                    .map_err(|e| e.in_reader(name))?;
                 }
                 frames_root
             }
@@ -362,7 +443,14 @@ impl NeuromorphicDatasetFolder {
             None => data_root,
         };
         let (classes, samples) = make_dataset(&data_root)?;
-        Ok(NeuromorphicDatasetFolder { source, root, data_root, data_type, classes, samples })
+        Ok(NeuromorphicDatasetFolder {
+            source,
+            root,
+            data_root,
+            data_type,
+            classes,
+            samples,
+        })
     }
 
     /// Number of samples.
@@ -407,7 +495,10 @@ impl NeuromorphicDatasetFolder {
 
     /// `dataset[i]`: the sample (events or frames) and its label.
     pub fn get_sample(&self, i: usize) -> Result<(NeuromorphicSample, i64)> {
-        let (file, label) = self.samples.get(i).ok_or_else(|| index_error(self.source.name(), i, self.samples.len()))?;
+        let (file, label) = self
+            .samples
+            .get(i)
+            .ok_or_else(|| index_error(self.source.name(), i, self.samples.len()))?;
         let sample = match self.data_type {
             DataType::Event => NeuromorphicSample::Events(self.source.load_events_np(file)?),
             DataType::Frame(_) => NeuromorphicSample::Frames(load_npz_frames(file)?),
@@ -444,23 +535,47 @@ impl Dataset for NeuromorphicDatasetFolder {
 
 impl std::fmt::Debug for NeuromorphicDatasetFolder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}({} samples, {} classes, {})", self.source.name(), self.len(), self.classes.len(), self.data_root.display())
+        write!(
+            f,
+            "{}({} samples, {} classes, {})",
+            self.source.name(),
+            self.len(),
+            self.classes.len(),
+            self.data_root.display()
+        )
     }
 }
 
 /// Integrates every events file under `events_root` into the mirrored tree under `out_root`.
-fn integrate_tree(source: &dyn NeuromorphicSource, events_root: &Path, out_root: &Path, spec: &FrameSpec, h: usize, w: usize) -> Result<()> {
+fn integrate_tree(
+    source: &dyn NeuromorphicSource,
+    events_root: &Path,
+    out_root: &Path,
+    spec: &FrameSpec,
+    h: usize,
+    w: usize,
+) -> Result<()> {
     create_same_directory_structure(events_root, out_root)?;
     let mut files = Vec::new();
     collect_files(events_root, &mut files)?;
     par_for_each(&spec.dir_name(), &files, |file| {
-        let rel = file.strip_prefix(events_root).map_err(|e| DatasetError::config("integrate", e.to_string()))?;
+        let rel = file
+            .strip_prefix(events_root)
+            .map_err(|e| DatasetError::config("integrate", e.to_string()))?;
         let out_dir = out_root.join(rel.parent().unwrap_or(Path::new("")));
-        let frames = spec.integrate(&source.load_events_np(file)?, h, w).map_err(|e| in_file(file, e))?;
+        let frames = spec
+            .integrate(&source.load_events_np(file)?, h, w)
+            .map_err(|e| in_file(file, e))?;
         let target = match spec {
             FrameSpec::Duration(_) => {
-                let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                out_dir.join(format!("{stem}_{}.npz", frames.size().first().copied().unwrap_or(0)))
+                let stem = file
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                out_dir.join(format!(
+                    "{stem}_{}.npz",
+                    frames.size().first().copied().unwrap_or(0)
+                ))
             }
             _ => out_dir.join(file_name(file)?),
         };
@@ -492,11 +607,22 @@ mod tests {
     fn checklist_225_226_227_228_259_folder_pipeline_and_caches() {
         let root = crate::neuromorphic::tests::test_dir("folder_nmnist");
         // Nothing there: the error says where the files go and where to get them.
-        let e = NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), DataType::Event).unwrap_err().to_string();
-        assert!(e.contains(&root.join("download").display().to_string()) && e.contains("Train.zip") && e.contains("garrickorchard"), "{e}");
-        assert!(NeuromorphicDatasetFolder::new(NMNIST, &root, None, DataType::Event).is_err(), "N-MNIST needs train");
+        let e = NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), DataType::Event)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&root.join("download").display().to_string())
+                && e.contains("Train.zip")
+                && e.contains("garrickorchard"),
+            "{e}"
+        );
+        assert!(
+            NeuromorphicDatasetFolder::new(NMNIST, &root, None, DataType::Event).is_err(),
+            "N-MNIST needs train"
+        );
         nmnist_extract(&root);
-        let train = NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), DataType::Event).unwrap();
+        let train =
+            NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), DataType::Event).unwrap();
         // Folders sort as strings: "0", "1", "10" -> labels 0, 1, 2 (checklist 259).
         assert_eq!(train.classes(), ["0", "1", "10"]);
         assert_eq!(train.targets(), [0, 1, 1, 2]);
@@ -505,41 +631,99 @@ mod tests {
         assert_eq!(ev.len(), 4325);
         assert_eq!((ev.x[0], ev.y[0], ev.p[0], ev.t[0]), (7, 15, 1, 654));
         assert!(train.get_events(4).is_err());
-        assert!(Dataset::get(&train, 0).unwrap_err().to_string().contains("yields events"));
+        assert!(Dataset::get(&train, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("yields events"));
         let summary = crate::summary(&train).unwrap();
-        assert_eq!(summary.column("count").unwrap().u32().unwrap().to_vec(), [Some(1), Some(2), Some(1)]);
+        assert_eq!(
+            summary.column("count").unwrap().u32().unwrap().to_vec(),
+            [Some(1), Some(2), Some(1)]
+        );
         assert!(!root.join(".events_np.partial").exists());
         // Frames by number: [16, 2, 34, 34] per sample, equal to integrating the events directly.
-        let frames = NeuromorphicDatasetFolder::new(NMNIST, &root, Some(false), DataType::frames_number(16, SplitBy::Number)).unwrap();
-        assert!(root.join("frames_number_16_split_by_number/train/10/00001.npz").is_file());
+        let frames = NeuromorphicDatasetFolder::new(
+            NMNIST,
+            &root,
+            Some(false),
+            DataType::frames_number(16, SplitBy::Number),
+        )
+        .unwrap();
+        assert!(root
+            .join("frames_number_16_split_by_number/train/10/00001.npz")
+            .is_file());
         let (f, label) = Dataset::get(&frames, 0).unwrap();
         assert_eq!(label, 0);
         assert_eq!(f.size(), [16, 2, 34, 34]);
-        let direct = integrate_events_by_fixed_frames_number(&Events::load_npz(root.join("events_np/test/0/00001.npz")).unwrap(), SplitBy::Number, 16, 34, 34).unwrap();
+        let direct = integrate_events_by_fixed_frames_number(
+            &Events::load_npz(root.join("events_np/test/0/00001.npz")).unwrap(),
+            SplitBy::Number,
+            16,
+            34,
+            34,
+        )
+        .unwrap();
         assert!(f.equal(&direct));
         assert_eq!(f.sum(tch::Kind::Float).double_value(&[]), 1000.0);
         // Fixed duration: file names carry the frame count.
-        let dur = NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), DataType::duration(100_000)).unwrap();
-        let name = dur.samples()[2].0.file_name().unwrap().to_string_lossy().into_owned();
-        assert_eq!(name, "00002_4.npz", "311175 µs in 100 ms windows -> 4 frames");
+        let dur =
+            NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), DataType::duration(100_000))
+                .unwrap();
+        let name = dur.samples()[2]
+            .0
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert_eq!(
+            name, "00002_4.npz",
+            "311175 µs in 100 ms windows -> 4 frames"
+        );
         assert_eq!(Dataset::get(&dur, 2).unwrap().0.size(), [4, 2, 34, 34]);
         // Custom integration into a named folder.
         fn two_halves(e: &Events, h: usize, w: usize) -> Result<Tensor> {
             integrate_events_by_fixed_frames_number(e, SplitBy::Number, 2, h, w)
         }
-        let custom = NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), DataType::custom("two_halves", two_halves)).unwrap();
+        let custom = NeuromorphicDatasetFolder::new(
+            NMNIST,
+            &root,
+            Some(true),
+            DataType::custom("two_halves", two_halves),
+        )
+        .unwrap();
         assert_eq!(Dataset::get(&custom, 0).unwrap().0.size(), [2, 2, 34, 34]);
         // A failing integration leaves no cache behind.
-        let bad = DataType::custom("too_small", |e: &Events, _, _| integrate_events_by_fixed_frames_number(e, SplitBy::Number, 2, 8, 8));
-        let e = NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), bad).unwrap_err().to_string();
+        let bad = DataType::custom("too_small", |e: &Events, _, _| {
+            integrate_events_by_fixed_frames_number(e, SplitBy::Number, 2, 8, 8)
+        });
+        let e = NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), bad)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("outside") && e.contains(".npz"), "{e}");
         assert!(!root.join("too_small").exists() && !root.join(".too_small.partial").exists());
-        assert!(NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), DataType::duration(0)).is_err());
+        assert!(
+            NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), DataType::duration(0))
+                .is_err()
+        );
         // An absurd frame count is an error before anything is integrated, in both split modes.
         for split_by in [SplitBy::Number, SplitBy::Time] {
-            let e = NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), DataType::frames_number(1 << 40, split_by)).unwrap_err().to_string();
-            assert!(e.contains("NeuromorphicDatasetFolder: frames_number must be between 1 and 1048576"), "{e}");
-            assert!(!root.join(format!("frames_number_1099511627776_split_by_{split_by}")).exists());
+            let e = NeuromorphicDatasetFolder::new(
+                NMNIST,
+                &root,
+                Some(true),
+                DataType::frames_number(1 << 40, split_by),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.contains(
+                    "NeuromorphicDatasetFolder: frames_number must be between 1 and 1048576"
+                ),
+                "{e}"
+            );
+            assert!(!root
+                .join(format!("frames_number_1099511627776_split_by_{split_by}"))
+                .exists());
         }
     }
 }

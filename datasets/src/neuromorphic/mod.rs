@@ -20,10 +20,10 @@ pub mod asl_dvs;
 pub mod atis_bin;
 pub mod cifar10_dvs;
 pub mod collate;
-pub mod folder;
 pub mod dvs128_gesture;
 pub mod es_imagenet;
 pub mod events;
+pub mod folder;
 pub mod integrate;
 mod io;
 pub mod mat5;
@@ -45,14 +45,19 @@ pub use asl_dvs::ASLDVS;
 pub use atis_bin::load_atis_bin;
 pub use cifar10_dvs::CIFAR10DVS;
 pub use collate::{pad_sequence_collate, padded_sequence_mask};
-pub use folder::{DataType, FrameSpec, NeuromorphicDatasetFolder, NeuromorphicSample, NeuromorphicSource, Resource};
 pub use dvs128_gesture::DVS128Gesture;
 pub use es_imagenet::ESImageNet;
 pub use events::Events;
+pub use folder::{
+    DataType, FrameSpec, NeuromorphicDatasetFolder, NeuromorphicSample, NeuromorphicSource,
+    Resource,
+};
 pub use integrate::{
-    cal_fixed_frames_number_segment_index, integrate_events_by_fixed_duration, integrate_events_by_fixed_frames_number,
-    integrate_events_file_to_frames_file_by_fixed_duration, integrate_events_file_to_frames_file_by_fixed_frames_number,
-    integrate_events_segment_to_frame, load_npz_frames, save_frames_to_npz, CustomIntegrate, SplitBy,
+    cal_fixed_frames_number_segment_index, integrate_events_by_fixed_duration,
+    integrate_events_by_fixed_frames_number,
+    integrate_events_file_to_frames_file_by_fixed_duration,
+    integrate_events_file_to_frames_file_by_fixed_frames_number, integrate_events_segment_to_frame,
+    load_npz_frames, save_frames_to_npz, CustomIntegrate, SplitBy,
 };
 pub use mat5::load_mat5;
 pub use n_caltech101::NCaltech101;
@@ -71,7 +76,8 @@ pub(crate) mod tests {
 
     /// A fresh, empty scratch directory for one test.
     pub(crate) fn test_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("sj_neuromorphic_{}_{name}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("sj_neuromorphic_{}_{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -79,6 +85,7 @@ pub(crate) mod tests {
 
     /// The real N-MNIST recording shipped with the project (see shared/data/README.md).
     pub(crate) fn sample_nmnist() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/neuromorphic/sample_nmnist.bin")
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/data/neuromorphic/sample_nmnist.bin")
     }
 }

@@ -36,7 +36,9 @@ from_bytes!(u16, i16, u32, i32, u64, i64, f32, f64);
 
 /// `data` as numbers of type `T` in the given byte order (a trailing partial number is ignored).
 pub(crate) fn numbers<T: FromBytes>(data: &[u8], big: bool) -> Vec<T> {
-    data.chunks_exact(T::WIDTH).map(|c| T::from_bytes(c, big)).collect()
+    data.chunks_exact(T::WIDTH)
+        .map(|c| T::from_bytes(c, big))
+        .collect()
 }
 
 /// The values of an array, by dtype.
@@ -97,7 +99,10 @@ impl NpyArray {
     /// A 1-D array.
     pub fn vector(data: NpyData) -> Self {
         let n = each_dtype!(&data, v => v.len());
-        NpyArray { shape: vec![n], data }
+        NpyArray {
+            shape: vec![n],
+            data,
+        }
     }
 
     /// Number of values.
@@ -158,22 +163,41 @@ impl NpyArray {
             .iter()
             .map(|&d| i64::try_from(d))
             .collect::<std::result::Result<_, _>>()
-            .map_err(|_| DatasetError::config(what, format!("shape {:?} has a dimension above i64::MAX", self.shape)))?;
+            .map_err(|_| {
+                DatasetError::config(
+                    what,
+                    format!("shape {:?} has a dimension above i64::MAX", self.shape),
+                )
+            })?;
         if self.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) != Some(self.len()) {
-            return Err(DatasetError::config(what, format!("shape {:?} does not hold the {} values", self.shape, self.len())));
+            return Err(DatasetError::config(
+                what,
+                format!(
+                    "shape {:?} does not hold the {} values",
+                    self.shape,
+                    self.len()
+                ),
+            ));
         }
         let flat = match &self.data {
             NpyData::U8(v) => Tensor::f_from_slice(v)?,
             NpyData::I8(v) => Tensor::f_from_slice(v)?,
-            NpyData::U16(v) => Tensor::f_from_slice(&v.iter().map(|&x| i32::from(x)).collect::<Vec<i32>>())?,
+            NpyData::U16(v) => {
+                Tensor::f_from_slice(&v.iter().map(|&x| i32::from(x)).collect::<Vec<i32>>())?
+            }
             NpyData::I16(v) => Tensor::f_from_slice(v)?,
-            NpyData::U32(v) => Tensor::f_from_slice(&v.iter().map(|&x| i64::from(x)).collect::<Vec<i64>>())?,
+            NpyData::U32(v) => {
+                Tensor::f_from_slice(&v.iter().map(|&x| i64::from(x)).collect::<Vec<i64>>())?
+            }
             NpyData::I32(v) => Tensor::f_from_slice(v)?,
             NpyData::U64(_) => Tensor::f_from_slice(&self.to_i64(what)?)?,
             NpyData::I64(v) => Tensor::f_from_slice(v)?,
             NpyData::F32(v) => Tensor::f_from_slice(v)?,
             NpyData::F64(v) => Tensor::f_from_slice(v)?,
-            NpyData::F16(v) => Tensor::f_from_slice(&v.iter().map(|&h| h as i16).collect::<Vec<i16>>())?.f_view_dtype(tch::Kind::Half)?,
+            NpyData::F16(v) => {
+                Tensor::f_from_slice(&v.iter().map(|&h| h as i16).collect::<Vec<i16>>())?
+                    .f_view_dtype(tch::Kind::Half)?
+            }
         };
         Ok(flat.f_reshape(shape.as_slice())?)
     }
@@ -181,12 +205,36 @@ impl NpyArray {
     /// The values as `i64`; floats must be whole numbers, and `u8` values must fit. `what` names
     /// the array in the error.
     pub fn to_i64(&self, what: &str) -> Result<Vec<i64>> {
-        let bad = |i: usize, v: String| DatasetError::config(what, format!("value {v} at index {i} is not an integer in the i64 range"));
+        let bad = |i: usize, v: String| {
+            DatasetError::config(
+                what,
+                format!("value {v} at index {i} is not an integer in the i64 range"),
+            )
+        };
         match &self.data {
-            NpyData::U64(v) => v.iter().enumerate().map(|(i, &x)| i64::try_from(x).map_err(|_| bad(i, x.to_string()))).collect(),
-            NpyData::F32(v) => v.iter().enumerate().map(|(i, &x)| float_to_i64(x as f64).ok_or_else(|| bad(i, x.to_string()))).collect(),
-            NpyData::F64(v) => v.iter().enumerate().map(|(i, &x)| float_to_i64(x).ok_or_else(|| bad(i, x.to_string()))).collect(),
-            NpyData::F16(v) => v.iter().enumerate().map(|(i, &h)| float_to_i64(f16_to_f32(h) as f64).ok_or_else(|| bad(i, f16_to_f32(h).to_string()))).collect(),
+            NpyData::U64(v) => v
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| i64::try_from(x).map_err(|_| bad(i, x.to_string())))
+                .collect(),
+            NpyData::F32(v) => v
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| float_to_i64(x as f64).ok_or_else(|| bad(i, x.to_string())))
+                .collect(),
+            NpyData::F64(v) => v
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| float_to_i64(x).ok_or_else(|| bad(i, x.to_string())))
+                .collect(),
+            NpyData::F16(v) => v
+                .iter()
+                .enumerate()
+                .map(|(i, &h)| {
+                    float_to_i64(f16_to_f32(h) as f64)
+                        .ok_or_else(|| bad(i, f16_to_f32(h).to_string()))
+                })
+                .collect(),
             NpyData::U8(v) => Ok(v.iter().map(|&x| x as i64).collect()),
             NpyData::I8(v) => Ok(v.iter().map(|&x| x as i64).collect()),
             NpyData::U16(v) => Ok(v.iter().map(|&x| x as i64).collect()),
@@ -201,9 +249,19 @@ impl NpyArray {
     pub fn to_npy_bytes(&self) -> Vec<u8> {
         let shape = match self.shape.len() {
             1 => format!("({},)", self.shape[0]),
-            _ => format!("({})", self.shape.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")),
+            _ => format!(
+                "({})",
+                self.shape
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
-        let mut header = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}", self.descr());
+        let mut header = format!(
+            "{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}",
+            self.descr()
+        );
         let total = 10 + header.len() + 1;
         header.push_str(&" ".repeat((64 - total % 64) % 64));
         header.push('\n');
@@ -223,18 +281,28 @@ impl NpyArray {
         }
         let (hlen, start) = match bytes[6] {
             1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-            2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+            2 | 3 if bytes.len() >= 12 => (
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                12,
+            ),
             v => return Err(err(6, format!("unsupported .npy version {v}"))),
         };
-        let header = bytes.get(start..start + hlen).ok_or_else(|| err(start, "truncated .npy header".into()))?;
+        let header = bytes
+            .get(start..start + hlen)
+            .ok_or_else(|| err(start, "truncated .npy header".into()))?;
         let header = String::from_utf8_lossy(header);
         let field = |key: &str| -> Option<String> {
             let at = header.find(&format!("'{key}'"))? + key.len() + 2;
             let rest = header[at..].trim_start().strip_prefix(':')?.trim_start();
-            let end = if rest.starts_with('(') { rest.find(')')? + 1 } else { rest.find([',', '}'])? };
+            let end = if rest.starts_with('(') {
+                rest.find(')')? + 1
+            } else {
+                rest.find([',', '}'])?
+            };
             Some(rest[..end].trim().trim_matches('\'').to_string())
         };
-        let (descr, fortran, shape) = match (field("descr"), field("fortran_order"), field("shape")) {
+        let (descr, fortran, shape) = match (field("descr"), field("fortran_order"), field("shape"))
+        {
             (Some(d), Some(f), Some(s)) => (d, f, s),
             _ => return Err(err(start, format!("unparsable .npy header {header:?}"))),
         };
@@ -247,9 +315,15 @@ impl NpyArray {
             .collect::<std::result::Result<_, _>>()
             .map_err(|_| err(start, format!("bad shape in .npy header {header:?}")))?;
         if fortran == "True" && shape.len() > 1 {
-            return Err(err(start, "Fortran-order arrays with more than one dimension are not supported".into()));
+            return Err(err(
+                start,
+                "Fortran-order arrays with more than one dimension are not supported".into(),
+            ));
         }
-        let n = shape.iter().try_fold(1usize, |a, &s| a.checked_mul(s)).ok_or_else(|| err(start, "shape overflows".into()))?;
+        let n = shape
+            .iter()
+            .try_fold(1usize, |a, &s| a.checked_mul(s))
+            .ok_or_else(|| err(start, "shape overflows".into()))?;
         // The byte-order character, then the type code (split on a character boundary: the
         // header is arbitrary text).
         let (order, kind) = descr.split_at(descr.chars().next().map_or(0, char::len_utf8));
@@ -264,10 +338,22 @@ impl NpyArray {
             "u2" | "i2" | "f2" => 2,
             "u4" | "i4" | "f4" => 4,
             "u8" | "i8" | "f8" => 8,
-            _ => return Err(err(start, format!("unsupported dtype {descr:?} (numeric dtypes only)"))),
+            _ => {
+                return Err(err(
+                    start,
+                    format!("unsupported dtype {descr:?} (numeric dtypes only)"),
+                ))
+            }
         };
         if n.checked_mul(size) != Some(body.len()) {
-            return Err(err(start + hlen, format!("data has {} bytes, shape {shape:?} of {descr} needs {}", body.len(), n as u128 * size as u128)));
+            return Err(err(
+                start + hlen,
+                format!(
+                    "data has {} bytes, shape {shape:?} of {descr} needs {}",
+                    body.len(),
+                    n as u128 * size as u128
+                ),
+            ));
         }
         let data = match kind {
             "b1" => NpyData::U8(body.iter().map(|&b| (b != 0) as u8).collect()),
@@ -322,16 +408,31 @@ pub fn read_npz(file: impl AsRef<Path>) -> Result<Vec<(String, NpyArray)>> {
 
 /// `np.savez` (`compressed == false`) or `np.savez_compressed`: writes `arrays` as `<key>.npy`
 /// entries, to a temporary file renamed to `file` when complete.
-pub fn write_npz(file: impl AsRef<Path>, arrays: &[(&str, &NpyArray)], compressed: bool) -> Result<()> {
-    let files: Vec<(String, Vec<u8>)> = arrays.iter().map(|(k, a)| (format!("{k}.npy"), a.to_npy_bytes())).collect();
+pub fn write_npz(
+    file: impl AsRef<Path>,
+    arrays: &[(&str, &NpyArray)],
+    compressed: bool,
+) -> Result<()> {
+    let files: Vec<(String, Vec<u8>)> = arrays
+        .iter()
+        .map(|(k, a)| (format!("{k}.npy"), a.to_npy_bytes()))
+        .collect();
     write_atomic(file.as_ref(), &zip::write_archive(&files, compressed)?)
 }
 
 /// The array stored under `key` in `arrays` (read from `file`), or an error listing the keys.
-pub(crate) fn take_key(arrays: &mut Vec<(String, NpyArray)>, key: &str, file: &Path) -> Result<NpyArray> {
+pub(crate) fn take_key(
+    arrays: &mut Vec<(String, NpyArray)>,
+    key: &str,
+    file: &Path,
+) -> Result<NpyArray> {
     let i = arrays.iter().position(|(k, _)| k == key).ok_or_else(|| {
         let keys: Vec<&str> = arrays.iter().map(|(k, _)| k.as_str()).collect();
-        DatasetError::format(file, 0, format!("no array {key:?} in the npz (keys {keys:?})"))
+        DatasetError::format(
+            file,
+            0,
+            format!("no array {key:?} in the npz (keys {keys:?})"),
+        )
     })?;
     Ok(arrays.swap_remove(i).1)
 }
@@ -343,29 +444,40 @@ mod tests {
     #[test]
     fn npy_header_matches_numpy_byte_for_byte() {
         // np.save of np.arange(8, dtype='<f8').reshape(2, 2, 1, 2): the header numpy writes.
-        let a = NpyArray { shape: vec![2, 2, 1, 2], data: NpyData::F64((0..8).map(|i| i as f64).collect()) };
+        let a = NpyArray {
+            shape: vec![2, 2, 1, 2],
+            data: NpyData::F64((0..8).map(|i| i as f64).collect()),
+        };
         let b = a.to_npy_bytes();
         let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2, 1, 2), }";
-        assert_eq!(&b[..10], b"\x93NUMPY\x01\x00\x76\x00", "magic, version 1.0, header length 118");
+        assert_eq!(
+            &b[..10],
+            b"\x93NUMPY\x01\x00\x76\x00",
+            "magic, version 1.0, header length 118"
+        );
         assert_eq!(&b[10..10 + header.len()], header.as_bytes());
         assert_eq!(b[127], b'\n');
         assert_eq!(&b[128 + 8..128 + 16], &1.0f64.to_le_bytes());
-        assert_eq!(NpyArray::from_npy_bytes(Path::new("a.npy"), 0, &b).unwrap(), a);
+        assert_eq!(
+            NpyArray::from_npy_bytes(Path::new("a.npy"), 0, &b).unwrap(),
+            a
+        );
         // A big-endian u2 vector and a truncated body.
-        let mut be = b"\x93NUMPY\x01\x00\x46\x00{'descr': '>u2', 'fortran_order': False, 'shape': (2,), }".to_vec();
+        let mut be =
+            b"\x93NUMPY\x01\x00\x46\x00{'descr': '>u2', 'fortran_order': False, 'shape': (2,), }"
+                .to_vec();
         be.resize(10 + 0x46 - 1, b' ');
         be.push(b'\n');
         be.extend_from_slice(&[0x01, 0x02, 0x00, 0x03]);
         let v = NpyArray::from_npy_bytes(Path::new("be.npy"), 0, &be).unwrap();
         assert_eq!(v.data, NpyData::U16(vec![0x0102, 0x0003]));
-        let e = NpyArray::from_npy_bytes(Path::new("be.npy"), 0, &be[..be.len() - 1]).unwrap_err().to_string();
-        assert!(e.contains("be.npy") && e.contains("at byte 80") && e.contains("needs 4"), "{e}");
-    }
-
-    /// A `.npy` entry with header `dict` over `body`.
-    fn npy(dict: &str, body: &[u8]) -> Vec<u8> {
-        let header = format!("{dict}\n");
-        [b"\x93NUMPY\x01\x00".as_slice(), &(header.len() as u16).to_le_bytes(), header.as_bytes(), body].concat()
+        let e = NpyArray::from_npy_bytes(Path::new("be.npy"), 0, &be[..be.len() - 1])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("be.npy") && e.contains("at byte 80") && e.contains("needs 4"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -373,26 +485,68 @@ mod tests {
         let dir = crate::neuromorphic::tests::test_dir("npy_headers");
         let f = dir.join("frames.npz");
         let frames = |dict: &str, body: &[u8]| {
-            let archive = zip::write_archive(&[("frames.npy".to_string(), npy(dict, body))], false).unwrap();
+            let archive = zip::write_archive(
+                &[(
+                    "frames.npy".to_string(),
+                    crate::fixtures::npy(dict, body).unwrap(),
+                )],
+                false,
+            )
+            .unwrap();
             std::fs::write(&f, archive).unwrap();
             crate::neuromorphic::load_npz_frames(&f)
         };
         // A descr starting with a multi-byte character split the string inside it (a panic).
         for descr in ["é4", "<é", "ü", ""] {
-            let e = frames(&format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (1,), }}"), &[0; 4]).unwrap_err().to_string();
-            assert!(e.starts_with("read_npz: ") && e.contains("frames.npz/frames.npy") && e.contains("unsupported dtype"), "{descr}: {e}");
+            let e = frames(
+                &format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (1,), }}"),
+                &[0; 4],
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.starts_with("read_npz: ")
+                    && e.contains("frames.npz/frames.npy")
+                    && e.contains("unsupported dtype"),
+                "{descr}: {e}"
+            );
         }
         // A dimension above i64::MAX next to a zero one holds no values but makes no tensor.
-        let e = frames("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 18446744073709551615), }", &[]).unwrap_err().to_string();
+        let e = frames(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 18446744073709551615), }",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("load_npz_frames: NpyArray::to_tensor: shape [0, 18446744073709551615] has a dimension above i64::MAX"), "{e}");
         // More values claimed than held, and a product that overflows.
-        let e = frames("{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }", &[0; 8]).unwrap_err().to_string();
-        assert!(e.contains("data has 8 bytes, shape [1099511627776] of <f4 needs 4398046511104"), "{e}");
-        let e = frames("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 8), }", &[0; 8]).unwrap_err().to_string();
+        let e = frames(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }",
+            &[0; 8],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("data has 8 bytes, shape [1099511627776] of <f4 needs 4398046511104"),
+            "{e}"
+        );
+        let e = frames(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 8), }",
+            &[0; 8],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("shape overflows"), "{e}");
         // Half precision reads back exactly: 1, -2.5, 65504, and the smallest subnormal 2^-24.
-        let t = frames("{'descr': '<f2', 'fortran_order': False, 'shape': (2, 2), }", &[0x00, 0x3C, 0x00, 0xC1, 0xFF, 0x7B, 0x01, 0x00]).unwrap();
-        assert_eq!((t.size(), Vec::<f32>::try_from(&t.flatten(0, -1)).unwrap()), (vec![2, 2], vec![1.0, -2.5, 65504.0, 2f32.powi(-24)]));
+        let t = frames(
+            "{'descr': '<f2', 'fortran_order': False, 'shape': (2, 2), }",
+            &[0x00, 0x3C, 0x00, 0xC1, 0xFF, 0x7B, 0x01, 0x00],
+        )
+        .unwrap();
+        assert_eq!(
+            (t.size(), Vec::<f32>::try_from(&t.flatten(0, -1)).unwrap()),
+            (vec![2, 2], vec![1.0, -2.5, 65504.0, 2f32.powi(-24)])
+        );
     }
 
     #[test]
@@ -408,7 +562,8 @@ mod tests {
         // Our own writer round-trips, compressed or not, and leaves no temporary file.
         for compressed in [false, true] {
             let g = dir.join(format!("w{compressed}.npz"));
-            let pairs: Vec<(&str, &NpyArray)> = arrays.iter().map(|(k, a)| (k.as_str(), a)).collect();
+            let pairs: Vec<(&str, &NpyArray)> =
+                arrays.iter().map(|(k, a)| (k.as_str(), a)).collect();
             write_npz(&g, &pairs, compressed).unwrap();
             assert_eq!(read_npz(&g).unwrap(), arrays);
         }

@@ -39,23 +39,39 @@ fn le64(b: &[u8], i: usize) -> u64 {
 }
 
 /// Reads `n` bytes at `offset`, or a format error naming `what`.
-fn read_at<R: Read + Seek>(r: &mut R, file: &Path, offset: u64, n: usize, what: &str) -> Result<Vec<u8>> {
+fn read_at<R: Read + Seek>(
+    r: &mut R,
+    file: &Path,
+    offset: u64,
+    n: usize,
+    what: &str,
+) -> Result<Vec<u8>> {
     let mut buf = vec![0u8; n];
-    r.seek(SeekFrom::Start(offset)).map_err(|e| DatasetError::io(file, e))?;
-    r.read_exact(&mut buf)
-        .map_err(|_| DatasetError::format(file, offset, format!("truncated {what}: needs {n} bytes")))?;
+    r.seek(SeekFrom::Start(offset))
+        .map_err(|e| DatasetError::io(file, e))?;
+    r.read_exact(&mut buf).map_err(|_| {
+        DatasetError::format(file, offset, format!("truncated {what}: needs {n} bytes"))
+    })?;
     Ok(buf)
 }
 
 /// The entries listed in the central directory of the archive `r` (the contents of `file`).
 pub(crate) fn entries<R: Read + Seek>(r: &mut R, file: &Path) -> Result<Vec<ZipEntry>> {
-    let len = r.seek(SeekFrom::End(0)).map_err(|e| DatasetError::io(file, e))?;
+    let len = r
+        .seek(SeekFrom::End(0))
+        .map_err(|e| DatasetError::io(file, e))?;
     let tail_len = len.min(22 + 65535);
     let tail = read_at(r, file, len - tail_len, tail_len as usize, "end of archive")?;
     let end = (0..tail.len().saturating_sub(21))
         .rev()
         .find(|&i| le32(&tail, i) == END)
-        .ok_or_else(|| DatasetError::format(file, len, "not a zip archive: no end-of-central-directory record"))?;
+        .ok_or_else(|| {
+            DatasetError::format(
+                file,
+                len,
+                "not a zip archive: no end-of-central-directory record",
+            )
+        })?;
     let end_offset = len - tail_len + end as u64;
     let mut count = le16(&tail, end + 10) as u64;
     let mut cd_size = le32(&tail, end + 12) as u64;
@@ -66,19 +82,31 @@ pub(crate) fn entries<R: Read + Seek>(r: &mut R, file: &Path) -> Result<Vec<ZipE
             .ok_or_else(|| DatasetError::format(file, end_offset, "ZIP64 locator missing"))?;
         let loc = read_at(r, file, loc_offset, 20, "ZIP64 locator")?;
         if le32(&loc, 0) != END64_LOCATOR {
-            return Err(DatasetError::format(file, loc_offset, "ZIP64 locator missing"));
+            return Err(DatasetError::format(
+                file,
+                loc_offset,
+                "ZIP64 locator missing",
+            ));
         }
         let rec_offset = le64(&loc, 8);
         let rec = read_at(r, file, rec_offset, 56, "ZIP64 end record")?;
         if le32(&rec, 0) != END64 {
-            return Err(DatasetError::format(file, rec_offset, "bad ZIP64 end record signature"));
+            return Err(DatasetError::format(
+                file,
+                rec_offset,
+                "bad ZIP64 end record signature",
+            ));
         }
         count = le64(&rec, 32);
         cd_size = le64(&rec, 40);
         cd_offset = le64(&rec, 48);
     }
     if cd_offset.checked_add(cd_size).is_none_or(|e| e > len) {
-        return Err(DatasetError::format(file, end_offset, "central directory lies outside the file"));
+        return Err(DatasetError::format(
+            file,
+            end_offset,
+            "central directory lies outside the file",
+        ));
     }
     let cd = read_at(r, file, cd_offset, cd_size as usize, "central directory")?;
     let mut out = Vec::new();
@@ -86,16 +114,32 @@ pub(crate) fn entries<R: Read + Seek>(r: &mut R, file: &Path) -> Result<Vec<ZipE
     for _ in 0..count {
         let at = cd_offset + i as u64;
         if i + 46 > cd.len() || le32(&cd, i) != CENTRAL {
-            return Err(DatasetError::format(file, at, "bad central directory entry"));
+            return Err(DatasetError::format(
+                file,
+                at,
+                "bad central directory entry",
+            ));
         }
         let flags = le16(&cd, i + 8);
-        let (n, m, k) = (le16(&cd, i + 28) as usize, le16(&cd, i + 30) as usize, le16(&cd, i + 32) as usize);
+        let (n, m, k) = (
+            le16(&cd, i + 28) as usize,
+            le16(&cd, i + 30) as usize,
+            le16(&cd, i + 32) as usize,
+        );
         if i + 46 + n + m + k > cd.len() {
-            return Err(DatasetError::format(file, at, "truncated central directory entry"));
+            return Err(DatasetError::format(
+                file,
+                at,
+                "truncated central directory entry",
+            ));
         }
         let name = String::from_utf8_lossy(&cd[i + 46..i + 46 + n]).into_owned();
         if flags & 1 != 0 {
-            return Err(DatasetError::format(file, at, format!("{name}: encrypted entries are not supported")));
+            return Err(DatasetError::format(
+                file,
+                at,
+                format!("{name}: encrypted entries are not supported"),
+            ));
         }
         let mut e = ZipEntry {
             name,
@@ -115,9 +159,9 @@ pub(crate) fn entries<R: Read + Seek>(r: &mut R, file: &Path) -> Result<Vec<ZipE
                 let mut vals = body.chunks_exact(8).map(|c| le64(c, 0));
                 for field in [&mut e.size, &mut e.compressed, &mut e.header_offset] {
                     if *field == 0xFFFF_FFFF {
-                        *field = vals
-                            .next()
-                            .ok_or_else(|| DatasetError::format(file, at, "truncated ZIP64 extra field"))?;
+                        *field = vals.next().ok_or_else(|| {
+                            DatasetError::format(file, at, "truncated ZIP64 extra field")
+                        })?;
                     }
                 }
             }
@@ -130,14 +174,24 @@ pub(crate) fn entries<R: Read + Seek>(r: &mut R, file: &Path) -> Result<Vec<ZipE
 }
 
 /// Writes the contents of `entry` to `out`, inflating and checking its size and CRC-32.
-pub(crate) fn read_entry<R: Read + Seek, W: Write>(r: &mut R, file: &Path, entry: &ZipEntry, out: &mut W) -> Result<()> {
+pub(crate) fn read_entry<R: Read + Seek, W: Write>(
+    r: &mut R,
+    file: &Path,
+    entry: &ZipEntry,
+    out: &mut W,
+) -> Result<()> {
     let at = entry.header_offset;
     let head = read_at(r, file, at, 30, "local file header")?;
     if le32(&head, 0) != LOCAL {
-        return Err(DatasetError::format(file, at, format!("{}: bad local header signature", entry.name)));
+        return Err(DatasetError::format(
+            file,
+            at,
+            format!("{}: bad local header signature", entry.name),
+        ));
     }
     let data_at = at + 30 + le16(&head, 26) as u64 + le16(&head, 28) as u64;
-    r.seek(SeekFrom::Start(data_at)).map_err(|e| DatasetError::io(file, e))?;
+    r.seek(SeekFrom::Start(data_at))
+        .map_err(|e| DatasetError::io(file, e))?;
     let raw = (&mut *r).take(entry.compressed);
     let mut reader: Box<dyn Read + '_> = match entry.method {
         0 => Box::new(raw),
@@ -146,7 +200,10 @@ pub(crate) fn read_entry<R: Read + Seek, W: Write>(r: &mut R, file: &Path, entry
             return Err(DatasetError::format(
                 file,
                 at,
-                format!("{}: compression method {m} is not supported (only stored and deflate)", entry.name),
+                format!(
+                    "{}: compression method {m} is not supported (only stored and deflate)",
+                    entry.name
+                ),
             ))
         }
     };
@@ -155,7 +212,9 @@ pub(crate) fn read_entry<R: Read + Seek, W: Write>(r: &mut R, file: &Path, entry
     let mut buf = vec![0u8; 1 << 16];
     let mut written = 0u64;
     loop {
-        let n = reader.read(&mut buf).map_err(|e| bad(&format!("corrupt data ({e})")))?;
+        let n = reader
+            .read(&mut buf)
+            .map_err(|e| bad(&format!("corrupt data ({e})")))?;
         if n == 0 {
             break;
         }
@@ -164,10 +223,14 @@ pub(crate) fn read_entry<R: Read + Seek, W: Write>(r: &mut R, file: &Path, entry
             return Err(bad("more data than the recorded size"));
         }
         crc.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(|e| DatasetError::io(file, e))?;
+        out.write_all(&buf[..n])
+            .map_err(|e| DatasetError::io(file, e))?;
     }
     if written != entry.size {
-        return Err(bad(&format!("truncated data: {written} of {} bytes", entry.size)));
+        return Err(bad(&format!(
+            "truncated data: {written} of {} bytes",
+            entry.size
+        )));
     }
     if crc.sum() != entry.crc {
         return Err(bad("CRC-32 mismatch"));
@@ -183,7 +246,9 @@ pub(crate) fn read_all(file: &Path, data: &[u8]) -> Result<Vec<(String, Vec<u8>)
     for e in list {
         // The recorded size is untrusted: reserve no more than the entry's share of the archive
         // can inflate to (deflate expands at most 1032-fold); `read_entry` checks the real size.
-        let most = (data.len() as u64).min(e.compressed).saturating_mul(if e.method == 0 { 1 } else { 1032 });
+        let most = (data.len() as u64)
+            .min(e.compressed)
+            .saturating_mul(if e.method == 0 { 1 } else { 1032 });
         let mut bytes = Vec::with_capacity(e.size.min(most) as usize);
         read_entry(&mut cursor, file, &e, &mut bytes)?;
         out.push((e.name, bytes));
@@ -200,12 +265,20 @@ pub fn write_archive(files: &[(String, Vec<u8>)], compress: bool) -> Result<Vec<
         crc.update(data);
         let body = if compress {
             let mut enc = DeflateEncoder::new(Vec::new(), Compression::default());
-            enc.write_all(data).and_then(|_| enc.finish()).map_err(|e| DatasetError::config("write_npz", e.to_string()))?
+            enc.write_all(data)
+                .and_then(|_| enc.finish())
+                .map_err(|e| DatasetError::config("write_npz", e.to_string()))?
         } else {
             data.clone()
         };
-        if body.len() > u32::MAX as usize || data.len() > u32::MAX as usize || out.len() > u32::MAX as usize {
-            return Err(DatasetError::config("write_npz", format!("{name}: entries over 4 GiB are not supported")));
+        if body.len() > u32::MAX as usize
+            || data.len() > u32::MAX as usize
+            || out.len() > u32::MAX as usize
+        {
+            return Err(DatasetError::config(
+                "write_npz",
+                format!("{name}: entries over 4 GiB are not supported"),
+            ));
         }
         let method: u16 = if compress { 8 } else { 0 };
         let offset = out.len() as u32;
@@ -251,11 +324,16 @@ pub(crate) fn extract_zip(zip_file: &Path, dest: &Path) -> Result<()> {
 }
 
 fn extract(zip_file: &Path, dest: &Path) -> Result<()> {
-    let mut f = std::io::BufReader::new(File::open(zip_file).map_err(|e| DatasetError::io(zip_file, e))?);
+    let mut f =
+        std::io::BufReader::new(File::open(zip_file).map_err(|e| DatasetError::io(zip_file, e))?);
     for e in entries(&mut f, zip_file)? {
         let rel = Path::new(&e.name);
         if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
-            return Err(DatasetError::format(zip_file, e.header_offset, format!("{}: unsafe path in archive", e.name)));
+            return Err(DatasetError::format(
+                zip_file,
+                e.header_offset,
+                format!("{}: unsafe path in archive", e.name),
+            ));
         }
         let target = dest.join(rel);
         if e.name.ends_with('/') {
@@ -265,7 +343,9 @@ fn extract(zip_file: &Path, dest: &Path) -> Result<()> {
         if let Some(parent) = target.parent() {
             super::io::create_dir(parent)?;
         }
-        let mut out = std::io::BufWriter::new(File::create(&target).map_err(|err| DatasetError::io(&target, err))?);
+        let mut out = std::io::BufWriter::new(
+            File::create(&target).map_err(|err| DatasetError::io(&target, err))?,
+        );
         read_entry(&mut f, zip_file, &e, &mut out)?;
         out.flush().map_err(|err| DatasetError::io(&target, err))?;
     }
@@ -278,11 +358,18 @@ mod tests {
 
     #[test]
     fn stored_and_deflated_archives_read_back_and_corruption_is_caught() {
-        let files = vec![("a.npy".to_string(), b"hello hello hello".to_vec()), ("b/c.txt".to_string(), vec![7u8; 1000])];
+        let files = vec![
+            ("a.npy".to_string(), b"hello hello hello".to_vec()),
+            ("b/c.txt".to_string(), vec![7u8; 1000]),
+        ];
         for compress in [false, true] {
             let z = write_archive(&files, compress).unwrap();
             assert_eq!(&z[0..4], b"PK\x03\x04", "local file header signature");
-            assert_eq!(le16(&z, 8), if compress { 8 } else { 0 }, "method field at byte 8");
+            assert_eq!(
+                le16(&z, 8),
+                if compress { 8 } else { 0 },
+                "method field at byte 8"
+            );
             // End record: 22 bytes, 2 entries, central directory of 46 + name bytes per entry.
             let end = z.len() - 22;
             assert_eq!(le32(&z, end), END);
@@ -295,8 +382,16 @@ mod tests {
         let mut z = write_archive(&files, false).unwrap();
         z[30 + 5] ^= 1; // first byte of a.npy's data (30-byte header + 5-byte name)
         let e = read_all(Path::new("t.zip"), &z).unwrap_err().to_string();
-        assert!(e.contains("t.zip") && e.contains("at byte 35") && e.contains("CRC"), "{e}");
-        let e = read_all(Path::new("t.zip"), b"not a zip at all, just some text bytes").unwrap_err().to_string();
+        assert!(
+            e.contains("t.zip") && e.contains("at byte 35") && e.contains("CRC"),
+            "{e}"
+        );
+        let e = read_all(
+            Path::new("t.zip"),
+            b"not a zip at all, just some text bytes",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("no end-of-central-directory"), "{e}");
     }
 }
