@@ -23,7 +23,10 @@ pub trait Dataset: Send + Sync {
     }
     /// Every sample's label, in order (the default loads every sample).
     fn targets(&self) -> Result<Vec<i64>> {
-        (0..self.len()).into_par_iter().map(|i| self.get(i).map(|(_, y)| y)).collect()
+        (0..self.len())
+            .into_par_iter()
+            .map(|i| self.get(i).map(|(_, y)| y))
+            .collect()
     }
     /// The samples at `indices` stacked into `(x [B, *], y [B])` (the default collate: samples
     /// loaded in parallel, then stacked; they must all have one shape).
@@ -31,11 +34,17 @@ pub trait Dataset: Send + Sync {
         if indices.is_empty() {
             return Err(DatasetError::config("Dataset::get_batch", "no indices"));
         }
-        let samples: Vec<Sample> = indices.par_iter().map(|&i| self.get(i)).collect::<Result<_>>()?;
+        let samples: Vec<Sample> = indices
+            .par_iter()
+            .map(|&i| self.get(i))
+            .collect::<Result<_>>()?;
         let labels: Vec<i64> = samples.iter().map(|(_, y)| *y).collect();
         let xs: Vec<Tensor> = samples.into_iter().map(|(x, _)| x).collect();
         let x = Tensor::f_stack(&xs, 0).map_err(|e| {
-            DatasetError::config("Dataset::get_batch", format!("samples of different shapes cannot be stacked: {e}"))
+            DatasetError::config(
+                "Dataset::get_batch",
+                format!("samples of different shapes cannot be stacked: {e}"),
+            )
         })?;
         Ok((x, Tensor::from_slice(&labels)))
     }
@@ -43,7 +52,10 @@ pub trait Dataset: Send + Sync {
 
 /// The error for an index past the end of a dataset of `len` samples.
 pub fn index_error(dataset: &str, index: usize, len: usize) -> DatasetError {
-    DatasetError::config(dataset, format!("index {index} out of range for {len} samples"))
+    DatasetError::config(
+        dataset,
+        format!("index {index} out of range for {len} samples"),
+    )
 }
 
 #[cfg(test)]
@@ -61,7 +73,10 @@ mod tests {
             if index >= self.0 {
                 return Err(index_error("Counting", index, self.0));
             }
-            Ok((Tensor::from_slice(&[index as f32, 2.0 * index as f32]), (index % 3) as i64))
+            Ok((
+                Tensor::from_slice(&[index as f32, 2.0 * index as f32]),
+                (index % 3) as i64,
+            ))
         }
     }
 
@@ -70,7 +85,10 @@ mod tests {
         let d = Counting(5);
         let (x, y) = d.get_batch(&[4, 0, 2]).unwrap();
         assert_eq!(x.size(), vec![3, 2]);
-        assert_eq!(Vec::<f32>::try_from(&x.flatten(0, -1)).unwrap(), vec![4.0, 8.0, 0.0, 0.0, 2.0, 4.0]);
+        assert_eq!(
+            Vec::<f32>::try_from(&x.flatten(0, -1)).unwrap(),
+            vec![4.0, 8.0, 0.0, 0.0, 2.0, 4.0]
+        );
         assert_eq!(Vec::<i64>::try_from(&y).unwrap(), vec![1, 0, 2]);
         assert_eq!(d.targets().unwrap(), vec![0, 1, 2, 0, 1]);
         let e = d.get_batch(&[1, 5]).unwrap_err().to_string();

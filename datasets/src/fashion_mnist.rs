@@ -9,13 +9,26 @@ pub struct FashionMNIST;
 
 impl FashionMNIST {
     /// The class names by label.
-    pub const CLASSES: [&'static str; 10] =
-        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+    pub const CLASSES: [&'static str; 10] = [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ];
 
     /// Where the data is looked for by default: `$SJ_FASHION_MNIST_DIR`, else Debian's
     /// `/usr/share/datasets/fashion-mnist` (package `dataset-fashion-mnist`).
     pub fn default_root() -> PathBuf {
-        std::env::var_os("SJ_FASHION_MNIST_DIR").map_or_else(|| PathBuf::from("/usr/share/datasets/fashion-mnist"), PathBuf::from)
+        std::env::var_os("SJ_FASHION_MNIST_DIR").map_or_else(
+            || PathBuf::from("/usr/share/datasets/fashion-mnist"),
+            PathBuf::from,
+        )
     }
 
     /// The train (`train = true`) or test set from the IDX files in `root`.
@@ -39,14 +52,19 @@ mod tests {
         let test = FashionMNIST::new(FashionMNIST::default_root(), false).unwrap();
         assert_eq!((test.len(), test.image_shape()), (10_000, [1, 28, 28]));
         let mut histogram = [0usize; 10];
-        test.labels().iter().for_each(|&y| histogram[y as usize] += 1);
+        test.labels()
+            .iter()
+            .for_each(|&y| histogram[y as usize] += 1);
         assert_eq!(histogram, [1000; 10]);
         // The first test labels: ankle boot, pullover, trouser, trouser, shirt.
         assert_eq!(&test.labels()[..5], &[9, 2, 1, 1, 6]);
         // The first image (an ankle boot): pixel sum and row 10, read independently with numpy.
         let first = test.pixels(0).unwrap();
         assert_eq!(first.iter().map(|&p| u64::from(p)).sum::<u64>(), 33_456);
-        assert_eq!(&first[10 * 28 + 13..10 * 28 + 20], &[4, 0, 53, 129, 120, 147, 175]);
+        assert_eq!(
+            &first[10 * 28 + 13..10 * 28 + 20],
+            &[4, 0, 53, 129, 120, 147, 175]
+        );
     }
 
     #[test]
@@ -54,16 +72,37 @@ mod tests {
         let train = FashionMNIST::new(FashionMNIST::default_root(), true).unwrap();
         assert_eq!(train.len(), 60_000);
         let mut histogram = [0usize; 10];
-        train.labels().iter().for_each(|&y| histogram[y as usize] += 1);
+        train
+            .labels()
+            .iter()
+            .for_each(|&y| histogram[y as usize] += 1);
         assert_eq!(histogram, [6000; 10]);
         assert_eq!(&train.labels()[..5], &[9, 0, 0, 3, 0]);
-        assert_eq!(train.pixels(0).unwrap().iter().map(|&p| u64::from(p)).sum::<u64>(), 76_247);
+        assert_eq!(
+            train
+                .pixels(0)
+                .unwrap()
+                .iter()
+                .map(|&p| u64::from(p))
+                .sum::<u64>(),
+            76_247
+        );
     }
 
     #[test]
     fn missing_directory_says_where_and_how() {
-        let e = FashionMNIST::new("/nonexistent/fmnist", true).unwrap_err().to_string();
-        assert!(e.starts_with("FashionMNIST file train-images-idx3-ubyte(.gz) not found at /nonexistent/fmnist"), "{e}");
-        assert!(e.contains("dataset-fashion-mnist") && e.contains("SJ_FASHION_MNIST_DIR"), "{e}");
+        let e = FashionMNIST::new("/nonexistent/fmnist", true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "FashionMNIST file train-images-idx3-ubyte(.gz) not found at /nonexistent/fmnist"
+            ),
+            "{e}"
+        );
+        assert!(
+            e.contains("dataset-fashion-mnist") && e.contains("SJ_FASHION_MNIST_DIR"),
+            "{e}"
+        );
     }
 }

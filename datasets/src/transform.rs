@@ -37,7 +37,11 @@ pub struct ToTensor;
 impl Transform for ToTensor {
     fn apply(&self, x: &Tensor) -> Result<Tensor> {
         let y = x.f_to_kind(Kind::Float)?;
-        Ok(if x.kind() == Kind::Uint8 { y.f_div_scalar(255.0)? } else { y })
+        Ok(if x.kind() == Kind::Uint8 {
+            y.f_div_scalar(255.0)?
+        } else {
+            y
+        })
     }
     fn describe(&self) -> String {
         "ToTensor()".into()
@@ -55,12 +59,21 @@ impl Normalize {
     /// One mean and one non-zero std per channel.
     pub fn new(mean: &[f64], std: &[f64]) -> Result<Self> {
         if mean.is_empty() || mean.len() != std.len() {
-            return Err(DatasetError::config("Normalize", format!("{} means for {} stds", mean.len(), std.len())));
+            return Err(DatasetError::config(
+                "Normalize",
+                format!("{} means for {} stds", mean.len(), std.len()),
+            ));
         }
         if std.iter().any(|&s| s == 0.0 || !s.is_finite()) {
-            return Err(DatasetError::config("Normalize", format!("std must be finite and non-zero, got {std:?}")));
+            return Err(DatasetError::config(
+                "Normalize",
+                format!("std must be finite and non-zero, got {std:?}"),
+            ));
         }
-        Ok(Normalize { mean: mean.to_vec(), std: std.to_vec() })
+        Ok(Normalize {
+            mean: mean.to_vec(),
+            std: std.to_vec(),
+        })
     }
 }
 
@@ -70,13 +83,23 @@ impl Transform for Normalize {
         if !x.is_floating_point() || size.len() < 2 || size[1] != self.mean.len() as i64 {
             return Err(DatasetError::config(
                 "Normalize",
-                format!("expected a float batch [B, {}, *], got {:?} {size:?} (apply ToTensor first)", self.mean.len(), x.kind()),
+                format!(
+                    "expected a float batch [B, {}, *], got {:?} {size:?} (apply ToTensor first)",
+                    self.mean.len(),
+                    x.kind()
+                ),
             ));
         }
         let mut shape = vec![1i64; size.len()];
         shape[1] = self.mean.len() as i64;
-        let as_tensor = |v: &[f64]| Tensor::from_slice(v).to_kind(x.kind()).to_device(x.device()).view(&shape[..]);
-        Ok(x.f_sub(&as_tensor(&self.mean))?.f_div(&as_tensor(&self.std))?)
+        let as_tensor = |v: &[f64]| {
+            Tensor::from_slice(v)
+                .to_kind(x.kind())
+                .to_device(x.device())
+                .view(&shape[..])
+        };
+        Ok(x.f_sub(&as_tensor(&self.mean))?
+            .f_div(&as_tensor(&self.std))?)
     }
     fn describe(&self) -> String {
         format!("Normalize(mean={:?}, std={:?})", self.mean, self.std)
@@ -92,7 +115,10 @@ mod tests {
         let x = Tensor::from_slice(&[0u8, 51, 255]).view([1, 1, 3]);
         let y = ToTensor.apply(&x).unwrap();
         assert_eq!(y.kind(), Kind::Float);
-        assert_eq!(Vec::<f32>::try_from(&y.flatten(0, -1)).unwrap(), vec![0.0, 0.2, 1.0]);
+        assert_eq!(
+            Vec::<f32>::try_from(&y.flatten(0, -1)).unwrap(),
+            vec![0.0, 0.2, 1.0]
+        );
         let f = Tensor::from_slice(&[2.0f64]);
         assert_eq!(ToTensor.apply(&f).unwrap().double_value(&[0]), 2.0);
     }
@@ -101,12 +127,25 @@ mod tests {
     fn normalize_per_channel() {
         // channel 0: (1 - 0.5)/0.25 = 2; channel 1: (1 - 0)/2 = 0.5
         let n = Normalize::new(&[0.5, 0.0], &[0.25, 2.0]).unwrap();
-        let y = n.apply(&Tensor::ones([1, 2, 1], (Kind::Float, tch::Device::Cpu))).unwrap();
-        assert_eq!(Vec::<f32>::try_from(&y.flatten(0, -1)).unwrap(), vec![2.0, 0.5]);
+        let y = n
+            .apply(&Tensor::ones([1, 2, 1], (Kind::Float, tch::Device::Cpu)))
+            .unwrap();
+        assert_eq!(
+            Vec::<f32>::try_from(&y.flatten(0, -1)).unwrap(),
+            vec![2.0, 0.5]
+        );
         assert_eq!(n.describe(), "Normalize(mean=[0.5, 0.0], std=[0.25, 2.0])");
-        let e = n.apply(&Tensor::ones([1, 3, 1], (Kind::Float, tch::Device::Cpu))).unwrap_err().to_string();
-        assert!(e.contains("expected a float batch [B, 2, *], got Float [1, 3, 1]"), "{e}");
-        assert!(n.apply(&Tensor::ones([1, 2], (Kind::Uint8, tch::Device::Cpu))).is_err());
+        let e = n
+            .apply(&Tensor::ones([1, 3, 1], (Kind::Float, tch::Device::Cpu)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("expected a float batch [B, 2, *], got Float [1, 3, 1]"),
+            "{e}"
+        );
+        assert!(n
+            .apply(&Tensor::ones([1, 2], (Kind::Uint8, tch::Device::Cpu)))
+            .is_err());
         assert!(Normalize::new(&[0.5], &[0.0]).is_err());
         assert!(Normalize::new(&[0.5], &[1.0, 2.0]).is_err());
     }
@@ -115,7 +154,15 @@ mod tests {
     fn closures_are_transforms() {
         let flatten = |x: &Tensor| -> Result<Tensor> { Ok(x.flatten(1, -1)) };
         let t: &dyn Transform = &flatten;
-        assert_eq!(t.apply(&Tensor::zeros([2, 1, 3, 3], (Kind::Float, tch::Device::Cpu))).unwrap().size(), vec![2, 9]);
+        assert_eq!(
+            t.apply(&Tensor::zeros(
+                [2, 1, 3, 3],
+                (Kind::Float, tch::Device::Cpu)
+            ))
+            .unwrap()
+            .size(),
+            vec![2, 9]
+        );
         assert_eq!(format!("{t:?}"), "Lambda");
     }
 }

@@ -42,7 +42,12 @@ pub(crate) fn gray(t: f64) -> RGBColor {
 }
 
 /// A vertical viridis colour bar labelled from `lo` to `hi`, filling `area` (the strip right of a map).
-pub(crate) fn draw_colour_bar<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, lo: f64, hi: f64, plot: &'static str) -> Result<()> {
+pub(crate) fn draw_colour_bar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    lo: f64,
+    hi: f64,
+    plot: &'static str,
+) -> Result<()> {
     let e = draw_err(plot);
     let span = (hi - lo).max(f64::MIN_POSITIVE);
     let mut scale = ChartBuilder::on(area)
@@ -52,11 +57,24 @@ pub(crate) fn draw_colour_bar<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>,
         .y_label_area_size(44)
         .build_cartesian_2d(0.0..1.0, lo..lo + span)
         .map_err(&e)?;
-    scale.configure_mesh().disable_mesh().x_labels(0).y_labels(5).label_style((FAMILY, 12)).draw().map_err(&e)?;
+    scale
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(0)
+        .y_labels(5)
+        .label_style((FAMILY, 12))
+        .draw()
+        .map_err(&e)?;
     scale
         .draw_series((0..64).map(|k| {
-            let (a, b) = (lo + span * k as f64 / 64.0, lo + span * (k + 1) as f64 / 64.0);
-            Rectangle::new([(0.0, a), (1.0, b)], viridis((k as f64 + 0.5) / 64.0).filled())
+            let (a, b) = (
+                lo + span * k as f64 / 64.0,
+                lo + span * (k + 1) as f64 / 64.0,
+            );
+            Rectangle::new(
+                [(0.0, a), (1.0, b)],
+                viridis((k as f64 + 0.5) / 64.0).filled(),
+            )
         }))
         .map_err(&e)?;
     Ok(())

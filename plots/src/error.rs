@@ -11,7 +11,10 @@ pub enum PlotError {
     Draw { plot: &'static str, message: String },
     /// Writing the file failed.
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// `Result` with [`PlotError`].
@@ -19,5 +22,8 @@ pub type Result<T> = std::result::Result<T, PlotError>;
 
 /// Converts any plotters drawing error into [`PlotError::Draw`] for `plot`.
 pub(crate) fn draw_err<E: std::fmt::Debug>(plot: &'static str) -> impl Fn(E) -> PlotError {
-    move |e| PlotError::Draw { plot, message: format!("{e:?}") }
+    move |e| PlotError::Draw {
+        plot,
+        message: format!("{e:?}"),
+    }
 }

@@ -11,7 +11,10 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
 
 /// The hidden temporary sibling `.<name>.partial` of `path`.
 fn partial_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.partial"))
 }
 
@@ -57,7 +60,11 @@ pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<(String, PathBuf, bool)>>
     for entry in std::fs::read_dir(dir).map_err(|e| DatasetError::io(dir, e))? {
         let entry = entry.map_err(|e| DatasetError::io(dir, e))?;
         let path = entry.path();
-        out.push((entry.file_name().to_string_lossy().into_owned(), path.clone(), path.is_dir()));
+        out.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            path.clone(),
+            path.is_dir(),
+        ));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
@@ -75,12 +82,22 @@ pub(crate) struct Bytes<'a> {
 impl<'a> Bytes<'a> {
     /// A cursor at offset 0 of `data`, the contents of `file`.
     pub(crate) fn new(file: &'a Path, data: &'a [u8]) -> Self {
-        Bytes { file, data, pos: 0, base: 0 }
+        Bytes {
+            file,
+            data,
+            pos: 0,
+            base: 0,
+        }
     }
 
     /// A cursor over `data`, which starts at byte `base` of `file` (errors report file offsets).
     pub(crate) fn with_base(file: &'a Path, data: &'a [u8], base: usize) -> Self {
-        Bytes { file, data, pos: 0, base }
+        Bytes {
+            file,
+            data,
+            pos: 0,
+            base,
+        }
     }
 
     /// The current offset.
@@ -91,7 +108,10 @@ impl<'a> Bytes<'a> {
     /// Moves to `pos` (at most the end).
     pub(crate) fn seek(&mut self, pos: usize) -> Result<()> {
         if pos > self.data.len() {
-            return Err(self.error_at(self.data.len(), format!("offset {pos} is past the end of the file")));
+            return Err(self.error_at(
+                self.data.len(),
+                format!("offset {pos} is past the end of the file"),
+            ));
         }
         self.pos = pos;
         Ok(())
@@ -112,7 +132,10 @@ impl<'a> Bytes<'a> {
         if n > self.remaining() {
             return Err(self.error_at(
                 self.pos,
-                format!("truncated {what}: needs {n} bytes, {} left", self.remaining()),
+                format!(
+                    "truncated {what}: needs {n} bytes, {} left",
+                    self.remaining()
+                ),
             ));
         }
         let out = &self.data[self.pos..self.pos + n];
@@ -140,13 +163,18 @@ impl<'a> Bytes<'a> {
     /// The next little-endian `u64`.
     pub(crate) fn u64_le(&mut self, what: &str) -> Result<u64> {
         let b = self.take(8, what)?;
-        Ok(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        Ok(u64::from_le_bytes([
+            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+        ]))
     }
 
     /// The next line, up to and including `\n` (or the end of the file); empty at the end.
     pub(crate) fn line(&mut self) -> &'a [u8] {
         let rest = &self.data[self.pos..];
-        let n = rest.iter().position(|&b| b == b'\n').map_or(rest.len(), |i| i + 1);
+        let n = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |i| i + 1);
         self.pos += n;
         &rest[..n]
     }
@@ -167,7 +195,10 @@ mod tests {
         let mut b = Bytes::new(Path::new("f.bin"), &data);
         assert_eq!(b.u16_le("x").unwrap(), 0x0201);
         let e = b.u32_le("header").unwrap_err().to_string();
-        assert!(e.contains("f.bin") && e.contains("byte 2") && e.contains("truncated header"), "{e}");
+        assert!(
+            e.contains("f.bin") && e.contains("byte 2") && e.contains("truncated header"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -181,7 +212,11 @@ mod tests {
             Err(DatasetError::config("fill", "stopped"))
         });
         assert!(err.is_err());
-        assert_eq!(std::fs::read_dir(&root).unwrap().count(), 0, "no cache and no temporary left");
+        assert_eq!(
+            std::fs::read_dir(&root).unwrap().count(),
+            0,
+            "no cache and no temporary left"
+        );
         build_dir_atomic(&dir, |tmp| write_atomic(&tmp.join("a"), b"ok")).unwrap();
         assert_eq!(std::fs::read(dir.join("a")).unwrap(), b"ok");
         assert_eq!(std::fs::read_dir(&root).unwrap().count(), 1);

@@ -18,8 +18,16 @@ impl NeuromorphicSource for NMNIST {
     fn resource_url_md5(&self) -> Vec<Resource> {
         let url = "https://www.garrickorchard.com/datasets/n-mnist";
         vec![
-            Resource { file_name: "Train.zip", url, md5: Some("20959b8e626244a1b502305a9e6e2031") },
-            Resource { file_name: "Test.zip", url, md5: Some("69ca8762b2fe404d9b9bad1103e97832") },
+            Resource {
+                file_name: "Train.zip",
+                url,
+                md5: Some("20959b8e626244a1b502305a9e6e2031"),
+            },
+            Resource {
+                file_name: "Test.zip",
+                url,
+                md5: Some("69ca8762b2fe404d9b9bad1103e97832"),
+            },
         ]
     }
     fn downloadable(&self) -> bool {

@@ -6,9 +6,15 @@ use rayon::prelude::*;
 
 /// Runs `f` on every item in parallel, counting them on a progress bar labelled `what`; stops at
 /// the first error and returns it.
-pub(crate) fn par_for_each<T: Sync>(what: &str, items: &[T], f: impl Fn(&T) -> Result<()> + Sync + Send) -> Result<()> {
+pub(crate) fn par_for_each<T: Sync>(
+    what: &str,
+    items: &[T],
+    f: impl Fn(&T) -> Result<()> + Sync + Send,
+) -> Result<()> {
     let bar = ProgressBar::new(items.len() as u64);
-    if let Ok(style) = ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} [{elapsed_precise}, eta {eta}]") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} [{elapsed_precise}, eta {eta}]")
+    {
         bar.set_style(style);
     }
     bar.set_message(what.to_string());

@@ -9,10 +9,16 @@ use tch::{Device, Kind, Tensor};
 pub fn random_temporal_delete(x_seq: &Tensor, t_remain: i64, batch_first: bool) -> Result<Tensor> {
     let dim = batch_first as usize;
     let t = *x_seq.size().get(dim).ok_or_else(|| {
-        DatasetError::config("random_temporal_delete", format!("x_seq {:?} has no time dimension {dim}", x_seq.size()))
+        DatasetError::config(
+            "random_temporal_delete",
+            format!("x_seq {:?} has no time dimension {dim}", x_seq.size()),
+        )
     })?;
     if !(0..=t).contains(&t_remain) {
-        return Err(DatasetError::config("random_temporal_delete", format!("T_remain = {t_remain} must be in 0..={t}")));
+        return Err(DatasetError::config(
+            "random_temporal_delete",
+            format!("T_remain = {t_remain} must be in 0..={t}"),
+        ));
     }
     let chosen = Tensor::f_randperm(t, (Kind::Int64, Device::Cpu))?.f_narrow(0, 0, t_remain)?;
     let (sorted, _) = chosen.f_sort(0, false)?;
@@ -31,7 +37,10 @@ pub struct RandomTemporalDelete {
 impl RandomTemporalDelete {
     /// A transform keeping `t_remain` steps.
     pub fn new(t_remain: i64, batch_first: bool) -> Self {
-        RandomTemporalDelete { t_remain, batch_first }
+        RandomTemporalDelete {
+            t_remain,
+            batch_first,
+        }
     }
 
     /// Applies [`random_temporal_delete`].
@@ -51,11 +60,17 @@ mod tests {
         tch::manual_seed(0);
         let y = RandomTemporalDelete::new(5, true).forward(&x).unwrap();
         assert_eq!(y.size(), [4, 5]);
-        let rows: Vec<Vec<i64>> = (0..4).map(|n| Vec::<i64>::try_from(&y.get(n)).unwrap()).collect();
+        let rows: Vec<Vec<i64>> = (0..4)
+            .map(|n| Vec::<i64>::try_from(&y.get(n)).unwrap())
+            .collect();
         let cols: Vec<i64> = rows[0].clone();
         assert!(cols.windows(2).all(|w| w[0] < w[1]) && cols.iter().all(|&c| (0..8).contains(&c)));
         for (n, row) in rows.iter().enumerate() {
-            assert_eq!(row, &cols.iter().map(|c| c + 8 * n as i64).collect::<Vec<_>>(), "same columns in every row");
+            assert_eq!(
+                row,
+                &cols.iter().map(|c| c + 8 * n as i64).collect::<Vec<_>>(),
+                "same columns in every row"
+            );
         }
         // Time first, and seeded reproducibility.
         tch::manual_seed(0);
