@@ -1,21 +1,24 @@
 //! Criterion benchmark of the fused CPU LIF kernel, forward + backward, on the workloads of
 //! ../shared/bench case A (multi-step LIF, T in {4, 16, 64}, N in {2^16, 2^20}).
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use sj_kernels::{fused_neuron, NeuronConfig, NeuronKind, SurrogateKind};
+use sj_kernels::surrogate::Sigmoid;
+use sj_kernels::{fused_neuron, Firing, LifCharge, NeuronConfig};
+use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 
 fn lif_fwd_bwd(c: &mut Criterion) {
-    let cfg = NeuronConfig {
-        kind: NeuronKind::Lif {
-            tau: 2.0,
-            decay_input: true,
-        },
+    let charge = LifCharge {
+        tau: 2.0,
+        decay_input: true,
+        v_reset: 0.0,
+    };
+    let firing = Firing {
         v_threshold: 1.0,
         v_reset: Some(0.0),
         detach_reset: false,
-        surrogate: SurrogateKind::Sigmoid { alpha: 4.0 },
-        store_v_seq: false,
+        surrogate: Arc::new(Sigmoid { alpha: 4.0 }),
     };
+    let cfg = NeuronConfig::new(Arc::new(charge), firing);
     let mut group = c.benchmark_group("lif_fwd_bwd_cpu");
     group.sample_size(10);
     for &(t, n) in &[

@@ -3,7 +3,9 @@
 //! (no grad) and forward+backward (`sum().backward()`), median over `reps` runs after 3 warm-ups.
 //!
 //! cargo run --release -p sj-kernels --example lif_timing [-- --quick]
-use sj_kernels::{fused_neuron, NeuronConfig, NeuronKind, SurrogateKind};
+use sj_kernels::surrogate::ATan;
+use sj_kernels::{fused_neuron, ChargeRef, Firing, IfCharge, LifCharge, NeuronConfig, PlifCharge};
+use std::sync::Arc;
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 
@@ -25,20 +27,20 @@ fn median_ms<S>(reps: usize, mut setup: impl FnMut() -> S, mut f: impl FnMut(S))
     (t[t.len() / 2], t[0])
 }
 
-fn case(name: &str, kind: NeuronKind, t: i64, n: i64, reps: usize) {
-    let cfg = NeuronConfig {
-        kind,
+fn case(name: &str, charge: ChargeRef, t: i64, n: i64, reps: usize) {
+    let learns_decay = charge.learns_decay();
+    let firing = Firing {
         v_threshold: 1.0,
         v_reset: Some(0.0),
         detach_reset: false,
-        surrogate: SurrogateKind::ATan { alpha: 2.0 },
-        store_v_seq: false,
+        surrogate: Arc::new(ATan { alpha: 2.0 }),
     };
+    let cfg = NeuronConfig::new(charge, firing);
     tch::manual_seed(0);
     let x = Tensor::rand([t, n], (Kind::Float, Device::Cpu)) * 3.0;
     let v0 = Tensor::zeros([n], (Kind::Float, Device::Cpu));
     let w = Tensor::from_slice(&[0.0f32]).set_requires_grad(true);
-    let decay = |w: &Tensor| matches!(kind, NeuronKind::ParametricLif { .. }).then(|| w.sigmoid());
+    let decay = |w: &Tensor| learns_decay.then(|| w.sigmoid());
     let (fwd, fwd_min) = median_ms(
         reps,
         || (),
@@ -66,21 +68,21 @@ fn case(name: &str, kind: NeuronKind, t: i64, n: i64, reps: usize) {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let reps = if quick { 5 } else { 20 };
-    let lif = NeuronKind::Lif {
+    let lif = LifCharge {
         tau: 2.0,
         decay_input: true,
+        v_reset: 0.0,
     };
     for t in [4, 16, 64] {
         for n in [1i64 << 16, 1 << 20] {
-            case("LIFNode", lif, t, n, reps);
+            case("LIFNode", Arc::new(lif), t, n, reps);
         }
     }
-    case("IFNode", NeuronKind::If, 16, 1 << 20, reps);
-    case(
-        "ParametricLIFNode",
-        NeuronKind::ParametricLif { decay_input: true },
-        16,
-        1 << 20,
-        reps,
-    );
+    case("IFNode", Arc::new(IfCharge), 16, 1 << 20, reps);
+    let plif = PlifCharge {
+        k: 0.5,
+        decay_input: true,
+        v_reset: 0.0,
+    };
+    case("ParametricLIFNode", Arc::new(plif), 16, 1 << 20, reps);
 }

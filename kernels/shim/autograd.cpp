@@ -13,13 +13,15 @@
 #include <vector>
 
 extern "C" {
-// Rust callbacks. Tensors are borrowed (at::Tensor*); outputs are new at::Tensor* owned by the
-// caller afterwards. A non-empty `err` (NUL-terminated) reports a failure.
-typedef void (*sj_forward_fn)(const double* cfg, int64_t ncfg, at::Tensor* x, at::Tensor* v_init,
+// Rust callbacks. `cfg` is the opaque configuration handle (a Rust NeuronConfig: the charge and
+// surrogate are Rust trait objects). Tensors are borrowed (at::Tensor*); outputs are new
+// at::Tensor* owned by the caller afterwards. A non-empty `err` (NUL-terminated) reports a failure.
+typedef void (*sj_forward_fn)(const void* cfg, at::Tensor* x, at::Tensor* v_init,
                               at::Tensor* decay, at::Tensor** out3, char* err, int64_t err_len);
-typedef void (*sj_backward_fn)(const double* cfg, int64_t ncfg, at::Tensor* grad_spike,
+typedef void (*sj_backward_fn)(const void* cfg, at::Tensor* grad_spike,
                                at::Tensor* grad_v_seq, at::Tensor* h_seq, at::Tensor* v_init,
                                at::Tensor* decay, at::Tensor** out3, char* err, int64_t err_len);
+typedef void (*sj_drop_fn)(void* cfg);
 }
 
 namespace {
@@ -31,6 +33,15 @@ at::Tensor take(at::Tensor* p) {
   return t;
 }
 
+// Owns the Rust configuration: kept in the autograd context as an IValue capsule, so it lives
+// exactly as long as the node, and is freed by Rust's destructor when the node goes.
+struct Handle : torch::CustomClassHolder {
+  Handle(void* p, sj_drop_fn drop) : p(p), drop(drop) {}
+  ~Handle() override { drop(p); }
+  void* p;
+  sj_drop_fn drop;
+};
+
 void check(const char* err) {
   if (err[0] != '\0') throw std::runtime_error(std::string("sj fused kernel: ") + err);
 }
@@ -38,15 +49,16 @@ void check(const char* err) {
 struct FusedNeuron : public torch::autograd::Function<FusedNeuron> {
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, at::Tensor x,
                                                 at::Tensor v_init, at::Tensor decay,
-                                                std::vector<double> cfg, int64_t fwd, int64_t bwd) {
+                                                c10::intrusive_ptr<Handle> cfg, int64_t fwd,
+                                                int64_t bwd) {
     char err[512] = {0};
     at::Tensor* out[3] = {nullptr, nullptr, nullptr};
-    reinterpret_cast<sj_forward_fn>(fwd)(cfg.data(), (int64_t)cfg.size(), &x, &v_init,
-                                         decay.defined() ? &decay : nullptr, out, err, sizeof(err));
+    reinterpret_cast<sj_forward_fn>(fwd)(cfg->p, &x, &v_init, decay.defined() ? &decay : nullptr,
+                                         out, err, sizeof(err));
     at::Tensor spike = take(out[0]), v_seq = take(out[1]), h_seq = take(out[2]);
     check(err);
     ctx->save_for_backward({h_seq, v_init, decay});
-    ctx->saved_data["cfg"] = cfg;
+    ctx->saved_data["cfg"] = c10::IValue::make_capsule(cfg);
     ctx->saved_data["bwd"] = bwd;
     return {spike, v_seq};
   }
@@ -55,7 +67,7 @@ struct FusedNeuron : public torch::autograd::Function<FusedNeuron> {
                                                  torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
     at::Tensor h_seq = saved[0], v_init = saved[1], decay = saved[2];
-    std::vector<double> cfg = ctx->saved_data["cfg"].toDoubleVector();
+    auto cfg = c10::static_intrusive_pointer_cast<Handle>(ctx->saved_data["cfg"].toCapsule());
     auto bwd = reinterpret_cast<sj_backward_fn>(ctx->saved_data["bwd"].toInt());
     // One value broadcast over the spikes (`sum().backward()`, or no gradient at all) travels as
     // one element instead of a [T, *] copy.
@@ -68,7 +80,7 @@ struct FusedNeuron : public torch::autograd::Function<FusedNeuron> {
     at::Tensor grad_v = grads[1].defined() ? grads[1].contiguous() : at::Tensor();
     char err[512] = {0};
     at::Tensor* out[3] = {nullptr, nullptr, nullptr};
-    bwd(cfg.data(), (int64_t)cfg.size(), &grad_spike, grad_v.defined() ? &grad_v : nullptr, &h_seq,
+    bwd(cfg->p, &grad_spike, grad_v.defined() ? &grad_v : nullptr, &h_seq,
         &v_init, decay.defined() ? &decay : nullptr, out, err, sizeof(err));
     at::Tensor grad_x = take(out[0]), grad_v_init = take(out[1]), grad_decay = take(out[2]);
     check(err);
@@ -155,13 +167,14 @@ at::Tensor* sj_mark_state(at::Tensor* t, char* err, int64_t err_len) {
 
 // Applies the fused neuron. Returns 0 and sets *spike_out, *v_seq_out (new at::Tensor*) on
 // success; otherwise writes the message into err and returns 1.
-int sj_fused_neuron_apply(at::Tensor* x, at::Tensor* v_init, at::Tensor* decay, const double* cfg,
-                          int64_t ncfg, sj_forward_fn fwd, sj_backward_fn bwd,
+// Takes ownership of `cfg` at once (freed with `drop` on every path, success or not).
+int sj_fused_neuron_apply(at::Tensor* x, at::Tensor* v_init, at::Tensor* decay, void* cfg,
+                          sj_drop_fn drop, sj_forward_fn fwd, sj_backward_fn bwd,
                           at::Tensor** spike_out, at::Tensor** v_seq_out, char* err,
                           int64_t err_len) {
   try {
-    std::vector<double> c(cfg, cfg + ncfg);
-    auto outs = FusedNeuron::apply(*x, *v_init, decay ? *decay : at::Tensor(), c,
+    auto handle = c10::make_intrusive<Handle>(cfg, drop);
+    auto outs = FusedNeuron::apply(*x, *v_init, decay ? *decay : at::Tensor(), handle,
                                    reinterpret_cast<int64_t>(fwd), reinterpret_cast<int64_t>(bwd));
     *spike_out = new at::Tensor(outs[0]);
     *v_seq_out = new at::Tensor(outs[1]);

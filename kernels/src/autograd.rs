@@ -1,8 +1,9 @@
 //! The Rust side of the autograd bridge: [`fused_neuron`] applies the C++ `FusedNeuron` function,
 //! whose forward and backward call back into the CPU or CUDA kernels by device.
 use crate::config::NeuronConfig;
-use crate::{cpu, cuda, with_charge};
-use std::ffi::{c_char, c_int, CStr};
+use crate::cpu::{self, GradV};
+use crate::cuda;
+use std::ffi::{c_char, c_int, c_void, CStr};
 use tch::{Device, Kind, Tensor};
 use torch_sys::C_tensor;
 
@@ -24,8 +25,7 @@ pub enum KernelError {
 }
 
 type ForwardFn = unsafe extern "C" fn(
-    *const f64,
-    i64,
+    *const c_void,
     *mut C_tensor,
     *mut C_tensor,
     *mut C_tensor,
@@ -34,8 +34,7 @@ type ForwardFn = unsafe extern "C" fn(
     i64,
 );
 type BackwardFn = unsafe extern "C" fn(
-    *const f64,
-    i64,
+    *const c_void,
     *mut C_tensor,
     *mut C_tensor,
     *mut C_tensor,
@@ -51,8 +50,8 @@ extern "C" {
         x: *mut C_tensor,
         v_init: *mut C_tensor,
         decay: *mut C_tensor,
-        cfg: *const f64,
-        ncfg: i64,
+        cfg: *mut c_void,
+        drop_cfg: unsafe extern "C" fn(*mut c_void),
         fwd: ForwardFn,
         bwd: BackwardFn,
         spike_out: *mut *mut C_tensor,
@@ -124,7 +123,7 @@ pub fn fused_neuron(
 ) -> Result<(Tensor, Tensor), KernelError> {
     crate::cpu::keep_freed_memory();
     cfg.check().map_err(KernelError::Input)?;
-    let states = cfg.kind.state_len();
+    let states = cfg.charge.state_len();
     let state_shape = |x: &[i64]| match states {
         1 => x.to_vec(),
         k => [&[k as i64], x].concat(),
@@ -155,10 +154,17 @@ pub fn fused_neuron(
             "x_seq, v_init and decay must be on one device".into(),
         ));
     }
-    if matches!(cfg.kind, crate::NeuronKind::ParametricLif { .. }) != decay.is_some() {
-        return Err(KernelError::Input(
-            "a decay tensor is needed by ParametricLIF and only by it".into(),
-        ));
+    if cfg.charge.learns_decay() != decay.is_some() {
+        return Err(KernelError::Input(format!(
+            "a decay tensor is needed by a charge with a learnable decay (ParametricLIF) and only \
+             by it; {:?} {}",
+            cfg.charge,
+            if decay.is_some() {
+                "has none"
+            } else {
+                "needs one"
+            }
+        )));
     }
     let t_steps = x_seq.size()[0];
     let n = v_init.numel() as i64 / states as i64;
@@ -170,7 +176,8 @@ pub fn fused_neuron(
         Some(d) => d.reshape([1]).to_kind(Kind::Float).contiguous(),
         None => Tensor::zeros([1], (Kind::Float, x_seq.device())),
     };
-    let code = cfg.encode();
+    // The shim owns this copy until libtorch frees the autograd node (through `drop_config`).
+    let handle = Box::into_raw(Box::new(cfg.clone())) as *mut c_void;
     let mut err = [0 as c_char; 512];
     let (mut s_ptr, mut v_ptr) = (std::ptr::null_mut(), std::ptr::null_mut());
     // SAFETY: the tensor pointers are valid for the call; the shim copies what it keeps and
@@ -180,8 +187,8 @@ pub fn fused_neuron(
             x2.as_mut_ptr(),
             v2.as_mut_ptr(),
             k2.as_mut_ptr(),
-            code.as_ptr(),
-            code.len() as i64,
+            handle,
+            drop_config,
             forward_callback,
             backward_callback,
             &mut s_ptr,
@@ -259,36 +266,40 @@ fn f32s_mut(t: &Tensor) -> &mut [f32] {
     }
 }
 
-/// The decay tensor that ParametricLIF uses (the placeholder of other neurons is dropped).
-fn plif_decay(cfg: &NeuronConfig, decay: Option<Tensor>) -> Option<Tensor> {
-    decay.filter(|_| matches!(cfg.kind, crate::NeuronKind::ParametricLif { .. }))
+/// Frees the configuration that [`fused_neuron`] handed to the shim.
+///
+/// # Safety
+/// `p` must come from `Box::into_raw(Box<NeuronConfig>)` in [`fused_neuron`], freed once.
+unsafe extern "C" fn drop_config(p: *mut c_void) {
+    // SAFETY: guaranteed by the caller (the shim calls this once, when the handle dies).
+    drop(unsafe { Box::from_raw(p as *mut NeuronConfig) });
 }
 
-fn decode(cfg: *const f64, ncfg: i64) -> Result<NeuronConfig, KernelError> {
-    // SAFETY: the shim passes the vector it got from `fused_neuron`.
-    let c = unsafe { std::slice::from_raw_parts(cfg, ncfg as usize) };
-    NeuronConfig::decode(c)
-        .ok_or_else(|| KernelError::Input("corrupt fused-kernel configuration".into()))
+/// The configuration behind a handle.
+///
+/// # Safety
+/// `p` must be a live handle from [`fused_neuron`] (the shim keeps it alive during callbacks).
+unsafe fn config<'a>(p: *const c_void) -> &'a NeuronConfig {
+    // SAFETY: guaranteed by the caller.
+    unsafe { &*(p as *const NeuronConfig) }
+}
+
+/// The learnable decay `k` (read once per call), or 0.
+fn decay_value(decay: Option<&Tensor>) -> f32 {
+    decay.map_or(0.0, |d| d.double_value(&[0]) as f32)
 }
 
 fn run_forward(
-    cfg: NeuronConfig,
+    cfg: &NeuronConfig,
     x: Tensor,
     v0: Tensor,
     decay: Option<Tensor>,
 ) -> Result<[Option<Tensor>; 3], KernelError> {
     if x.device() != Device::Cpu {
         // the CUDA kernels read the decay on the device
-        let [s, v, h] = with_charge!(cfg, 0.0, |charge| cuda::forward(
-            &charge,
-            &cfg,
-            &x,
-            &v0,
-            decay.as_ref()
-        ))?;
+        let [s, v, h] = cuda::forward(cfg, &x, &v0, decay.as_ref())?;
         return Ok([Some(s), Some(v), Some(h)]);
     }
-    let k = decay.as_ref().map_or(0.0, |d| d.double_value(&[0]) as f32);
     let t_steps = x.size()[0] as usize;
     let (s, h, v_last) = (x.empty_like(), x.empty_like(), v0.empty_like());
     let v_seq = cfg.store_v_seq.then(|| x.empty_like());
@@ -298,19 +309,14 @@ fn run_forward(
         v_last: f32s_mut(&v_last),
         h_seq: f32s_mut(&h),
     };
-    with_charge!(cfg, k, |charge| cpu::forward(
-        charge,
-        &cfg,
-        t_steps,
-        f32s(&x),
-        f32s(&v0),
-        out
-    ));
+    let k = decay_value(decay.as_ref());
+    cfg.charge
+        .cpu_forward(&cfg.firing, k, t_steps, f32s(&x), f32s(&v0), out);
     Ok([Some(s), Some(v_seq.unwrap_or(v_last)), Some(h)])
 }
 
 fn run_backward(
-    cfg: NeuronConfig,
+    cfg: &NeuronConfig,
     grad_spike: Tensor,
     grad_v: Option<Tensor>,
     h_seq: Tensor,
@@ -318,33 +324,37 @@ fn run_backward(
     decay: Option<Tensor>,
 ) -> Result<[Option<Tensor>; 3], KernelError> {
     if h_seq.device() != Device::Cpu {
-        return with_charge!(cfg, 0.0, |charge| cuda::backward(
-            &charge,
-            &cfg,
+        return cuda::backward(
+            cfg,
             &grad_spike,
             grad_v.as_ref(),
             &h_seq,
             &v0,
-            decay.as_ref()
-        ));
+            decay.as_ref(),
+        );
     }
-    let k = decay.as_ref().map_or(0.0, |d| d.double_value(&[0]) as f32);
     let t_steps = h_seq.size()[0] as usize;
     let (gx, gv0) = (h_seq.empty_like(), v0.empty_like());
     let out = cpu::BackwardOut {
         grad_x: f32s_mut(&gx),
         grad_v_init: f32s_mut(&gv0),
     };
-    let gk = with_charge!(cfg, k, |charge| cpu::backward(
-        charge,
-        &cfg,
+    let grad_v = match (&grad_v, cfg.store_v_seq) {
+        (None, _) => GradV::None,
+        (Some(g), true) => GradV::Seq(f32s(g)),
+        (Some(g), false) => GradV::Last(f32s(g)),
+    };
+    let k = decay_value(decay.as_ref());
+    let gk = cfg.charge.cpu_backward(
+        &cfg.firing,
+        k,
         t_steps,
         f32s(&grad_spike),
-        grad_v.as_ref().map(f32s),
+        grad_v,
         f32s(&h_seq),
         f32s(&v0),
-        out
-    ));
+        out,
+    );
     let gk = decay.map(|d| {
         Tensor::from_slice(&[gk as f32])
             .to_device(d.device())
@@ -367,8 +377,7 @@ fn guarded(
 }
 
 unsafe extern "C" fn forward_callback(
-    cfg: *const f64,
-    ncfg: i64,
+    cfg: *const c_void,
     x: *mut C_tensor,
     v0: *mut C_tensor,
     decay: *mut C_tensor,
@@ -377,21 +386,16 @@ unsafe extern "C" fn forward_callback(
     err_len: i64,
 ) {
     guarded(err, err_len, out, || {
-        let cfg = decode(cfg, ncfg)?;
-        // SAFETY: the shim passes valid (or null) tensor pointers for the duration of the call.
-        let (x, v0, decay) = unsafe { (borrow(x), borrow(v0), borrow(decay)) };
-        run_forward(
-            cfg,
-            x.expect("x"),
-            v0.expect("v_init"),
-            plif_decay(&cfg, decay),
-        )
+        // SAFETY: the shim passes the live handle and valid (or null) tensor pointers for the
+        // duration of the call.
+        let (cfg, x, v0, decay) = unsafe { (config(cfg), borrow(x), borrow(v0), borrow(decay)) };
+        let decay = decay.filter(|_| cfg.charge.learns_decay());
+        run_forward(cfg, x.expect("x"), v0.expect("v_init"), decay)
     });
 }
 
 unsafe extern "C" fn backward_callback(
-    cfg: *const f64,
-    ncfg: i64,
+    cfg: *const c_void,
     grad_spike: *mut C_tensor,
     grad_v: *mut C_tensor,
     h_seq: *mut C_tensor,
@@ -402,10 +406,10 @@ unsafe extern "C" fn backward_callback(
     err_len: i64,
 ) {
     guarded(err, err_len, out, || {
-        let cfg = decode(cfg, ncfg)?;
         // SAFETY: as above.
-        let (gs, gv, h, v0, decay) = unsafe {
+        let (cfg, gs, gv, h, v0, decay) = unsafe {
             (
+                config(cfg),
                 borrow(grad_spike),
                 borrow(grad_v),
                 borrow(h_seq),
@@ -413,13 +417,14 @@ unsafe extern "C" fn backward_callback(
                 borrow(decay),
             )
         };
+        let decay = decay.filter(|_| cfg.charge.learns_decay());
         run_backward(
             cfg,
             gs.expect("grad_spike"),
             gv,
             h.expect("h_seq"),
             v0.expect("v_init"),
-            plif_decay(&cfg, decay),
+            decay,
         )
     });
 }

@@ -6,30 +6,51 @@
 //! value and contributes exactly σ'(x) to the gradient. With `spiking = false` the primitive σ(x)
 //! is returned, with its own autograd gradient.
 //!
+//! Each family is one [`SurrogateFunction`] (in `sj_kernels::surrogate`, one file per family,
+//! its formulas written once for the op-by-op path, the CPU kernels and the CUDA kernels). A
+//! user-defined surrogate implements the same trait and trains through the fused kernels too:
+//!
 //! ```
-//! use sj::surrogate::Surrogate;
+//! use sj::surrogate::{Real, Surrogate, SurrogateFunction};
 //! use tch::{Kind, Tensor};
 //! let x = Tensor::from_slice(&[-0.5f32, 0.0, 0.25]).set_requires_grad(true);
 //! let y = Surrogate::sigmoid(4.0).unwrap().forward(&x);
 //! assert_eq!(Vec::<f32>::try_from(&y).unwrap(), vec![0.0, 1.0, 1.0]);
 //! y.sum(Kind::Float).backward();
 //! assert!((x.grad().double_value(&[1]) - 1.0).abs() < 1e-6); // σ'(0) = α/4 = 1
+//!
+//! /// A triangle: σ'(x) = max(0, 1 − |x|/w)/w.
+//! #[derive(Clone, Debug)]
+//! struct Triangle { w: f64 }
+//! impl SurrogateFunction for Triangle {
+//!     const NAME: &'static str = "Triangle";
+//!     fn params(&self) -> String { format!("w={:?}", self.w) }
+//!     fn check(&self) -> Result<(), String> { sj::surrogate::positive("w", self.w, "1.0") }
+//!     fn grad<R: Real>(&self, x: R) -> R { (x.abs() / self.w).rsub(1.0).max_c(0.0) / self.w }
+//! }
+//! let tri = Surrogate::new(Triangle { w: 0.5 }).unwrap();
+//! assert_eq!(tri.to_string(), "Triangle(w=0.5, spiking=True)");
+//! assert!(Surrogate::new(Triangle { w: -1.0 }).is_err());
 //! ```
 use crate::error::{Result, SjError};
-use std::f64::consts::PI;
 use std::fmt;
+use std::sync::Arc;
 use tch::Tensor;
 
 use sj_kernels::cuda::cfunction::CDtype;
-/// The surrogate families with their parameters; defined in sj-kernels, which also holds their
-/// scalar and CUDA forms for the fused kernels.
-pub use sj_kernels::SurrogateKind;
+pub use sj_kernels::real::Real;
+pub use sj_kernels::surrogate::{
+    non_negative, positive, ATan, DynSurrogate, Erf, FakeNumericalGradient, LeakyKReLU,
+    LogTailedReLU, NonzeroSignLogAbs, PiecewiseExp, PiecewiseLeakyReLU, PiecewiseQuadratic,
+    QPseudoSpike, Sigmoid, SoftSign, SquarewaveFourierSeries, SurrogateFunction, SurrogateRef,
+    S2NN,
+};
 
-/// A surrogate function module: the kind plus `spiking`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// A surrogate function module: the family with its parameters, plus `spiking`.
+#[derive(Clone)]
 pub struct Surrogate {
-    /// Which function and its parameters.
-    pub kind: SurrogateKind,
+    /// Which function and its parameters (any [`SurrogateFunction`]).
+    pub function: SurrogateRef,
     /// `true`: Heaviside forward, surrogate backward. `false`: the primitive function.
     pub spiking: bool,
 }
@@ -38,9 +59,22 @@ impl Default for Surrogate {
     /// `Sigmoid(alpha=4.0, spiking=True)`, every neuron's default.
     fn default() -> Self {
         Surrogate {
-            kind: SurrogateKind::Sigmoid { alpha: 4.0 },
+            function: Arc::new(Sigmoid { alpha: 4.0 }),
             spiking: true,
         }
+    }
+}
+
+impl fmt::Debug for Surrogate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl PartialEq for Surrogate {
+    /// The same family, parameters and mode (compared by SpikingJelly's repr).
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
     }
 }
 
@@ -55,14 +89,14 @@ pub fn spike(x: &Tensor, grad: &Tensor) -> Tensor {
 }
 
 macro_rules! constructors {
-    ($($(#[$doc:meta])* $fn:ident => $variant:ident { $($p:ident : $t:ty),* };)*) => {
+    ($($(#[$doc:meta])* $fn:ident => $family:ident { $($p:ident : $t:ty),* };)*) => {
         impl Surrogate {
             $($(#[$doc])*
             ///
             /// Errors (naming the surrogate, the parameter and SpikingJelly's default) outside the
-            /// parameter's domain: see [`SurrogateKind::check`].
+            /// parameter's domain.
             pub fn $fn($($p: $t),*) -> Result<Self> {
-                Surrogate::new(SurrogateKind::$variant { $($p),* })
+                Surrogate::new($family { $($p),* })
             })*
         }
     };
@@ -100,10 +134,16 @@ constructors! {
 }
 
 impl Surrogate {
-    /// A spiking surrogate of `kind`, after checking its parameters ([`SurrogateKind::check`]).
-    pub fn new(kind: SurrogateKind) -> Result<Self> {
+    /// A spiking surrogate of `function` (a built-in family or a user's [`SurrogateFunction`]),
+    /// after checking its parameters.
+    pub fn new(function: impl SurrogateFunction) -> Result<Self> {
+        Surrogate::from_ref(Arc::new(function))
+    }
+
+    /// [`Surrogate::new`] from a shared function.
+    pub fn from_ref(function: SurrogateRef) -> Result<Self> {
         let surrogate = Surrogate {
-            kind,
+            function,
             spiking: true,
         };
         surrogate.check()?;
@@ -112,42 +152,20 @@ impl Surrogate {
 
     /// Checks the parameters (the fields are public, so neurons check again before each forward).
     pub fn check(&self) -> Result<()> {
-        self.kind
+        self.function
             .check()
             .map_err(|e| SjError::config(self.name(), e))
     }
 
     /// Every surrogate family with SpikingJelly's default parameters, for sweeps and tests.
     pub fn all_defaults() -> Vec<Surrogate> {
-        use SurrogateKind::*;
-        [
-            PiecewiseQuadratic { alpha: 1.0 },
-            PiecewiseExp { alpha: 1.0 },
-            Sigmoid { alpha: 4.0 },
-            SoftSign { alpha: 2.0 },
-            ATan { alpha: 2.0 },
-            NonzeroSignLogAbs { alpha: 1.0 },
-            Erf { alpha: 2.0 },
-            PiecewiseLeakyReLU { w: 1.0, c: 0.01 },
-            SquarewaveFourierSeries {
-                n: 2,
-                t_period: 8.0,
-            },
-            S2NN {
-                alpha: 4.0,
-                beta: 1.0,
-            },
-            QPseudoSpike { alpha: 2.0 },
-            LeakyKReLU { leak: 0.0, k: 1.0 },
-            FakeNumericalGradient { alpha: 0.3 },
-            LogTailedReLU { alpha: 0.0 },
-        ]
-        .into_iter()
-        .map(|kind| Surrogate {
-            kind,
-            spiking: true,
-        })
-        .collect()
+        sj_kernels::surrogate::all_defaults()
+            .into_iter()
+            .map(|function| Surrogate {
+                function,
+                spiking: true,
+            })
+            .collect()
     }
 
     /// Returns a copy with `spiking` set (`set_spiking_mode`).
@@ -158,26 +176,11 @@ impl Surrogate {
 
     /// The SpikingJelly class name.
     pub fn name(&self) -> &'static str {
-        match self.kind {
-            SurrogateKind::PiecewiseQuadratic { .. } => "PiecewiseQuadratic",
-            SurrogateKind::PiecewiseExp { .. } => "PiecewiseExp",
-            SurrogateKind::Sigmoid { .. } => "Sigmoid",
-            SurrogateKind::SoftSign { .. } => "SoftSign",
-            SurrogateKind::ATan { .. } => "ATan",
-            SurrogateKind::NonzeroSignLogAbs { .. } => "NonzeroSignLogAbs",
-            SurrogateKind::Erf { .. } => "Erf",
-            SurrogateKind::PiecewiseLeakyReLU { .. } => "PiecewiseLeakyReLU",
-            SurrogateKind::SquarewaveFourierSeries { .. } => "SquarewaveFourierSeries",
-            SurrogateKind::S2NN { .. } => "S2NN",
-            SurrogateKind::QPseudoSpike { .. } => "QPseudoSpike",
-            SurrogateKind::LeakyKReLU { .. } => "LeakyKReLU",
-            SurrogateKind::FakeNumericalGradient { .. } => "FakeNumericalGradient",
-            SurrogateKind::LogTailedReLU { .. } => "LogTailedReLU",
-        }
+        self.function.name()
     }
 
     /// `forward(x)`: [`spike`] with this surrogate's gradient when spiking, else the primitive.
-    /// FakeNumericalGradient is always spiking.
+    /// A surrogate without a primitive (FakeNumericalGradient) is always spiking.
     pub fn forward(&self, x: &Tensor) -> Tensor {
         match self.primitive(x) {
             Ok(p) if !self.spiking => p,
@@ -187,55 +190,7 @@ impl Surrogate {
 
     /// σ'(x), the backward formula of the SpikingJelly source, element-wise.
     pub fn grad(&self, x: &Tensor) -> Tensor {
-        let x = &x.detach();
-        match self.kind {
-            SurrogateKind::PiecewiseQuadratic { alpha } => {
-                let outside = x.abs().gt(1.0 / alpha);
-                (x.abs() * (-alpha * alpha) + alpha).masked_fill(&outside, 0.0)
-            }
-            SurrogateKind::PiecewiseExp { alpha } => (x.abs() * -alpha).exp() * (alpha / 2.0),
-            SurrogateKind::Sigmoid { alpha } => {
-                let s = (x * alpha).sigmoid();
-                (1.0 - &s) * &s * alpha
-            }
-            SurrogateKind::SoftSign { alpha } => {
-                1.0 / ((x.abs() + 1.0 / alpha).square() * (2.0 * alpha))
-            }
-            SurrogateKind::ATan { alpha } => {
-                alpha / 2.0 / ((x * (PI / 2.0 * alpha)).square() + 1.0)
-            }
-            SurrogateKind::NonzeroSignLogAbs { alpha } => 1.0 / (x.abs() + 1.0 / alpha),
-            SurrogateKind::Erf { alpha } => (-(x * alpha).square()).exp() * (alpha / PI.sqrt()),
-            SurrogateKind::PiecewiseLeakyReLU { w, c } => {
-                let inside = x.abs().lt(w);
-                x.full_like(c).masked_fill(&inside, 1.0 / w)
-            }
-            SurrogateKind::SquarewaveFourierSeries { n, t_period } => {
-                let omega = 2.0 * PI / t_period;
-                let sum = (1..n).fold(x.zeros_like(), |acc, i| {
-                    acc + (x * ((2 * i - 1) as f64 * omega)).cos()
-                });
-                sum * (4.0 / t_period)
-            }
-            SurrogateKind::S2NN { alpha, beta } => {
-                let s = (x * alpha).sigmoid();
-                let neg: Tensor = (1.0 - &s) * &s * alpha;
-                let pos = beta / (x.clamp_min(0.0) + 1.0);
-                neg.where_self(&x.lt(0.0), &pos)
-            }
-            SurrogateKind::QPseudoSpike { alpha } => {
-                (x.abs() * (2.0 / (alpha - 1.0)) + 1.0).pow_tensor_scalar(-alpha)
-            }
-            SurrogateKind::LeakyKReLU { leak, k } => {
-                x.full_like(k).where_self(&x.ge(0.0), &x.full_like(leak))
-            }
-            // sign(x)/x = 1/|x|; written on |x| so that x = -0.0 gives alpha, not SpikingJelly's -inf.
-            SurrogateKind::FakeNumericalGradient { alpha } => x.abs().reciprocal().clamp_max(alpha),
-            SurrogateKind::LogTailedReLU { alpha } => {
-                let tail: Tensor = 1.0 / x.clamp_min(1.0);
-                tail.masked_fill(&x.le(0.0), alpha)
-            }
-        }
+        self.function.grad_tensor(x)
     }
 
     /// `cuda_codes(y, x, dtype)`: SpikingJelly's C snippet that assigns σ'(`x`) to `y`, for
@@ -256,7 +211,7 @@ impl Surrogate {
                 format!("dtype must be 'float' or 'half2', got '{dtype}'"),
             )
         })?;
-        self.kind.cuda_codes(y, x, dt).ok_or_else(|| {
+        self.function.cuda_codes(y, x, dt).ok_or_else(|| {
             SjError::config(
                 self.name(),
                 "SpikingJelly has no CUDA code for this surrogate",
@@ -266,67 +221,11 @@ impl Surrogate {
 
     /// σ(x), the primitive function (`spiking=False` output). FakeNumericalGradient has none.
     pub fn primitive(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(match self.kind {
-            SurrogateKind::PiecewiseQuadratic { alpha } => {
-                let mid = -0.5 * alpha * alpha * x.abs() * x + alpha * x + 0.5;
-                let lo = x.lt(-1.0 / alpha);
-                let hi = x.gt(1.0 / alpha);
-                mid.masked_fill(&lo, 0.0).masked_fill(&hi, 1.0)
-            }
-            SurrogateKind::PiecewiseExp { alpha } => {
-                let neg = (x.clamp_max(0.0) * alpha).exp() * 0.5;
-                let pos = 1.0 - (x.clamp_min(0.0) * -alpha).exp() * 0.5;
-                neg.where_self(&x.lt(0.0), &pos)
-            }
-            SurrogateKind::Sigmoid { alpha } => (x * alpha).sigmoid(),
-            SurrogateKind::SoftSign { alpha } => {
-                let ax = x * alpha;
-                (&ax / (ax.abs() + 1.0) + 1.0) * 0.5
-            }
-            SurrogateKind::ATan { alpha } => (x * (PI / 2.0 * alpha)).atan() / PI + 0.5,
-            SurrogateKind::NonzeroSignLogAbs { alpha } => {
-                (heaviside(x) * 2.0 - 1.0) * ((x * alpha).abs() + 1.0).log()
-            }
-            SurrogateKind::Erf { alpha } => (x * -alpha).erfc() * 0.5,
-            SurrogateKind::PiecewiseLeakyReLU { w, c } => {
-                let mid = x / (2.0 * w) + 0.5;
-                let (lo_v, hi_v) = if c == 0.0 {
-                    (x.zeros_like(), x.ones_like())
-                } else {
-                    (x * c + c * w, x * c - c * w + 1.0)
-                };
-                mid.where_self(&x.ge(-w), &lo_v).where_self(&x.le(w), &hi_v)
-            }
-            SurrogateKind::SquarewaveFourierSeries { n, t_period } => {
-                let omega = 2.0 * PI / t_period;
-                let sum = (1..n).fold(x.zeros_like(), |acc, i| {
-                    let c = (2 * i - 1) as f64;
-                    acc + (x * (c * omega)).sin() / c
-                });
-                sum * (2.0 / PI) + 0.5
-            }
-            SurrogateKind::S2NN { alpha, beta } => {
-                let neg = (x * alpha).sigmoid();
-                let pos = (x.clamp_min(0.0) + 1.0).log() * beta + 1.0;
-                neg.where_self(&x.lt(0.0), &pos)
-            }
-            SurrogateKind::QPseudoSpike { alpha } => {
-                let base =
-                    (x.abs() * (2.0 / (alpha - 1.0)) + 1.0).pow_tensor_scalar(1.0 - alpha) * 0.5;
-                let upper: Tensor = 1.0 - &base;
-                upper.where_self(&x.ge(0.0), &base)
-            }
-            SurrogateKind::LeakyKReLU { leak, k } => (x * k).where_self(&x.ge(0.0), &(x * leak)),
-            SurrogateKind::FakeNumericalGradient { .. } => {
-                return Err(SjError::config(
-                    "FakeNumericalGradient",
-                    "has no primitive function (it is always spiking)",
-                ))
-            }
-            SurrogateKind::LogTailedReLU { alpha } => {
-                let tail = x.clamp_min(1.0).log() + 1.0;
-                (x * alpha).where_self(&x.le(0.0), &x.where_self(&x.le(1.0), &tail))
-            }
+        self.function.primitive_tensor(x).ok_or_else(|| {
+            SjError::config(
+                self.name(),
+                "has no primitive function (it is always spiking)",
+            )
         })
     }
 }
@@ -335,31 +234,20 @@ impl fmt::Display for Surrogate {
     /// SpikingJelly's repr, e.g. `Sigmoid(alpha=4.0, spiking=True)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let py = |b: bool| if b { "True" } else { "False" };
-        let params = match self.kind {
-            SurrogateKind::PiecewiseLeakyReLU { w, c } => format!("w={w:?}, c={c:?}"),
-            SurrogateKind::SquarewaveFourierSeries { n, t_period } => {
-                format!("n={n}, T_period={t_period:?}")
-            }
-            SurrogateKind::S2NN { alpha, beta } => format!("alpha={alpha:?}, beta={beta:?}"),
-            SurrogateKind::LeakyKReLU { leak, k } => format!("leak={leak:?}, k={k:?}"),
-            SurrogateKind::PiecewiseQuadratic { alpha }
-            | SurrogateKind::PiecewiseExp { alpha }
-            | SurrogateKind::Sigmoid { alpha }
-            | SurrogateKind::SoftSign { alpha }
-            | SurrogateKind::ATan { alpha }
-            | SurrogateKind::NonzeroSignLogAbs { alpha }
-            | SurrogateKind::Erf { alpha }
-            | SurrogateKind::QPseudoSpike { alpha }
-            | SurrogateKind::FakeNumericalGradient { alpha }
-            | SurrogateKind::LogTailedReLU { alpha } => format!("alpha={alpha:?}"),
-        };
-        write!(f, "{}({params}, spiking={})", self.name(), py(self.spiking))
+        write!(
+            f,
+            "{}({}, spiking={})",
+            self.name(),
+            self.function.params(),
+            py(self.spiking)
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::f64::consts::PI;
     use tch::{Device, Kind};
 
     fn random(n: i64, seed: i64) -> Tensor {
@@ -425,7 +313,8 @@ mod tests {
             };
             let fd = (plus - s.primitive(&(&x - h)).unwrap()) / (2.0 * h);
             let mut want = s.grad(&x);
-            if let SurrogateKind::PiecewiseLeakyReLU { w, .. } = s.kind {
+            let plr = s.function.as_any().downcast_ref::<PiecewiseLeakyReLU>();
+            if let Some(&PiecewiseLeakyReLU { w, .. }) = plr {
                 // §2.3 DOC-BUG: the backward uses 1/w inside, the primitive's slope is 1/(2w).
                 want = want.where_self(&x.abs().ge(w), &(want.shallow_clone() / 2.0));
             }
@@ -486,6 +375,53 @@ mod tests {
                 .grad(&zero)
                 .double_value(&[0]),
             0.3
+        );
+    }
+}
+
+#[cfg(test)]
+mod primitive_at_zero {
+    use super::*;
+    use tch::Kind;
+
+    /// Issue 17 item 2: the autograd derivative of each primitive at +0 and −0 is the surrogate's
+    /// σ'(0). SpikingJelly writes NonzeroSignLogAbs and QPseudoSpike with the sign mask times x
+    /// (the derivative of |x| at 0 is 0 in autograd). PiecewiseLeakyReLU's primitive has slope
+    /// 1/(2w) inside against the gradient's 1/w (§2.3 DOC-BUG), so it is compared with that.
+    #[test]
+    fn autograd_gradient_of_the_primitive_at_plus_and_minus_zero() {
+        for s in Surrogate::all_defaults() {
+            let x = Tensor::from_slice(&[0.0f64, -0.0]).set_requires_grad(true);
+            let Ok(y) = s.primitive(&x) else {
+                assert_eq!(s.name(), "FakeNumericalGradient");
+                continue;
+            };
+            y.sum(Kind::Double).backward();
+            let mut want = s.grad(&Tensor::from_slice(&[0.0f64])).double_value(&[0]);
+            if s.name() == "PiecewiseLeakyReLU" {
+                want /= 2.0;
+            }
+            for i in 0..2 {
+                let g = x.grad().double_value(&[i]);
+                // S2NN's primitive has ln(|x + 1| + 1e-5): its slope at 0 is β/(1 + 1e-5)
+                assert!(
+                    (g - want).abs() <= 2e-5 * want.abs(),
+                    "{s} at {}0: autograd {g}, σ'(0) = {want}",
+                    ["+", "-"][i as usize]
+                );
+            }
+        }
+    }
+
+    /// S2NN's primitive is SpikingJelly's code: continuous at 0 (σ(0) = 1/2 on both sides).
+    #[test]
+    fn s2nn_primitive_is_continuous_at_zero() {
+        let s = Surrogate::s2nn(4.0, 1.0).unwrap().with_spiking(false);
+        let y = s.forward(&Tensor::from_slice(&[-1e-9f64, 0.0, 1e-9]));
+        let y = Vec::<f64>::try_from(&y).unwrap();
+        assert!(
+            (y[0] - 0.5).abs() < 1e-8 && (y[1] - 0.5).abs() < 2e-5 && (y[2] - 0.5).abs() < 2e-5,
+            "{y:?}"
         );
     }
 }

@@ -2,7 +2,8 @@
 //! probe of the public API, in the numbering. Each failed (abort, panic or a silently
 //! wrong value) before its fix. The test profile has debug assertions on, as evcxr's build does.
 use sj::prelude::*;
-use sj::surrogate::SurrogateKind;
+use sj::surrogate::ATan;
+use std::sync::Arc;
 
 fn float(shape: &[i64]) -> Tensor {
     Tensor::rand(shape, (Kind::Float, Device::Cpu))
@@ -175,8 +176,8 @@ fn item6_surrogate_parameters_are_checked() {
     // A public field set afterwards is caught before the neuron runs, and before CUDA code
     // generation (it wrote `NaNf` into the source).
     let mut bad = Surrogate::atan(2.0).unwrap();
-    bad.kind = SurrogateKind::ATan { alpha: f64::NAN };
-    let mut lif = LIFNode::new(2.0).unwrap().with_surrogate(bad);
+    bad.function = Arc::new(ATan { alpha: f64::NAN });
+    let mut lif = LIFNode::new(2.0).unwrap().with_surrogate(bad.clone());
     let err = lif.forward(&float(&[2, 3])).unwrap_err().to_string();
     assert!(
         err.contains("LIFNode") && err.contains("surrogate"),

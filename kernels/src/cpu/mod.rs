@@ -2,8 +2,7 @@
 //! over chunks of neurons with rayon, a tight loop over T per chunk (the inner loop over the
 //! chunk's neurons is branch-free and vectorises), no allocation inside the time loop.
 use crate::charge::Charge;
-use crate::config::NeuronConfig;
-use crate::surrogate::SurrogateKind;
+use crate::config::Firing;
 use rayon::prelude::*;
 
 mod allocator;
@@ -81,16 +80,16 @@ impl Reset for Soft {
     }
 }
 
-/// Calls `$body` with `$reset` bound to the [`Reset`] of `$cfg`.
+/// Calls `$body` with `$reset` bound to the [`Reset`] of `$firing`.
 macro_rules! with_reset {
-    ($cfg:expr, |$reset:ident| $body:expr) => {
-        match $cfg.v_reset {
+    ($firing:expr, |$reset:ident| $body:expr) => {
+        match $firing.v_reset {
             Some(r) => {
                 let $reset = Hard(r as f32);
                 $body
             }
             None => {
-                let $reset = Soft($cfg.v_threshold as f32);
+                let $reset = Soft($firing.v_threshold as f32);
                 $body
             }
         }
@@ -107,10 +106,10 @@ fn heaviside(over: f32) -> f32 {
 }
 
 /// FPTT: `x` is `[T, N]`, `v_init` is the initial state `[N]` (`[2, N]`: `V`, `W` for adapting
-/// neurons).
+/// neurons); `V[t]` is written when `out.v_seq` is given. Monomorphised on the charge.
 pub fn forward<C: Charge>(
     charge: C,
-    cfg: &NeuronConfig,
+    firing: &Firing,
     t_steps: usize,
     x: &[f32],
     v_init: &[f32],
@@ -124,10 +123,10 @@ pub fn forward<C: Charge>(
             && out.v_last.len() == v_init.len()
             && out.h_seq.len() == x.len()
     );
-    with_reset!(cfg, |reset| forward_with(
+    with_reset!(firing, |reset| forward_with(
         charge,
         reset,
-        cfg.v_threshold as f32,
+        firing.v_threshold as f32,
         t_steps,
         x,
         v_init,
@@ -255,54 +254,36 @@ pub struct BackwardOut<'a> {
     pub grad_v_init: &'a mut [f32],
 }
 
+/// The gradient of the forward's state output.
+#[derive(Clone, Copy, Debug)]
+pub enum GradV<'a> {
+    /// Unused.
+    None,
+    /// Of `V[t]` for every step (`store_v_seq`), `[T, N]`.
+    Seq(&'a [f32]),
+    /// Of the last state, `[N]` (`[2, N]` for adapting neurons).
+    Last(&'a [f32]),
+}
+
 /// BPTT, SpikingJelly's formula (§2.17): with `σ' = σ'(H[t] − V_th)`,
 /// `∂V/∂H = 1 − S + (V_reset − H)·σ'·(1 − D)` (hard) or `1 − V_th·σ'·(1 − D)` (soft),
 /// `∂L/∂H[t] = (∂L/∂V[t] + ∂L/∂H[t+1]·∂H[t+1]/∂V[t])·∂V/∂H + ∂L/∂S[t]·σ'`.
 /// `grad_spike` is `[T, N]`, or one value that every spike's gradient equals.
-/// `grad_v` is the gradient of the forward's state output: `[T, N]` for `V[t]`
-/// (`store_v_seq`), the last state (`[N]`, or `[2, N]` for adapting neurons), or `None` when it
-/// is unused. Adapting neurons add `∂L/∂W[t]·(∂W/∂H + ∂W/∂S·σ')` to `∂L/∂H[t]` and carry
+/// Adapting neurons add `∂L/∂W[t]·(∂W/∂H + ∂W/∂S·σ')` to `∂L/∂H[t]` and carry
 /// `∂L/∂W[t−1] = ∂L/∂W[t]·∂W/∂W + ∂L/∂H[t]·∂H/∂W`. Returns `∂L/∂k` summed over all elements.
+/// Monomorphised on the charge; the surrogate's σ' is computed a row at a time by
+/// [`DynSurrogate::grad_in_place`](crate::DynSurrogate::grad_in_place), one loop compiled for
+/// the surrogate's type, into a chunk-sized buffer that stays in cache.
 #[allow(clippy::too_many_arguments)]
 pub fn backward<C: Charge>(
     charge: C,
-    cfg: &NeuronConfig,
+    firing: &Firing,
     t_steps: usize,
     grad_spike: &[f32],
-    grad_v: Option<&[f32]>,
+    grad_v: GradV<'_>,
     h_seq: &[f32],
     v_init: &[f32],
     out: BackwardOut<'_>,
-) -> f64 {
-    macro_rules! go {
-        ($sg:expr) => {
-            backward_with(
-                charge, cfg, t_steps, grad_spike, grad_v, h_seq, v_init, out, $sg,
-            )
-        };
-    }
-    // One monomorphised loop per common surrogate: the variant is a constant inside the closure,
-    // so the inner loop has no branch on it.
-    match cfg.surrogate {
-        SurrogateKind::Sigmoid { alpha } => {
-            go!(move |x: f32| SurrogateKind::Sigmoid { alpha }.grad(x))
-        }
-        SurrogateKind::ATan { alpha } => go!(move |x: f32| SurrogateKind::ATan { alpha }.grad(x)),
-        other => go!(move |x: f32| other.grad(x)),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn backward_with<C: Charge, S: Fn(f32) -> f32 + Copy + Sync>(
-    charge: C,
-    cfg: &NeuronConfig,
-    t_steps: usize,
-    grad_spike: &[f32],
-    grad_v: Option<&[f32]>,
-    h_seq: &[f32],
-    v_init: &[f32],
-    out: BackwardOut<'_>,
-    sg: S,
 ) -> f64 {
     let n = v_init.len() / state_len::<C>();
     let broadcast = grad_spike.len() == 1;
@@ -312,27 +293,27 @@ fn backward_with<C: Charge, S: Fn(f32) -> f32 + Copy + Sync>(
             && out.grad_x.len() == h_seq.len()
     );
     assert!(out.grad_v_init.len() == v_init.len());
-    // The per-step gradient, or the last state's alone.
     let (grad_v_seq, grad_v_last) = match grad_v {
-        Some(g) if cfg.store_v_seq => {
+        GradV::Seq(g) => {
             assert_eq!(g.len(), h_seq.len(), "grad_v is [T, N] with store_v_seq");
             (Some(g), None)
         }
-        Some(g) => {
+        GradV::Last(g) => {
             assert_eq!(g.len(), v_init.len(), "grad_v has the state's shape");
             (None, Some(g))
         }
-        None => (None, None),
+        GradV::None => (None, None),
     };
-    let th = cfg.v_threshold as f32;
-    let keep = if cfg.detach_reset { 0.0 } else { 1.0 };
+    let th = firing.v_threshold as f32;
+    let keep = if firing.detach_reset { 0.0 } else { 1.0 };
     let keep_r = if C::ADAPTS { 1.0 } else { keep };
+    let surrogate = firing.surrogate.as_ref();
     let v_init = &v_init[..n];
     let (gx_ptr, gv0_ptr) = (
         Shared(out.grad_x.as_mut_ptr()),
         Shared(out.grad_v_init.as_mut_ptr()),
     );
-    with_reset!(cfg, |reset| for_chunks(v_init, |(c, v0)| {
+    with_reset!(firing, |reset| for_chunks(v_init, |(c, v0)| {
         let start = c * CHUNK;
         let len = v0.len();
         // carry[i] = ∂L/∂V[t]: ∂L/∂H[t+1]·∂H[t+1]/∂V[t], plus the gradient of V[t] itself.
@@ -348,10 +329,11 @@ fn backward_with<C: Charge, S: Fn(f32) -> f32 + Copy + Sync>(
         };
         // ∂L/∂k per neuron, summed over time (ParametricLIF only)
         let mut grad_k = vec![0.0f32; if C::LEARNS_DECAY { len } else { 0 }];
+        // σ'(H[t] − V_th) of the current row
+        let mut sg = vec![0.0f32; len];
         let row = BackwardRow {
             charge,
             reset,
-            sg,
             th,
             keep,
             keep_r,
@@ -365,6 +347,8 @@ fn backward_with<C: Charge, S: Fn(f32) -> f32 + Copy + Sync>(
                     .for_each(|(c, g)| *c += g);
             }
             let h = &h_seq[base..base + len];
+            sg.iter_mut().zip(h).for_each(|(s, h)| *s = h - th);
+            surrogate.grad_in_place(&mut sg);
             let gs = if broadcast {
                 grad_spike
             } else {
@@ -380,10 +364,10 @@ fn backward_with<C: Charge, S: Fn(f32) -> f32 + Copy + Sync>(
             };
             let c = (&mut carry[..], &mut carry_w[..], &mut grad_k[..]);
             match (t == 0, broadcast) {
-                (true, false) => row.run::<false, false>(h, gs, prev, c, gx),
-                (false, false) => row.run::<true, false>(h, gs, prev, c, gx),
-                (true, true) => row.run::<false, true>(h, gs, prev, c, gx),
-                (false, true) => row.run::<true, true>(h, gs, prev, c, gx),
+                (true, false) => row.run::<false, false>(h, &sg, gs, prev, c, gx),
+                (false, false) => row.run::<true, false>(h, &sg, gs, prev, c, gx),
+                (true, true) => row.run::<false, true>(h, &sg, gs, prev, c, gx),
+                (false, true) => row.run::<true, true>(h, &sg, gs, prev, c, gx),
             }
         }
         // SAFETY: entries [start, start+len) (and [n+start, n+start+len)) belong to this task only.
@@ -398,24 +382,26 @@ fn backward_with<C: Charge, S: Fn(f32) -> f32 + Copy + Sync>(
 
 /// One backward time step of a chunk (see [`forward_row`] on why it is a separate function).
 #[derive(Clone, Copy)]
-struct BackwardRow<C, R, S> {
+struct BackwardRow<C, R> {
     charge: C,
     reset: R,
-    sg: S,
     th: f32,
     keep: f32,
     keep_r: f32,
 }
 
-impl<C: Charge, R: Reset, S: Fn(f32) -> f32 + Copy> BackwardRow<C, R, S> {
+impl<C: Charge, R: Reset> BackwardRow<C, R> {
     /// Updates `carry` from `∂L/∂V[t]` to `∂L/∂V[t−1]` (and `∂L/∂W`, for adapting neurons),
     /// writes `∂L/∂X[t]` and adds this step's `∂L/∂k` to `grad_k` (per neuron: no reduction in
     /// the loop, so it vectorises). `prev` is `H[t−1]` when `PREV_IS_H`,
-    /// else `V[t−1]` itself; `grad_spike` is one value for all when `BROADCAST`.
+    /// else `V[t−1]` itself; `sg` is σ'(H[t] − V_th); `grad_spike` is one value for all when
+    /// `BROADCAST`.
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn run<const PREV_IS_H: bool, const BROADCAST: bool>(
         self,
         h: &[f32],
+        sg: &[f32],
         grad_spike: &[f32],
         prev: &[f32],
         (carry, carry_w, grad_k): (&mut [f32], &mut [f32], &mut [f32]),
@@ -426,12 +412,11 @@ impl<C: Charge, R: Reset, S: Fn(f32) -> f32 + Copy> BackwardRow<C, R, S> {
         let grad_k = &mut grad_k[..if C::LEARNS_DECAY { len } else { 0 }];
         let [dh_dw, dw_dw, dw_dh, dw_ds] = self.charge.adapt_grads();
         let gs = &grad_spike[..if BROADCAST { 1 } else { len }];
-        let (h, prev, gx) = (&h[..len], &prev[..len], &mut grad_x[..len]);
+        let (h, sg, prev, gx) = (&h[..len], &sg[..len], &prev[..len], &mut grad_x[..len]);
         for i in 0..len {
             let hi = h[i];
-            let over = hi - self.th;
-            let spike = heaviside(over);
-            let grad_s_to_h = (self.sg)(over);
+            let spike = heaviside(hi - self.th);
+            let grad_s_to_h = sg[i];
             let mut gh = carry[i]
                 * self
                     .reset

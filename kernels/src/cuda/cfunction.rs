@@ -2,7 +2,7 @@
 //! (checklist 55 and 287), reproduced text for text (tests compare with SpikingJelly 0.0.0.0.14's
 //! output), for users who write their own kernels the way the "Implement CUPY Neuron" tutorial
 //! does. sj's own kernels do not use them: their surrogate expressions
-//! ([`SurrogateKind::cuda_grad`](crate::SurrogateKind::cuda_grad)) follow the CPU and op-by-op
+//! ([`DynSurrogate::cuda_grad`](crate::DynSurrogate::cuda_grad)) follow the CPU and op-by-op
 //! formulas exactly, where SpikingJelly's snippets differ at boundaries (PiecewiseLeakyReLU takes
 //! `|x| ≤ w` here, `|x| < w` in its autograd function) and `LogTailedReLU`'s is not valid C.
 

@@ -8,7 +8,6 @@ mod storage;
 pub use storage::Storage;
 
 use crate::autograd::KernelError;
-use crate::charge::Charge;
 use crate::config::NeuronConfig;
 use cudarc::driver::{CudaContext, CudaFunction, LaunchConfig, PushKernelArg};
 use std::collections::HashMap;
@@ -20,29 +19,30 @@ use tch::Tensor;
 const THREADS: u32 = 512;
 
 /// The CUDA C source for one configuration, float32 tensors.
-pub fn source<C: Charge>(charge: &C, cfg: &NeuronConfig) -> String {
-    source_for(charge, cfg, Storage::F32)
+pub fn source(cfg: &NeuronConfig) -> String {
+    source_for(cfg, Storage::F32)
 }
 
-/// The CUDA C source for one configuration and element type.
-pub fn source_for<C: Charge>(charge: &C, cfg: &NeuronConfig, storage: Storage) -> String {
+/// The CUDA C source for one configuration and element type: the charge's device functions
+/// ([`Charge::cuda`](crate::Charge::cuda)), the surrogate's gradient
+/// ([`DynSurrogate::cuda_grad`](crate::DynSurrogate::cuda_grad)), the reset and the constants
+/// written into `neuron.cu`. The source is also the kernel cache's key.
+pub fn source_for(cfg: &NeuronConfig, storage: Storage) -> String {
+    let f = &cfg.firing;
     include_str!("neuron.cu")
         .replace("@STORAGE@", storage.cuda())
-        .replace("@CHARGE@", &charge.cuda())
-        .replace("@ADAPTS@", if C::ADAPTS { "1" } else { "0" })
-        .replace("@SURROGATE_GRAD@", &cfg.surrogate.cuda_grad())
-        .replace(
-            "@HARD_RESET@",
-            if cfg.v_reset.is_some() { "1" } else { "0" },
-        )
+        .replace("@CHARGE@", &cfg.charge.cuda())
+        .replace("@ADAPTS@", if cfg.charge.adapts() { "1" } else { "0" })
+        .replace("@SURROGATE_GRAD@", &f.surrogate.cuda_grad("over_th"))
+        .replace("@HARD_RESET@", if f.v_reset.is_some() { "1" } else { "0" })
         .replace(
             "@DETACH_RESET@",
-            if cfg.detach_reset { "1.0f" } else { "0.0f" },
+            if f.detach_reset { "1.0f" } else { "0.0f" },
         )
-        .replace("@V_TH@", &format!("{:?}f", cfg.v_threshold as f32))
+        .replace("@V_TH@", &format!("{:?}f", f.v_threshold as f32))
         .replace(
             "@V_RESET@",
-            &format!("{:?}f", cfg.v_reset.unwrap_or(0.0) as f32),
+            &format!("{:?}f", f.v_reset.unwrap_or(0.0) as f32),
         )
 }
 
@@ -93,19 +93,17 @@ fn context(ordinal: usize) -> Result<Arc<CudaContext>, KernelError> {
     Ok(ctx)
 }
 
-/// The compiled `(fptt, bptt)` functions for a configuration on a device, from the cache.
-fn kernels<C: Charge>(
-    charge: &C,
+/// The compiled `(fptt, bptt)` functions for a configuration on a device, from the cache (keyed
+/// by the generated source, which holds every constant).
+fn kernels(
     cfg: &NeuronConfig,
     storage: Storage,
     ordinal: usize,
 ) -> Result<(CudaFunction, CudaFunction), KernelError> {
     type Cache = Mutex<HashMap<(usize, String), (CudaFunction, CudaFunction)>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
-    let key = (
-        ordinal,
-        format!("{}|{:?}|{storage:?}", cfg.cache_key(), charge.cuda()),
-    );
+    let src = source_for(cfg, storage);
+    let key = (ordinal, src.clone());
     let cache = CACHE.get_or_init(Default::default);
     if let Some(f) = cache
         .lock()
@@ -116,7 +114,7 @@ fn kernels<C: Charge>(
     }
     let ctx = context(ordinal)?;
     let module = ctx
-        .load_module(compile(&source_for(charge, cfg, storage))?)
+        .load_module(compile(&src)?)
         .map_err(|e| KernelError::Cuda(e.to_string()))?;
     let f = module
         .load_function("sj_fptt")
@@ -193,8 +191,7 @@ fn storage_of(t: &Tensor) -> Result<Storage, KernelError> {
 
 /// FPTT on CUDA; inputs are contiguous `[T, N]` and state `[N]` (or `[2, N]`) of one dtype on
 /// `Device::Cuda(ordinal)`; the decay is float32.
-pub(crate) fn forward<C: Charge>(
-    charge: &C,
+pub(crate) fn forward(
     cfg: &NeuronConfig,
     x: &Tensor,
     v_init: &Tensor,
@@ -209,7 +206,7 @@ pub(crate) fn forward<C: Charge>(
         }
     };
     let (t_steps, n) = (x.size()[0], x.size()[1]);
-    let (f, _) = kernels(charge, cfg, storage_of(x)?, ordinal)?;
+    let (f, _) = kernels(cfg, storage_of(x)?, ordinal)?;
     let (s, h, v_last) = (x.empty_like(), x.empty_like(), v_init.empty_like());
     let v_seq = cfg.store_v_seq.then(|| x.empty_like());
     let args = [
@@ -221,16 +218,14 @@ pub(crate) fn forward<C: Charge>(
         ptr(Some(&v_last)),
         ptr(Some(&h)),
     ];
-    let (t32, n32) = dims(t_steps, n, cfg.kind.state_len())?;
+    let (t32, n32) = dims(t_steps, n, cfg.charge.state_len())?;
     launch(ordinal, &f, n as usize, &args, &[t32, n32])?;
     Ok([s, v_seq.unwrap_or(v_last), h])
 }
 
 /// BPTT on CUDA; returns `(grad_x, grad_v_init, grad_decay)`. `grad_spike` is `[T, N]`, or one
 /// value for every spike.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn backward<C: Charge>(
-    charge: &C,
+pub(crate) fn backward(
     cfg: &NeuronConfig,
     grad_spike: &Tensor,
     grad_v: Option<&Tensor>,
@@ -247,7 +242,7 @@ pub(crate) fn backward<C: Charge>(
         }
     };
     let (t_steps, n) = (h_seq.size()[0], h_seq.size()[1]);
-    let (_, b) = kernels(charge, cfg, storage_of(h_seq)?, ordinal)?;
+    let (_, b) = kernels(cfg, storage_of(h_seq)?, ordinal)?;
     let (gx, gv0) = (h_seq.empty_like(), v_init.empty_like());
     let gk = decay.map(|d| d.zeros_like());
     let (grad_v_seq, grad_v_last) = match grad_v {
@@ -265,7 +260,7 @@ pub(crate) fn backward<C: Charge>(
         ptr(Some(&gv0)),
         ptr(gk.as_ref()),
     ];
-    let (t32, n32) = dims(t_steps, n, cfg.kind.state_len())?;
+    let (t32, n32) = dims(t_steps, n, cfg.charge.state_len())?;
     let gs_stride = i32::from(grad_spike.numel() == h_seq.numel());
     launch(ordinal, &b, n as usize, &args, &[t32, n32, gs_stride])?;
     Ok([Some(gx), Some(gv0), gk])

@@ -11,10 +11,6 @@
 __device__ __forceinline__ float sj_ld(const sj_t* p, long i) { return sj_from(p[i]); }
 __device__ __forceinline__ void sj_st(sj_t* p, long i, float v) { p[i] = sj_to(v); }
 __device__ __forceinline__ float sj_rt(float v) { return sj_from(sj_to(v)); }
-__device__ __forceinline__ float sj_sigmoid_grad(float x, float alpha) {
-    const float s = 1.0f / (1.0f + expf(-alpha * x));
-    return (1.0f - s) * s * alpha;
-}
 
 @CHARGE@
 

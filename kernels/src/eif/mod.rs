@@ -1,5 +1,6 @@
 //! EIF: `H = V + (X + V_rest − V + Δ_T·exp((V − θ_rh)/Δ_T))/τ`.
 use crate::charge::{c, Charge};
+use crate::config::require;
 
 /// The exponential integrate-and-fire charge.
 #[derive(Clone, Copy, Debug)]
@@ -28,6 +29,12 @@ impl Charge for EifCharge {
     fn dh_dx(&self, _v: f32) -> f32 {
         1.0 / self.tau
     }
+    fn check(&self) -> Result<(), String> {
+        require("tau", self.tau as f64, self.tau > 1.0, "> 1")?;
+        require("delta_T", self.delta_t as f64, self.delta_t > 0.0, "> 0")?;
+        require("theta_rh", self.theta_rh as f64, true, "")?;
+        require("v_rest", self.v_rest as f64, true, "")
+    }
     fn cuda(&self) -> String {
         include_str!("eif.cu")
             .replace("TAU", &c(self.tau))
@@ -41,7 +48,6 @@ impl Charge for EifCharge {
 mod tests {
     use super::*;
     use crate::charge::check;
-    use crate::NeuronKind;
 
     #[test]
     fn derivatives_and_cuda_source() {
@@ -51,19 +57,11 @@ mod tests {
             theta_rh: 0.8,
             v_rest: 0.0,
         });
-        check::cuda_compiles(
-            EifCharge {
-                tau: 2.0,
-                delta_t: 0.7,
-                theta_rh: 0.8,
-                v_rest: 0.0,
-            },
-            NeuronKind::Eif {
-                tau: 2.0,
-                delta_t: 0.7,
-                theta_rh: 0.8,
-                v_rest: 0.0,
-            },
-        );
+        check::cuda_compiles(EifCharge {
+            tau: 2.0,
+            delta_t: 0.7,
+            theta_rh: 0.8,
+            v_rest: 0.0,
+        });
     }
 }

@@ -27,11 +27,10 @@ impl Charge for IfCharge {
 mod tests {
     use super::*;
     use crate::charge::check;
-    use crate::NeuronKind;
 
     #[test]
     fn derivatives_and_cuda_source() {
         check::derivatives(IfCharge);
-        check::cuda_compiles(IfCharge, NeuronKind::If);
+        check::cuda_compiles(IfCharge);
     }
 }

@@ -15,6 +15,9 @@ pub struct PlifCharge {
 
 impl Charge for PlifCharge {
     const LEARNS_DECAY: bool = true;
+    fn with_decay(self, k: f32) -> Self {
+        PlifCharge { k, ..self }
+    }
     #[inline(always)]
     fn h(&self, v: f32, x: f32) -> f32 {
         if self.decay_input {
@@ -55,7 +58,6 @@ impl Charge for PlifCharge {
 mod tests {
     use super::*;
     use crate::charge::check;
-    use crate::NeuronKind;
 
     #[test]
     fn derivatives_and_cuda_source() {
@@ -65,14 +67,11 @@ mod tests {
                 decay_input: di,
                 v_reset: 0.2,
             });
-            check::cuda_compiles(
-                PlifCharge {
-                    k: 0.3,
-                    decay_input: di,
-                    v_reset: 0.2,
-                },
-                NeuronKind::ParametricLif { decay_input: di },
-            );
+            check::cuda_compiles(PlifCharge {
+                k: 0.3,
+                decay_input: di,
+                v_reset: 0.2,
+            });
         }
     }
 

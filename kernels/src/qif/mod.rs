@@ -1,5 +1,6 @@
 //! QIF: `H = V + (X + a0·(V − V_rest)·(V − V_c))/τ`.
 use crate::charge::{c, Charge};
+use crate::config::require;
 
 /// The quadratic integrate-and-fire charge.
 #[derive(Clone, Copy, Debug)]
@@ -27,6 +28,12 @@ impl Charge for QifCharge {
     fn dh_dx(&self, _v: f32) -> f32 {
         1.0 / self.tau
     }
+    fn check(&self) -> Result<(), String> {
+        require("tau", self.tau as f64, self.tau > 1.0, "> 1")?;
+        require("a0", self.a0 as f64, self.a0 > 0.0, "> 0")?;
+        require("v_c", self.v_c as f64, true, "")?;
+        require("v_rest", self.v_rest as f64, true, "")
+    }
     fn cuda(&self) -> String {
         include_str!("qif.cu")
             .replace("TAU", &c(self.tau))
@@ -40,7 +47,6 @@ impl Charge for QifCharge {
 mod tests {
     use super::*;
     use crate::charge::check;
-    use crate::NeuronKind;
 
     #[test]
     fn derivatives_and_cuda_source() {
@@ -50,19 +56,11 @@ mod tests {
             a0: 1.2,
             v_rest: -0.1,
         });
-        check::cuda_compiles(
-            QifCharge {
-                tau: 2.0,
-                v_c: 0.8,
-                a0: 1.2,
-                v_rest: -0.1,
-            },
-            NeuronKind::Qif {
-                tau: 2.0,
-                v_c: 0.8,
-                a0: 1.2,
-                v_rest: -0.1,
-            },
-        );
+        check::cuda_compiles(QifCharge {
+            tau: 2.0,
+            v_c: 0.8,
+            a0: 1.2,
+            v_rest: -0.1,
+        });
     }
 }

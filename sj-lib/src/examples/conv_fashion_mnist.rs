@@ -82,7 +82,7 @@ impl CSNN {
             )
         };
         let atan = Surrogate::atan(2.0)?;
-        let if_node = || IFNode::new().with_surrogate(atan);
+        let if_node = || IFNode::new().with_surrogate(atan.clone());
         let mut conv_fc = Sequential::new()
             .add(conv(0, 1, c1)?)
             .add(BatchNorm2d::new(&p(1), c1)?)

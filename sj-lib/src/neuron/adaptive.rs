@@ -2,7 +2,8 @@
 use super::{check_tau, BaseNode, Neuron};
 use crate::base::Memory;
 use crate::error::{Result, SjError};
-use sj_kernels::NeuronKind;
+use sj_kernels::{ChargeRef, IzhikevichCharge, QifCharge};
+use std::sync::Arc;
 use tch::Tensor;
 
 /// Izhikevich neuron (an `AdaptBaseNode`):
@@ -84,19 +85,20 @@ impl Neuron for IzhikevichNode {
     fn node_mut(&mut self) -> &mut BaseNode {
         &mut self.node
     }
-    fn fused(&self) -> Option<(NeuronKind, Option<Tensor>)> {
-        Some((
-            NeuronKind::Izhikevich {
-                tau: self.tau,
-                v_c: self.v_c,
-                a0: self.a0,
-                v_rest: self.v_rest,
-                tau_w: self.tau_w,
-                a: self.a,
-                b: self.b,
+    fn fused(&self) -> Option<(ChargeRef, Option<Tensor>)> {
+        let charge = IzhikevichCharge {
+            qif: QifCharge {
+                tau: self.tau as f32,
+                v_c: self.v_c as f32,
+                a0: self.a0 as f32,
+                v_rest: self.v_rest as f32,
             },
-            None,
-        ))
+            // rounded to f32 once, as the op-by-op path multiplies by it
+            inv_tau_w: (1.0 / self.tau_w) as f32,
+            a: self.a as f32,
+            b: self.b as f32,
+        };
+        Some((Arc::new(charge), None))
     }
     fn fused_extra_state(&mut self, like: &Tensor) -> Result<Option<Tensor>> {
         Ok(Some(self.w.to_tensor_like("IzhikevichNode", like)?))

@@ -31,7 +31,7 @@ pub const NEURONS: [&str; 6] = [
 ];
 
 /// One neuron configuration and its inputs (`x` is `[T, 3, 37]`: an odd number of neurons).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Case {
     /// An entry of [`NEURONS`].
     pub neuron: &'static str,
@@ -92,14 +92,14 @@ impl Case {
             .collect();
         let mut cases = Vec::new();
         for neuron in NEURONS {
-            for (si, &surrogate) in surrogates.iter().enumerate() {
+            for (si, surrogate) in surrogates.iter().enumerate() {
                 for hard_reset in [true, false] {
                     for detach_reset in [false, true] {
                         for t in [1i64, 2, 7, 64] {
                             if (si + t as usize) % 2 == 0 {
                                 cases.push(Case {
                                     neuron,
-                                    surrogate,
+                                    surrogate: surrogate.clone(),
                                     hard_reset,
                                     detach_reset,
                                     t,
@@ -165,7 +165,7 @@ impl Case {
     fn prepared<N: NodeOptions + 'static>(&self, n: N, v0: &Tensor) -> Box<dyn Module> {
         let mut n = n
             .with_detach_reset(self.detach_reset)
-            .with_surrogate(self.surrogate);
+            .with_surrogate(self.surrogate.clone());
         n.node_mut().v = Memory::Tensor(v0.shallow_clone());
         Box::new(n)
     }

@@ -1,6 +1,8 @@
 //! `EIFNode`: the exponential integrate-and-fire neuron.
-use super::{check_rest_and_reset, check_tau, BaseNode, Neuron, NeuronKind, NodeOptions};
+use super::{check_rest_and_reset, check_tau, BaseNode, Neuron, NodeOptions};
 use crate::error::Result;
+use sj_kernels::{ChargeRef, EifCharge};
+use std::sync::Arc;
 use tch::Tensor;
 
 /// Exponential integrate-and-fire: `H = V + (X + V_rest − V + Δ_T·exp((V − θ_rh)/Δ_T))/τ`.
@@ -55,16 +57,14 @@ impl Neuron for EIFNode {
     fn node_mut(&mut self) -> &mut BaseNode {
         &mut self.node
     }
-    fn fused(&self) -> Option<(NeuronKind, Option<Tensor>)> {
-        Some((
-            NeuronKind::Eif {
-                tau: self.tau,
-                delta_t: self.delta_t,
-                theta_rh: self.theta_rh,
-                v_rest: self.v_rest,
-            },
-            None,
-        ))
+    fn fused(&self) -> Option<(ChargeRef, Option<Tensor>)> {
+        let charge = EifCharge {
+            tau: self.tau as f32,
+            delta_t: self.delta_t as f32,
+            theta_rh: self.theta_rh as f32,
+            v_rest: self.v_rest as f32,
+        };
+        Some((Arc::new(charge), None))
     }
     fn neuronal_charge(&self, x: &Tensor, v: &Tensor) -> Tensor {
         v + (x + self.v_rest - v + ((v - self.theta_rh) / self.delta_t).exp() * self.delta_t)

@@ -1,5 +1,7 @@
 //! `IFNode`: the integrate-and-fire neuron, `H[t] = V[t−1] + X[t]`.
-use super::{BaseNode, Neuron, NeuronKind};
+use super::{BaseNode, Neuron};
+use sj_kernels::{ChargeRef, IfCharge};
+use std::sync::Arc;
 use tch::Tensor;
 
 /// Integrate-and-fire: an ideal integrator with no leak.
@@ -25,8 +27,8 @@ impl Neuron for IFNode {
     fn node_mut(&mut self) -> &mut BaseNode {
         &mut self.node
     }
-    fn fused(&self) -> Option<(NeuronKind, Option<Tensor>)> {
-        Some((NeuronKind::If, None))
+    fn fused(&self) -> Option<(ChargeRef, Option<Tensor>)> {
+        Some((Arc::new(IfCharge), None))
     }
     fn neuronal_charge(&self, x: &Tensor, v: &Tensor) -> Tensor {
         v + x

@@ -1,6 +1,8 @@
 //! `LIFNode`: the leaky integrate-and-fire neuron.
-use super::{check_tau, BaseNode, Neuron, NeuronKind};
+use super::{check_tau, BaseNode, Neuron};
 use crate::error::Result;
+use sj_kernels::{ChargeRef, LifCharge};
+use std::sync::Arc;
 use tch::Tensor;
 
 /// Leaky integrate-and-fire with time constant `tau`:
@@ -59,14 +61,13 @@ impl Neuron for LIFNode {
     fn node_mut(&mut self) -> &mut BaseNode {
         &mut self.node
     }
-    fn fused(&self) -> Option<(NeuronKind, Option<Tensor>)> {
-        Some((
-            NeuronKind::Lif {
-                tau: self.tau,
-                decay_input: self.decay_input,
-            },
-            None,
-        ))
+    fn fused(&self) -> Option<(ChargeRef, Option<Tensor>)> {
+        let charge = LifCharge {
+            tau: self.tau as f32,
+            decay_input: self.decay_input,
+            v_reset: self.node.v_reset.unwrap_or(0.0) as f32,
+        };
+        Some((Arc::new(charge), None))
     }
     fn neuronal_charge(&self, x: &Tensor, v: &Tensor) -> Tensor {
         lif_charge(x, v, self.node.v_reset, self.tau, self.decay_input)

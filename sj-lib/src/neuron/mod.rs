@@ -36,8 +36,8 @@ use crate::base::{check_dims, check_float, Backend, Memory, Module, NamedTensor,
 use crate::error::{torch_guard, Result, SjError};
 use crate::functional::step_by_step;
 use crate::surrogate::Surrogate;
-use sj_kernels::NeuronConfig;
-pub use sj_kernels::NeuronKind;
+pub use sj_kernels::{Charge, ChargeRef};
+use sj_kernels::{Firing, NeuronConfig};
 use std::fmt;
 use tch::Tensor;
 
@@ -142,9 +142,11 @@ pub trait Neuron: fmt::Debug + Send {
     fn extra_memories(&self) -> Vec<(String, Option<Tensor>)> {
         Vec::new()
     }
-    /// The fused kernel of this neuron, if it has one: its charge and, for ParametricLIF, the
-    /// learnable decay `k` as a scalar tensor.
-    fn fused(&self) -> Option<(NeuronKind, Option<Tensor>)> {
+    /// The fused kernel of this neuron, if it has one: its charge (any [`Charge`], e.g.
+    /// `Arc::new(MyCharge { .. })`) and, for a charge with a learnable decay (ParametricLIF), the
+    /// decay `k` as a scalar tensor. A neuron that returns one runs fused by default
+    /// (`Backend::Auto`) for float32 sequences, on CPU and CUDA.
+    fn fused(&self) -> Option<(ChargeRef, Option<Tensor>)> {
         None
     }
     /// The second state variable that a fused kernel carries beside `v` (Izhikevich's adaptation
@@ -259,7 +261,7 @@ fn fused_forward<N: Neuron + ?Sized>(
             Ok(None)
         }
     };
-    let Some((kind, decay)) = n.fused() else {
+    let Some((charge, decay)) = n.fused() else {
         return refuse("no fused kernel for this neuron".into());
     };
     if !sj_kernels::supports(x_seq) {
@@ -291,14 +293,13 @@ fn fused_forward<N: Neuron + ?Sized>(
     let first = x_seq.get(0);
     let v_init = n.node_mut().v.to_tensor_like(name, &first)?;
     let node = n.node();
-    let cfg = NeuronConfig {
-        kind,
+    let firing = Firing {
         v_threshold: node.v_threshold,
         v_reset: node.v_reset,
         detach_reset: node.detach_reset,
-        surrogate: node.surrogate_function.kind,
-        store_v_seq,
+        surrogate: node.surrogate_function.function.clone(),
     };
+    let cfg = NeuronConfig::new(charge, firing).with_store_v_seq(store_v_seq);
     // Two state variables travel as one [2, *] state (V, then W).
     let extra = n.fused_extra_state(&first)?;
     if extra.is_some() && store_v_seq {
@@ -449,19 +450,19 @@ fn neuron_forward<N: Neuron>(n: &mut N, x: &Tensor) -> Result<Tensor> {
     }
 }
 
-/// Checks a neuron before a forward: its fused kernel's constants ([`NeuronKind::check`]), a
+/// Checks a neuron before a forward: its fused kernel's constants ([`Charge::check`]), a
 /// finite threshold and reset and the surrogate's parameters ([`sj_kernels::check_firing`]), then
 /// its own [`Neuron::check_config`]. Public fields changed after construction are caught here.
 fn check_neuron<N: Neuron + ?Sized>(n: &N) -> Result<()> {
     let bad = |e: String| SjError::config(n.type_name(), e);
-    if let Some((kind, _)) = n.fused() {
-        kind.check().map_err(bad)?;
+    if let Some((charge, _)) = n.fused() {
+        charge.check().map_err(bad)?;
     }
     let node = n.node();
     sj_kernels::check_firing(
         node.v_threshold,
         node.v_reset,
-        &node.surrogate_function.kind,
+        node.surrogate_function.function.as_ref(),
     )
     .map_err(bad)?;
     n.check_config()

@@ -1,7 +1,9 @@
 //! `ParametricLIFNode` (PLIF): LIF with a learnable leak `1/τ = sigmoid(w)`.
-use super::{check_tau, BaseNode, Neuron, NeuronKind};
+use super::{check_tau, BaseNode, Neuron};
 use crate::base::{variable, NamedTensor};
 use crate::error::Result;
+use sj_kernels::{ChargeRef, PlifCharge};
+use std::sync::Arc;
 use tch::{nn, Tensor};
 
 /// Parametric LIF: the charge of [`LIFNode`](super::LIFNode) with `1/τ` replaced by `sigmoid(w)`,
@@ -55,13 +57,14 @@ impl Neuron for ParametricLIFNode {
     fn node_mut(&mut self) -> &mut BaseNode {
         &mut self.node
     }
-    fn fused(&self) -> Option<(NeuronKind, Option<Tensor>)> {
-        Some((
-            NeuronKind::ParametricLif {
-                decay_input: self.decay_input,
-            },
-            Some(self.w.sigmoid()),
-        ))
+    fn fused(&self) -> Option<(ChargeRef, Option<Tensor>)> {
+        // `k` is read from the decay tensor at each call
+        let charge = PlifCharge {
+            k: 0.0,
+            decay_input: self.decay_input,
+            v_reset: self.node.v_reset.unwrap_or(0.0) as f32,
+        };
+        Some((Arc::new(charge), Some(self.w.sigmoid())))
     }
     fn neuronal_charge(&self, x: &Tensor, v: &Tensor) -> Tensor {
         let k = self.w.sigmoid();

@@ -1,6 +1,8 @@
 //! `QIFNode`: the quadratic integrate-and-fire neuron.
-use super::{check_rest_and_reset, check_tau, BaseNode, Neuron, NeuronKind, NodeOptions};
+use super::{check_rest_and_reset, check_tau, BaseNode, Neuron, NodeOptions};
 use crate::error::Result;
+use sj_kernels::{ChargeRef, QifCharge};
+use std::sync::Arc;
 use tch::Tensor;
 
 /// Quadratic integrate-and-fire: `H = V + (X + a0·(V − V_rest)·(V − V_c))/τ`.
@@ -55,16 +57,14 @@ impl Neuron for QIFNode {
     fn node_mut(&mut self) -> &mut BaseNode {
         &mut self.node
     }
-    fn fused(&self) -> Option<(NeuronKind, Option<Tensor>)> {
-        Some((
-            NeuronKind::Qif {
-                tau: self.tau,
-                v_c: self.v_c,
-                a0: self.a0,
-                v_rest: self.v_rest,
-            },
-            None,
-        ))
+    fn fused(&self) -> Option<(ChargeRef, Option<Tensor>)> {
+        let charge = QifCharge {
+            tau: self.tau as f32,
+            v_c: self.v_c as f32,
+            a0: self.a0 as f32,
+            v_rest: self.v_rest as f32,
+        };
+        Some((Arc::new(charge), None))
     }
     fn neuronal_charge(&self, x: &Tensor, v: &Tensor) -> Tensor {
         v + (x + (v - self.v_rest) * (v - self.v_c) * self.a0) / self.tau
