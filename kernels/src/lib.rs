@@ -9,6 +9,8 @@
 //!
 //! Each neuron is one folder with its CPU charge code, its CUDA source and its tests: `if_node/`,
 //! `lif/`, `plif/`, `qif/`, `eif/`, `izhikevich/` (two state variables); `poisson/` is the fused Poisson encoder.
+//! [`auto_cuda`] is SpikingJelly's kernel builder for your own element-wise and sequence kernels.
+pub mod auto_cuda;
 mod autograd;
 mod charge;
 mod config;
