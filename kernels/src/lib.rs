@@ -17,6 +17,9 @@
 //! Each built-in neuron is one folder with its CPU charge code, its CUDA source and its tests:
 //! `if_node/`, `lif/`, `plif/`, `qif/`, `eif/`, `izhikevich/` (two state variables); `poisson/` is
 //! the fused Poisson encoder.
+//! [`auto_cuda`] is SpikingJelly's kernel builder (`CKernel1D`, `CKernel2D`) for your own
+//! element-wise and sequence kernels, on CUDA and, compiled by the system C compiler, on the CPU.
+pub mod auto_cuda;
 mod autograd;
 mod charge;
 mod config;

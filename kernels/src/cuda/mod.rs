@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tch::Tensor;
 
 /// Threads per block (SpikingJelly's `configure.cuda_threads`).
-const THREADS: u32 = 512;
+pub(crate) const THREADS: u32 = 512;
 
 /// The CUDA C source for one configuration, float32 tensors.
 pub fn source(cfg: &NeuronConfig) -> String {
@@ -48,6 +48,14 @@ pub fn source_for(cfg: &NeuronConfig, storage: Storage) -> String {
 
 /// Compiles `src` to PTX with NVRTC (no GPU needed), as the kernels are compiled at first use.
 pub fn compile(src: &str) -> Result<cudarc::nvrtc::Ptx, KernelError> {
+    compile_with(src, Vec::new())
+}
+
+/// [`compile`] with folders to search for `#include`d headers.
+pub(crate) fn compile_with(
+    src: &str,
+    include_paths: Vec<String>,
+) -> Result<cudarc::nvrtc::Ptx, KernelError> {
     // SAFETY: only probes whether the shared library can be loaded.
     if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
         return Err(KernelError::CudaUnavailable(
@@ -58,6 +66,7 @@ pub fn compile(src: &str) -> Result<cudarc::nvrtc::Ptx, KernelError> {
     let opts = cudarc::nvrtc::CompileOptions {
         use_fast_math: Some(false),
         fmad: Some(false),
+        include_paths,
         ..Default::default()
     };
     cudarc::nvrtc::compile_ptx_with_opts(src, opts)
@@ -72,7 +81,7 @@ fn driver_present() -> bool {
 
 /// The CUDA context of device `ordinal`, checking for the driver first (an unguarded
 /// `CudaContext::new` panics where there is none).
-fn context(ordinal: usize) -> Result<Arc<CudaContext>, KernelError> {
+pub(crate) fn context(ordinal: usize) -> Result<Arc<CudaContext>, KernelError> {
     static CONTEXTS: OnceLock<Mutex<HashMap<usize, Arc<CudaContext>>>> = OnceLock::new();
     // SAFETY: only probes whether the shared library can be loaded.
     if !driver_present() || !unsafe { cudarc::driver::sys::is_culib_present() } {
