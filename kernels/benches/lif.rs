@@ -5,6 +5,8 @@ use sj_kernels::{fused_neuron, NeuronConfig, NeuronKind, SurrogateKind};
 use tch::{Device, Kind, Tensor};
 
 fn lif_fwd_bwd(c: &mut Criterion) {
+    // Large activations freed by one iteration are reused by the next (see the function's docs).
+    sj_kernels::cpu::keep_freed_memory();
     let cfg = NeuronConfig {
         kind: NeuronKind::Lif {
             tau: 2.0,
