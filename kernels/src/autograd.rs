@@ -121,7 +121,6 @@ pub fn fused_neuron(
     v_init: &Tensor,
     decay: Option<&Tensor>,
 ) -> Result<(Tensor, Tensor), KernelError> {
-    crate::cpu::keep_freed_memory();
     cfg.check().map_err(KernelError::Input)?;
     let states = cfg.charge.state_len();
     let state_shape = |x: &[i64]| match states {

@@ -3,6 +3,8 @@
 use sj::examples::conv_fashion_mnist;
 
 fn main() {
+    // Large activations freed by one step are reused by the next (see the function's docs).
+    sj::device::keep_freed_memory();
     let run = || -> sj::Result<sj::polars::prelude::DataFrame> {
         let args = conv_fashion_mnist::default_args().parse(std::env::args().skip(1))?;
         println!("{args:?}");

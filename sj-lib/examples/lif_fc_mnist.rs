@@ -3,6 +3,8 @@
 use sj::examples::lif_fc_mnist;
 
 fn main() {
+    // Large activations freed by one step are reused by the next (see the function's docs).
+    sj::device::keep_freed_memory();
     let run = || -> sj::Result<sj::polars::prelude::DataFrame> {
         let args = lif_fc_mnist::default_args().parse(std::env::args().skip(1))?;
         println!("{args:?}");

@@ -174,33 +174,13 @@ macro_rules! stateful_encoder_module {
             fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
                 self.encoder_forward(x)
             }
-            fn step_mode(&self) -> StepMode {
-                self.state.step_mode
-            }
-            fn step_mode_slot(&mut self) -> &mut StepMode {
-                &mut self.state.step_mode
-            }
-            fn is_stateful(&self) -> bool {
-                true
-            }
-            fn reset(&mut self) {
-                self.state.spike = None;
-                self.state.t = 0;
-            }
-            fn detach(&mut self) {
-                if let Some(spike) = self.state.spike.as_mut() {
-                    *spike = spike.detach();
-                }
-            }
-            /// `spike` (`None` until the first call) and `t` (a scalar int64 tensor).
-            fn memories(&self) -> Vec<(String, Option<Tensor>)> {
-                vec![
-                    (
-                        "spike".to_string(),
-                        self.state.spike.as_ref().map(Tensor::shallow_clone),
-                    ),
-                    ("t".to_string(), Some(Tensor::from(self.state.t))),
-                ]
+            // `spike` (`None` until the first call) and `t` (a scalar int64 tensor).
+            $crate::memory_module! {
+                step_mode: state.step_mode,
+                memories: {
+                    "spike": state.spike = None;
+                    "t": state.t = 0;
+                },
             }
             fn extra_repr(&self) -> String {
                 format!("T={}", self.state.period)

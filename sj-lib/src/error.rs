@@ -64,6 +64,17 @@ pub enum SjError {
         name: String,
         hint: String,
     },
+    /// A fused kernel of [`sj_kernels`] refused its inputs or failed (a CUDA driver or NVRTC
+    /// error, libtorch's autograd), with the module that called it; the kernel's own error is the
+    /// [`std::error::Error::source`], so a caller can match on [`sj_kernels::KernelError`].
+    #[error("{module}: {source}")]
+    Kernel {
+        /// The module whose forward ran the kernel.
+        module: String,
+        /// What the kernel reported.
+        #[source]
+        source: sj_kernels::KernelError,
+    },
     /// CUDA was asked for but is not usable here.
     #[error("CUDA not available: {0}")]
     CudaUnavailable(String),
@@ -88,6 +99,14 @@ pub enum SjError {
 pub type Result<T> = std::result::Result<T, SjError>;
 
 impl SjError {
+    /// A [`SjError::Kernel`] for `module`: use as `.map_err(|e| SjError::kernel(name, e))`.
+    pub fn kernel(module: impl Into<String>, source: sj_kernels::KernelError) -> Self {
+        SjError::Kernel {
+            module: module.into(),
+            source,
+        }
+    }
+
     /// A [`SjError::Config`] for `module`.
     pub fn config(module: impl Into<String>, message: impl fmt::Display) -> Self {
         SjError::Config {

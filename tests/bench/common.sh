@@ -8,8 +8,8 @@ SJ20="$SJ_CACHE/bench-sj20"
 if [ ! -d "$SJ20/spikingjelly" ]; then
   pip install -q --no-deps --target "$SJ20" "$BENCH"/whl/spikingjelly-2.0.0-py3-none-any.whl "$BENCH"/whl/loguru-0.7.3-py3-none-any.whl
 fi
-# `--same-malloc`: run SpikingJelly with the glibc setting that sj applies to itself
-# (sj_kernels::cpu::keep_freed_memory), so that the ratio compares the kernels alone.
+# `--same-malloc`: run SpikingJelly with the glibc setting that sj's benchmarks turn on
+# (sj::device::keep_freed_memory), so that the ratio compares the kernels alone.
 PY_ENV=()
 for a in "$@"; do
   [ "$a" = "--same-malloc" ] && PY_ENV=(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647)

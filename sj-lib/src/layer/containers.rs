@@ -77,7 +77,7 @@ macro_rules! container_common {
         fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
             self.children.0.children_mut()
         }
-        fn hooks(&self) -> Option<&crate::monitor::Hooks> {
+        fn hooks(&self) -> Option<&crate::base::Hooks> {
             self.children.0.hooks()
         }
     };

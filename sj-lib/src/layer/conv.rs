@@ -93,24 +93,121 @@ pub(super) fn py_tuple(values: &[i64]) -> String {
     }
 }
 
-/// The keyword arguments of PyTorch's `Conv*d` / `ConvTranspose*d`, with PyTorch's defaults.
+/// The sliding-window arguments convolutions and poolings share (PyTorch's `stride=`,
+/// `padding=`, `dilation=`): a plain struct with PyTorch's defaults, checked once by the layer
+/// that takes it ([`ConvNd::new_with`], [`MaxPoolNd::new_with`](super::MaxPoolNd::new_with),
+/// [`AvgPoolNd::new_with`](super::AvgPoolNd::new_with)). A convolution holds one inside its
+/// [`ConvOptions`]; a pooling holds one directly.
+///
+/// ```
+/// use sj::layer::{MaxPool2d, SpatialOptions};
+/// let window = SpatialOptions::<2>::new().with_stride(1).with_padding(1);
+/// let pool = MaxPool2d::new_with(3, window).unwrap();
+/// assert!(MaxPool2d::new_with(3, window.with_padding(2)).is_err()); // more than half the kernel
+/// # let _ = pool;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpatialOptions<const D: usize> {
+    /// `stride=`; `None` is the layer's default: 1 for a convolution, the kernel size for a
+    /// pooling (PyTorch's `stride=None`).
+    pub stride: Option<[i64; D]>,
+    /// `padding=`, per side: zeros for a convolution (unless its padding mode says otherwise),
+    /// negative infinity for max pooling, zeros for average pooling.
+    pub padding: [i64; D],
+    /// `dilation=`, the spacing between kernel elements (1: none; average pooling has none).
+    pub dilation: [i64; D],
+}
+
+impl<const D: usize> Default for SpatialOptions<D> {
+    fn default() -> Self {
+        SpatialOptions {
+            stride: None,
+            padding: [0; D],
+            dilation: [1; D],
+        }
+    }
+}
+
+impl<const D: usize> SpatialOptions<D> {
+    /// `stride=None, padding=0, dilation=1`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// `stride=`.
+    pub fn with_stride(mut self, stride: impl IntoSize<D>) -> Self {
+        self.stride = Some(stride.into_size());
+        self
+    }
+    /// `padding=`.
+    pub fn with_padding(mut self, padding: impl IntoSize<D>) -> Self {
+        self.padding = padding.into_size();
+        self
+    }
+    /// `dilation=`.
+    pub fn with_dilation(mut self, dilation: impl IntoSize<D>) -> Self {
+        self.dilation = dilation.into_size();
+        self
+    }
+
+    /// The stride, `default` when none was given.
+    pub fn stride_or(&self, default: [i64; D]) -> [i64; D] {
+        self.stride.unwrap_or(default)
+    }
+
+    /// Checks the window for `module` with kernel `kernel_size`: kernel, stride and dilation
+    /// positive, padding non-negative and, for a pooling, at most half the (dilated) kernel, as
+    /// PyTorch requires.
+    pub(super) fn check(&self, module: &str, kernel_size: &[i64; D], pooling: bool) -> Result<()> {
+        let bad = |what: String| Err(SjError::config(module, what));
+        let stride = self.stride_or([1; D]);
+        if kernel_size
+            .iter()
+            .chain(&stride)
+            .chain(&self.dilation)
+            .any(|&v| v <= 0)
+        {
+            return bad("kernel_size, stride and dilation must be positive".into());
+        }
+        if self.padding.iter().any(|&v| v < 0) {
+            return bad("padding must be non-negative".into());
+        }
+        if pooling {
+            let too_big = (0..D).any(|i| {
+                let effective = self.dilation[i] * (kernel_size[i] - 1) + 1;
+                self.padding[i] > effective / 2
+            });
+            if too_big {
+                return bad(format!(
+                    "padding={} must be at most half the kernel size {} (its dilated extent)",
+                    py_tuple(&self.padding),
+                    py_tuple(kernel_size)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The keyword arguments of PyTorch's `Conv*d` / `ConvTranspose*d`, with PyTorch's defaults: a
+/// plain struct with `Default`, checked once by [`ConvNd::new_with`].
 #[derive(Clone, Copy, Debug)]
 pub struct ConvOptions<const D: usize> {
-    stride: [i64; D],
-    padding: [i64; D],
-    dilation: [i64; D],
-    output_padding: [i64; D],
-    groups: i64,
-    bias: bool,
-    padding_mode: PaddingMode,
+    /// `stride=` (default 1), `padding=` (default 0), `dilation=` (default 1).
+    pub spatial: SpatialOptions<D>,
+    /// `output_padding=` (transposed convolutions only; default 0).
+    pub output_padding: [i64; D],
+    /// `groups=` (default 1).
+    pub groups: i64,
+    /// `bias=` (default true).
+    pub bias: bool,
+    /// `padding_mode=` (default `'zeros'`; convolutions only).
+    pub padding_mode: PaddingMode,
 }
 
 impl<const D: usize> Default for ConvOptions<D> {
     fn default() -> Self {
         ConvOptions {
-            stride: [1; D],
-            padding: [0; D],
-            dilation: [1; D],
+            spatial: SpatialOptions::default(),
             output_padding: [0; D],
             groups: 1,
             bias: true,
@@ -126,18 +223,27 @@ impl<const D: usize> ConvOptions<D> {
     }
     /// `stride=`.
     pub fn with_stride(mut self, stride: impl IntoSize<D>) -> Self {
-        self.stride = stride.into_size();
+        self.spatial = self.spatial.with_stride(stride);
         self
     }
     /// `padding=` (zero padding unless [`ConvOptions::with_padding_mode`] says otherwise).
     pub fn with_padding(mut self, padding: impl IntoSize<D>) -> Self {
-        self.padding = padding.into_size();
+        self.spatial = self.spatial.with_padding(padding);
         self
     }
     /// `dilation=`.
     pub fn with_dilation(mut self, dilation: impl IntoSize<D>) -> Self {
-        self.dilation = dilation.into_size();
+        self.spatial = self.spatial.with_dilation(dilation);
         self
+    }
+    /// `stride=`, `padding=` and `dilation=` at once.
+    pub fn with_spatial(mut self, spatial: SpatialOptions<D>) -> Self {
+        self.spatial = spatial;
+        self
+    }
+    /// The stride (1 unless given).
+    pub fn stride(&self) -> [i64; D] {
+        self.spatial.stride_or([1; D])
     }
     /// `output_padding=` (transposed convolutions only).
     pub fn with_output_padding(mut self, output_padding: impl IntoSize<D>) -> Self {
@@ -235,16 +341,9 @@ impl<const D: usize, const TRANSPOSED: bool> ConvNd<D, TRANSPOSED> {
                 o.groups
             ));
         }
-        if kernel_size
-            .iter()
-            .chain(&o.stride)
-            .chain(&o.dilation)
-            .any(|&v| v <= 0)
-        {
-            return bad("kernel_size, stride and dilation must be positive");
-        }
-        if o.padding.iter().chain(&o.output_padding).any(|&v| v < 0) {
-            return bad("padding and output_padding must be non-negative");
+        o.spatial.check(Self::NAME, &kernel_size, false)?;
+        if o.output_padding.iter().any(|&v| v < 0) {
+            return bad("output_padding must be non-negative");
         }
         if TRANSPOSED && !matches!(o.padding_mode, PaddingMode::Zeros) {
             return bad("only the 'zeros' padding mode is supported for transposed convolutions");
@@ -318,10 +417,16 @@ impl<const D: usize, const TRANSPOSED: bool> ConvNd<D, TRANSPOSED> {
             PaddingMode::Circular => Some("circular"),
         };
         let (x, padding) = match mode {
-            None => (x.shallow_clone(), o.padding),
+            None => (x.shallow_clone(), o.spatial.padding),
             Some(mode) => {
                 // PyTorch's `_reversed_padding_repeated_twice`: last dimension first, both sides.
-                let pad: Vec<i64> = o.padding.iter().rev().flat_map(|&p| [p, p]).collect();
+                let pad: Vec<i64> = o
+                    .spatial
+                    .padding
+                    .iter()
+                    .rev()
+                    .flat_map(|&p| [p, p])
+                    .collect();
                 (
                     x.f_pad(pad.as_slice(), mode, None)
                         .map_err(op_error(Self::NAME))?,
@@ -332,9 +437,9 @@ impl<const D: usize, const TRANSPOSED: bool> ConvNd<D, TRANSPOSED> {
         x.f_convolution(
             &self.weight,
             self.bias.as_ref(),
-            o.stride,
+            o.stride(),
             padding,
-            o.dilation,
+            o.spatial.dilation,
             TRANSPOSED,
             o.output_padding,
             o.groups,
@@ -377,13 +482,13 @@ impl<const D: usize, const TRANSPOSED: bool> Module for ConvNd<D, TRANSPOSED> {
             self.in_channels,
             self.out_channels,
             py_tuple(&self.kernel_size),
-            py_tuple(&o.stride)
+            py_tuple(&o.stride())
         );
-        if o.padding.iter().any(|&p| p != 0) {
-            s += &format!(", padding={}", py_tuple(&o.padding));
+        if o.spatial.padding.iter().any(|&p| p != 0) {
+            s += &format!(", padding={}", py_tuple(&o.spatial.padding));
         }
-        if o.dilation.iter().any(|&d| d != 1) {
-            s += &format!(", dilation={}", py_tuple(&o.dilation));
+        if o.spatial.dilation.iter().any(|&d| d != 1) {
+            s += &format!(", dilation={}", py_tuple(&o.spatial.dilation));
         }
         if o.output_padding.iter().any(|&p| p != 0) {
             s += &format!(", output_padding={}", py_tuple(&o.output_padding));

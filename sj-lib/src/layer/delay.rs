@@ -75,28 +75,11 @@ impl Module for Delay {
             }
         })
     }
-    fn step_mode(&self) -> StepMode {
-        self.step_mode
-    }
-    fn step_mode_slot(&mut self) -> &mut StepMode {
-        &mut self.step_mode
-    }
-    fn is_stateful(&self) -> bool {
-        true
-    }
-    fn reset(&mut self) {
-        self.queue.clear();
-    }
-    fn detach(&mut self) {
-        for x in self.queue.iter_mut() {
-            *x = x.detach();
-        }
-    }
-    /// The queue stacked along a new first dimension (oldest first), `None` when empty.
-    fn memories(&self) -> Vec<(String, Option<Tensor>)> {
-        let queue = (!self.queue.is_empty())
-            .then(|| Tensor::stack(&self.queue.iter().collect::<Vec<_>>(), 0));
-        vec![("queue".into(), queue)]
+    // `queue` shows as the queue stacked along a new first dimension (oldest first), `None` when
+    // empty.
+    crate::memory_module! {
+        step_mode: step_mode,
+        memories: { "queue": queue = VecDeque::new() },
     }
     fn extra_repr(&self) -> String {
         format!(

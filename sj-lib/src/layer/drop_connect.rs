@@ -219,6 +219,13 @@ impl DropConnectLinear {
         self.activation.apply(y)
     }
 
+    /// Resets the activation with the layer (a spiking neuron keeps no state across batches).
+    fn reset_activation(&mut self) {
+        if let DropConnectActivation::Module(m) = &mut self.activation {
+            m.reset();
+        }
+    }
+
     fn eval_forward(&mut self, x: &Tensor) -> Result<Tensor> {
         let p = self.p;
         let samples = tch::no_grad(|| {
@@ -249,45 +256,16 @@ impl Module for DropConnectLinear {
             }
         })
     }
-    fn step_mode(&self) -> StepMode {
-        self.step_mode
-    }
-    fn step_mode_slot(&mut self) -> &mut StepMode {
-        &mut self.step_mode
-    }
     fn propagates_step_mode(&self) -> bool {
         false
     }
-    fn is_stateful(&self) -> bool {
-        true
-    }
-    fn reset(&mut self) {
-        self.dropped_w = None;
-        self.dropped_b = None;
-        if let DropConnectActivation::Module(m) = &mut self.activation {
-            m.reset();
-        }
-    }
-    fn detach(&mut self) {
-        for t in [&mut self.dropped_w, &mut self.dropped_b]
-            .into_iter()
-            .flatten()
-        {
-            *t = t.detach();
-        }
-    }
-    fn memories(&self) -> Vec<(String, Option<Tensor>)> {
-        let mut v = vec![(
-            "dropped_w".to_string(),
-            self.dropped_w.as_ref().map(Tensor::shallow_clone),
-        )];
-        if self.bias.is_some() {
-            v.push((
-                "dropped_b".to_string(),
-                self.dropped_b.as_ref().map(Tensor::shallow_clone),
-            ));
-        }
-        v
+    crate::memory_module! {
+        step_mode: step_mode,
+        memories: {
+            "dropped_w": dropped_w = None;
+            "dropped_b": dropped_b = None, if |m| m.bias.is_some();
+        },
+        after_reset: reset_activation,
     }
     fn set_training(&mut self, training: bool) {
         self.training = training;

@@ -160,20 +160,9 @@ impl<K: DropoutMask> Module for MaskedDropout<K> {
         };
         Ok(x * self.mask_for(&first_step)?)
     }
-    fn step_mode(&self) -> StepMode {
-        self.step_mode
-    }
-    fn step_mode_slot(&mut self) -> &mut StepMode {
-        &mut self.step_mode
-    }
-    fn is_stateful(&self) -> bool {
-        true
-    }
-    fn reset(&mut self) {
-        self.mask = None;
-    }
-    fn memories(&self) -> Vec<(String, Option<Tensor>)> {
-        vec![("mask".into(), self.mask.as_ref().map(Tensor::shallow_clone))]
+    crate::memory_module! {
+        step_mode: step_mode,
+        memories: { "mask": mask = None },
     }
     fn set_training(&mut self, training: bool) {
         self.training = training;

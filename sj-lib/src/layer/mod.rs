@@ -20,7 +20,7 @@ pub use attention::{MultiDimensionalAttention, TemporalWiseAttention};
 pub use containers::{MultiStepContainer, SeqToANNContainer, StepModeContainer};
 pub use conv::{
     Conv1d, Conv2d, Conv3d, ConvNd, ConvOptions, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d,
-    IntoSize,
+    IntoSize, SpatialOptions,
 };
 pub use delay::Delay;
 pub use drop_connect::{DropConnectActivation, DropConnectLinear};

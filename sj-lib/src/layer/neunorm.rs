@@ -122,23 +122,9 @@ impl Module for NeuNorm {
             }
         })
     }
-    fn step_mode(&self) -> StepMode {
-        self.step_mode
-    }
-    fn step_mode_slot(&mut self) -> &mut StepMode {
-        &mut self.step_mode
-    }
-    fn is_stateful(&self) -> bool {
-        true
-    }
-    fn reset(&mut self) {
-        self.x = Memory::Float(0.0);
-    }
-    fn detach(&mut self) {
-        self.x.detach();
-    }
-    fn memories(&self) -> Vec<(String, Option<Tensor>)> {
-        vec![("x".into(), self.x.tensor().map(Tensor::shallow_clone))]
+    crate::memory_module! {
+        step_mode: step_mode,
+        memories: { "x": x = Memory::Float(0.0) },
     }
     fn named_tensors(&self) -> Vec<NamedTensor> {
         vec![("w".into(), self.w.shallow_clone())]

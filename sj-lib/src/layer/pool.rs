@@ -1,7 +1,7 @@
 //! `layer.MaxPool1d/2d/3d`, `layer.AvgPool1d/2d/3d` and `layer.AdaptiveAvgPool1d/2d/3d`: PyTorch's
 //! pooling with a step mode (inventory §2.4.2). Input `[N, C, *spatial]`, or `[T, N, C, *spatial]`
 //! in step mode `m` (run as one `T·N` batch).
-use super::conv::{forward_nd, py_tuple, IntoSize};
+use super::conv::{forward_nd, py_tuple, IntoSize, SpatialOptions};
 use crate::base::{Module, StepMode};
 use crate::error::op_error;
 use crate::error::Result;
@@ -30,9 +30,7 @@ fn py_bool(b: bool) -> &'static str {
 #[derive(Debug)]
 pub struct MaxPoolNd<const D: usize> {
     kernel_size: [i64; D],
-    stride: [i64; D],
-    padding: [i64; D],
-    dilation: [i64; D],
+    spatial: SpatialOptions<D>,
     ceil_mode: bool,
     step_mode: StepMode,
 }
@@ -49,29 +47,39 @@ impl<const D: usize> MaxPoolNd<D> {
 
     /// `MaxPool2d(kernel_size)`: `stride=None` (the kernel size), `padding=0, dilation=1, ceil_mode=False`.
     pub fn new(kernel_size: impl IntoSize<D>) -> Self {
-        let kernel_size = kernel_size.into_size();
         MaxPoolNd {
-            kernel_size,
-            stride: kernel_size,
-            padding: [0; D],
-            dilation: [1; D],
+            kernel_size: kernel_size.into_size(),
+            spatial: SpatialOptions::default(),
             ceil_mode: false,
             step_mode: StepMode::S,
         }
     }
+    /// `MaxPool2d(kernel_size, stride, padding, dilation)` from one [`SpatialOptions`], checked
+    /// here: positive sizes, padding at most half the kernel.
+    pub fn new_with(kernel_size: impl IntoSize<D>, spatial: SpatialOptions<D>) -> Result<Self> {
+        let pool = Self::new(kernel_size).with_spatial(spatial);
+        pool.spatial.check(Self::NAME, &pool.kernel_size, true)?;
+        Ok(pool)
+    }
     /// `stride=`.
     pub fn with_stride(mut self, stride: impl IntoSize<D>) -> Self {
-        self.stride = stride.into_size();
+        self.spatial = self.spatial.with_stride(stride);
         self
     }
     /// `padding=` (implicit negative infinity).
     pub fn with_padding(mut self, padding: impl IntoSize<D>) -> Self {
-        self.padding = padding.into_size();
+        self.spatial = self.spatial.with_padding(padding);
         self
     }
     /// `dilation=`.
     pub fn with_dilation(mut self, dilation: impl IntoSize<D>) -> Self {
-        self.dilation = dilation.into_size();
+        self.spatial = self.spatial.with_dilation(dilation);
+        self
+    }
+    /// `stride=`, `padding=` and `dilation=` at once (checked at the forward; [`Self::new_with`]
+    /// checks at once).
+    pub fn with_spatial(mut self, spatial: SpatialOptions<D>) -> Self {
+        self.spatial = spatial;
         self
     }
     /// `ceil_mode=`.
@@ -88,9 +96,9 @@ impl<const D: usize> MaxPoolNd<D> {
     fn pool(&self, x: &Tensor) -> Result<Tensor> {
         let (k, s, p, d, c) = (
             self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
+            self.spatial.stride_or(self.kernel_size),
+            self.spatial.padding,
+            self.spatial.dilation,
             self.ceil_mode,
         );
         match D {
@@ -107,6 +115,7 @@ impl<const D: usize> Module for MaxPoolNd<D> {
         Self::NAME
     }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
+        self.spatial.check(Self::NAME, &self.kernel_size, true)?;
         forward_nd(Self::NAME, self.step_mode, x, D..=D, None, |x| self.pool(x))
     }
     fn step_mode(&self) -> StepMode {
@@ -119,9 +128,9 @@ impl<const D: usize> Module for MaxPoolNd<D> {
         format!(
             "kernel_size={}, stride={}, padding={}, dilation={}, ceil_mode={}, step_mode={}",
             py_size(&self.kernel_size),
-            py_size(&self.stride),
-            py_size(&self.padding),
-            py_size(&self.dilation),
+            py_size(&self.spatial.stride_or(self.kernel_size)),
+            py_size(&self.spatial.padding),
+            py_size(&self.spatial.dilation),
             py_bool(self.ceil_mode),
             self.step_mode
         )
@@ -132,8 +141,7 @@ impl<const D: usize> Module for MaxPoolNd<D> {
 #[derive(Debug)]
 pub struct AvgPoolNd<const D: usize> {
     kernel_size: [i64; D],
-    stride: [i64; D],
-    padding: [i64; D],
+    spatial: SpatialOptions<D>,
     ceil_mode: bool,
     count_include_pad: bool,
     divisor_override: Option<i64>,
@@ -153,25 +161,36 @@ impl<const D: usize> AvgPoolNd<D> {
     /// `AvgPool2d(kernel_size)`: `stride=None` (the kernel size), `padding=0, ceil_mode=False,
     /// count_include_pad=True, divisor_override=None`.
     pub fn new(kernel_size: impl IntoSize<D>) -> Self {
-        let kernel_size = kernel_size.into_size();
         AvgPoolNd {
-            kernel_size,
-            stride: kernel_size,
-            padding: [0; D],
+            kernel_size: kernel_size.into_size(),
+            spatial: SpatialOptions::default(),
             ceil_mode: false,
             count_include_pad: true,
             divisor_override: None,
             step_mode: StepMode::S,
         }
     }
+    /// `AvgPool2d(kernel_size, stride, padding)` from one [`SpatialOptions`] (its `dilation`
+    /// must stay 1), checked here: positive sizes, padding at most half the kernel.
+    pub fn new_with(kernel_size: impl IntoSize<D>, spatial: SpatialOptions<D>) -> Result<Self> {
+        let pool = Self::new(kernel_size).with_spatial(spatial);
+        pool.check()?;
+        Ok(pool)
+    }
     /// `stride=`.
     pub fn with_stride(mut self, stride: impl IntoSize<D>) -> Self {
-        self.stride = stride.into_size();
+        self.spatial = self.spatial.with_stride(stride);
         self
     }
     /// `padding=` (implicit zeros).
     pub fn with_padding(mut self, padding: impl IntoSize<D>) -> Self {
-        self.padding = padding.into_size();
+        self.spatial = self.spatial.with_padding(padding);
+        self
+    }
+    /// `stride=` and `padding=` at once (checked at the forward; [`Self::new_with`] checks at
+    /// once).
+    pub fn with_spatial(mut self, spatial: SpatialOptions<D>) -> Self {
+        self.spatial = spatial;
         self
     }
     /// `ceil_mode=`.
@@ -190,11 +209,25 @@ impl<const D: usize> AvgPoolNd<D> {
         self
     }
 
+    /// The window check, and no dilation (PyTorch's average pooling has none).
+    fn check(&self) -> Result<()> {
+        if self.spatial.dilation != [1; D] {
+            return Err(crate::error::SjError::config(
+                Self::NAME,
+                format!(
+                    "has no dilation= argument, got dilation={}",
+                    py_tuple(&self.spatial.dilation)
+                ),
+            ));
+        }
+        self.spatial.check(Self::NAME, &self.kernel_size, true)
+    }
+
     fn pool(&self, x: &Tensor) -> Result<Tensor> {
         let (k, s, p, c, i, o) = (
             self.kernel_size,
-            self.stride,
-            self.padding,
+            self.spatial.stride_or(self.kernel_size),
+            self.spatial.padding,
             self.ceil_mode,
             self.count_include_pad,
             self.divisor_override,
@@ -226,6 +259,7 @@ impl<const D: usize> Module for AvgPoolNd<D> {
         Self::NAME
     }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
+        self.check()?;
         forward_nd(Self::NAME, self.step_mode, x, D..=D, None, |x| self.pool(x))
     }
     fn step_mode(&self) -> StepMode {
@@ -240,8 +274,8 @@ impl<const D: usize> Module for AvgPoolNd<D> {
         format!(
             "kernel_size={}, stride={}, padding={}, step_mode={}",
             size(&self.kernel_size),
-            size(&self.stride),
-            size(&self.padding),
+            size(&self.spatial.stride_or(self.kernel_size)),
+            size(&self.spatial.padding),
             self.step_mode
         )
     }
@@ -469,6 +503,50 @@ mod tests {
             "output_size=1, step_mode=s"
         );
         assert_eq!(AdaptiveAvgPool3d::new(1).type_name(), "AdaptiveAvgPool3d");
+    }
+
+    #[test]
+    fn windows_are_checked_once_at_construction_or_at_the_forward() {
+        let window = SpatialOptions::<2>::new().with_stride(1).with_padding(1);
+        let mut pool = MaxPool2d::new_with(3, window).unwrap();
+        assert_eq!(pool.forward(&grid()).unwrap().size(), [1, 1, 4, 4]);
+        assert_eq!(
+            pool.extra_repr(),
+            MaxPool2d::new(3)
+                .with_stride(1)
+                .with_padding(1)
+                .extra_repr()
+        );
+        let err = MaxPool2d::new_with(3, window.with_padding(2))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("MaxPool2d:") && err.contains("half the kernel"),
+            "{err}"
+        );
+        // the setters never fail; the same check runs at the forward
+        let err = AvgPool2d::new(2)
+            .with_padding(2)
+            .forward(&grid())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("AvgPool2d:") && err.contains("padding=(2, 2)"),
+            "{err}"
+        );
+        let err = AvgPool2d::new_with(2, SpatialOptions::new().with_dilation(2))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no dilation"), "{err}");
+        let err = MaxPool1d::new(2)
+            .with_stride(0)
+            .forward(&grid().view([1, 4, 4]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("stride and dilation must be positive"),
+            "{err}"
+        );
     }
 
     #[test]

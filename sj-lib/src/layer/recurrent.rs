@@ -4,11 +4,10 @@
 //! Both are stateful (memory `y`, `y[−1] = 0`; call `functional::reset_net` between batches), run in
 //! either step mode (`'m'` loops over `t`), and keep their sub-module in step mode `'s'`:
 //! `functional::set_step_mode` changes only the container.
-use crate::base::{check_dims, check_float, check_like, Memory, Module, StepMode};
+use crate::base::{check_dims, check_float, check_like, Hooks, Memory, Module, StepMode};
 use crate::error::{op_error, torch_guard, Result, SjError};
 use crate::functional::step_by_step;
 use crate::layer::Linear;
-use crate::monitor::Hooks;
 use tch::{nn, Tensor};
 
 /// Errors unless the wrapped module is in step mode `'s'`.
@@ -40,36 +39,6 @@ fn over_time(
         }
         StepMode::M => step_by_step(module, x, step),
     }
-}
-
-/// Implements the [`Module`] methods both recurrent containers share (memory `y`).
-macro_rules! recurrent_common {
-    () => {
-        fn step_mode(&self) -> StepMode {
-            self.step_mode
-        }
-        fn step_mode_slot(&mut self) -> &mut StepMode {
-            &mut self.step_mode
-        }
-        fn propagates_step_mode(&self) -> bool {
-            false
-        }
-        fn is_stateful(&self) -> bool {
-            true
-        }
-        fn reset(&mut self) {
-            self.y = Memory::Float(0.0);
-        }
-        fn detach(&mut self) {
-            self.y.detach();
-        }
-        fn memories(&self) -> Vec<(String, Option<Tensor>)> {
-            vec![("y".to_string(), self.y.tensor().map(Tensor::shallow_clone))]
-        }
-        fn hooks(&self) -> Option<&Hooks> {
-            Some(&self.hooks)
-        }
-    };
 }
 
 /// The element-wise function of an [`ElementWiseRecurrentContainer`], called as `f(y[t−1], x[t])`.
@@ -149,7 +118,16 @@ impl Module for ElementWiseRecurrentContainer {
     fn extra_repr(&self) -> String {
         format!("element-wise function=<fn>, step_mode={}", self.step_mode)
     }
-    recurrent_common!();
+    fn propagates_step_mode(&self) -> bool {
+        false
+    }
+    fn hooks(&self) -> Option<&Hooks> {
+        Some(&self.hooks)
+    }
+    crate::memory_module! {
+        step_mode: step_mode,
+        memories: { "y": y = Memory::Float(0.0) },
+    }
 }
 
 /// `LinearRecurrentContainer(sub_module, in_features, out_features, bias=True)`:
@@ -280,7 +258,16 @@ impl Module for LinearRecurrentContainer {
             self.in_features, self.out_features, self.step_mode
         )
     }
-    recurrent_common!();
+    fn propagates_step_mode(&self) -> bool {
+        false
+    }
+    fn hooks(&self) -> Option<&Hooks> {
+        Some(&self.hooks)
+    }
+    crate::memory_module! {
+        step_mode: step_mode,
+        memories: { "y": y = Memory::Float(0.0) },
+    }
 }
 
 #[cfg(test)]

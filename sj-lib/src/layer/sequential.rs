@@ -1,7 +1,7 @@
 //! `Sequential`: modules applied in order, named `"0"`, `"1"`, ... like `torch.nn.Sequential`.
+use crate::base::Hooks;
 use crate::base::{Module, StepMode};
 use crate::error::Result;
-use crate::monitor::Hooks;
 use tch::Tensor;
 
 /// Runs its modules in order. It has no step mode of its own: `functional::set_step_mode`

@@ -112,26 +112,9 @@ impl Module for SynapseFilter {
             }
         })
     }
-    fn step_mode(&self) -> StepMode {
-        self.step_mode
-    }
-    fn step_mode_slot(&mut self) -> &mut StepMode {
-        &mut self.step_mode
-    }
-    fn is_stateful(&self) -> bool {
-        true
-    }
-    fn reset(&mut self) {
-        self.out_i = Memory::Float(0.0);
-    }
-    fn detach(&mut self) {
-        self.out_i.detach();
-    }
-    fn memories(&self) -> Vec<(String, Option<Tensor>)> {
-        vec![(
-            "out_i".into(),
-            self.out_i.tensor().map(Tensor::shallow_clone),
-        )]
+    crate::memory_module! {
+        step_mode: step_mode,
+        memories: { "out_i": out_i = Memory::Float(0.0) },
     }
     fn named_tensors(&self) -> Vec<NamedTensor> {
         self.w()

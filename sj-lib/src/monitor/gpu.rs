@@ -1,6 +1,6 @@
 //! `GPUMonitor`: GPU utilisation and memory over time, read from `nvidia-smi`.
-use super::hooks::lock;
 use super::records::{self, frame_error, DEFAULT_MAX_RECORDS};
+use crate::base::lock;
 use crate::error::{Result, SjError};
 use polars::prelude::{Column, DataFrame};
 use std::collections::VecDeque;

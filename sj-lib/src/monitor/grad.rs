@@ -10,7 +10,8 @@
 //! later probe gets its gradient, and at most `max_records` wait (each as large as the tensor it
 //! probes), so evaluate under `no_grad` or `disable()` the monitor. Nothing is probed when the
 //! tensor does not require grad (under `no_grad`, or an input that is data).
-use super::{hooks::lock, monitor_common, BaseMonitor, Instance, Probe, State};
+use super::{monitor_common, BaseMonitor, Instance, Probe, State};
+use crate::base::lock;
 use crate::base::{Module, StepMode};
 use crate::error::Result;
 use std::sync::{Arc, Mutex};

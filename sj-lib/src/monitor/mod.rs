@@ -1,6 +1,6 @@
 //! `activation_based.monitor`: record what the layers of a net see and produce (inventory §2.7).
 //!
-//! A monitor registers [`Hooks`] in the containers of a net (`Sequential`, the step-mode and
+//! A monitor registers [`Hooks`](crate::base::Hooks) in the containers of a net (`Sequential`, the step-mode and
 //! recurrent containers) around every child of the chosen [`Instance`] (a module type such as
 //! `"IFNode"`, or layer names). Records are kept in creation order, can be read by index
 //! ([`BaseMonitor::get`]) or by layer name ([`BaseMonitor::layer`]), and export to a polars
@@ -28,7 +28,6 @@
 mod attribute;
 mod gpu;
 mod grad;
-mod hooks;
 mod input;
 mod output;
 mod records;
@@ -36,14 +35,12 @@ mod records;
 pub use attribute::AttributeMonitor;
 pub use gpu::{GPUMonitor, GpuReading, GpuSample};
 pub use grad::{GradInputMonitor, GradOutputMonitor};
-pub use hooks::{HookHandle, Hooks, PostHook, PreHook};
 pub use input::InputMonitor;
 pub use output::OutputMonitor;
 pub use records::DEFAULT_MAX_RECORDS;
 
-use crate::base::{Module, StepMode};
+use crate::base::{lock, HookHandle, Hooks, Module, StepMode};
 use crate::error::{Result, SjError};
-use hooks::lock;
 use polars::prelude::DataFrame;
 use records::{Record, Store};
 use std::collections::VecDeque;

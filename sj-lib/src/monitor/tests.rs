@@ -1,6 +1,6 @@
 //! The monitor tutorial (T7) on a net whose spikes are known exactly, and the monitors' errors.
 use super::*;
-use crate::base::Module;
+use crate::base::{Hooks, Module};
 use crate::functional::{reset_net, set_step_mode, state_dict};
 use crate::layer::{Linear, Sequential};
 use crate::neuron::{IFNode, NodeOptions};

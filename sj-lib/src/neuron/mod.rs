@@ -310,13 +310,8 @@ fn fused_forward<N: Neuron + ?Sized>(
         None => v_init,
     };
     let (spikes, v) =
-        sj_kernels::fused_neuron(&cfg, x_seq, &state, decay.as_ref()).map_err(|e| {
-            SjError::Backend {
-                module: name.into(),
-                expected: "inputs the fused kernel accepts".into(),
-                got: e.to_string(),
-            }
-        })?;
+        sj_kernels::fused_neuron(&cfg, x_seq, &state, decay.as_ref())
+            .map_err(|e| SjError::kernel(name, e))?;
     if extra.is_some() {
         n.node_mut().v = Memory::Tensor(v.get(0));
         n.set_fused_extra_state(v.get(1));

@@ -6,7 +6,7 @@
 //! here. A module of your own that holds children can take part the same way: keep a `Hooks`
 //! field, return it from [`Module::hooks`], and call `self.hooks.call("sn1", &mut self.sn1, &x)`
 //! instead of `self.sn1.forward(&x)`.
-use crate::base::Module;
+use super::Module;
 use crate::error::{torch_guard, Result};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};

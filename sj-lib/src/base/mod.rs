@@ -1,5 +1,14 @@
-//! `activation_based.base`: step modes, backends, the module trait and stateful memories
-//! (inventory §1.3-1.7, §2.1).
+//! `activation_based.base`: step modes, backends, the module trait, stateful memories and the
+//! forward hooks containers run their children through (inventory §1.3-1.7, §2.1).
+//!
+//! `base` is the core: it names no feature module (layers, neurons, monitors); those build on it.
+mod hooks;
+pub mod stateful;
+
+pub(crate) use hooks::lock;
+pub use hooks::{HookHandle, Hooks, PostHook, PreHook};
+pub use stateful::MemoryVar;
+
 use crate::error::{Result, SjError};
 use std::fmt;
 use std::str::FromStr;
@@ -145,7 +154,7 @@ impl Memory {
                 }
                 // The step that reads the state marks it, so that a forgotten reset_net is found
                 // at the next batch however the state was computed.
-                sj_kernels::mark_state(t).map_err(|e| SjError::config(module, e))
+                sj_kernels::mark_state(t).map_err(|e| SjError::kernel(module, e))
             }
         }
     }
@@ -223,7 +232,9 @@ pub trait Module: fmt::Debug + Send {
             })
         }
     }
-    /// True for modules with memories (`MemoryModule`).
+    /// True for modules with memories (`MemoryModule`). Stateful layers and encoders get this,
+    /// `reset`, `detach`, `memories` and the step-mode methods from
+    /// [`memory_module!`](crate::memory_module); neurons from their blanket impl.
     fn is_stateful(&self) -> bool {
         false
     }
@@ -251,7 +262,7 @@ pub trait Module: fmt::Debug + Send {
     }
     /// The forward hooks this module runs around its children's forwards (containers), where
     /// monitors register; `None` for modules that do not run their children through hooks.
-    fn hooks(&self) -> Option<&crate::monitor::Hooks> {
+    fn hooks(&self) -> Option<&Hooks> {
         None
     }
     /// The arguments shown in the module's repr, e.g. `v_threshold=1.0, v_reset=0.0, ...`.
