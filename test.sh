@@ -4,6 +4,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 source ./setup.sh
 sj_setup
+# Hygiene gates: formatting, and clippy with every warning an error (the workspace lints in
+# Cargo.toml add missing_docs and undocumented unsafe blocks).
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace --quiet
 # Long cells tagged "ci-skip" keep their stored outputs; everything else is re-executed and compared.
 SJ_NOTEBOOK_FAST=1 python -m pytest -q -p no:cacheprovider tests/notebooks.py

@@ -1,5 +1,5 @@
-// Compiles the autograd shim against the libtorch headers that the tch build uses, and gives the
-// test and bench binaries an rpath to libtorch.
+//! Compiles the autograd shim against the libtorch headers that the tch build uses, and gives the
+//! test and bench binaries an rpath to libtorch.
 use std::path::PathBuf;
 
 fn main() {

@@ -8,31 +8,46 @@ pub enum DatasetError {
     /// A file-system error, with the path involved.
     #[error("{path}: {source}")]
     Io {
+        /// The file or folder.
         path: String,
+        /// The underlying error.
         source: std::io::Error,
     },
     /// Malformed contents: a wrong magic number, a truncated file, a bad value.
     #[error("{file}: at byte {offset}: {message}")]
     Format {
+        /// The file.
         file: String,
+        /// The byte offset in the file.
         offset: u64,
+        /// What is wrong, and the fix where there is one.
         message: String,
     },
     /// A dataset directory or file that is not there, with where it is expected and how to get it.
     #[error("{what} not found at {path}: {hint}")]
     Missing {
+        /// What was looked up or checked.
         what: String,
+        /// The file or folder.
         path: String,
+        /// What does exist, or how to get it.
         hint: String,
     },
     /// A bad argument (batch size 0, an index out of range, a wrong shape).
     #[error("{what}: {message}")]
-    Config { what: String, message: String },
+    Config {
+        /// What was looked up or checked.
+        what: String,
+        /// What is wrong, and the fix where there is one.
+        message: String,
+    },
     /// An error of a public reader, prefixed with the name of the reader that met it (`read_npz:
     /// <file>: at byte 0: not a zip archive ...`); a reader calling another keeps the inner name.
     #[error("{reader}: {source}")]
     Reader {
+        /// The public reader that met the error.
         reader: String,
+        /// The underlying error.
         source: Box<DatasetError>,
     },
     /// An error raised by libtorch.

@@ -1,11 +1,14 @@
 //! Criterion benchmark of the fused CPU LIF kernel, forward + backward, on the workloads of
 //! ../shared/bench case A (multi-step LIF, T in {4, 16, 64}, N in {2^16, 2^20}).
+//! (criterion's macros generate the undocumented `benches` and `main`.)
+#![allow(missing_docs)]
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use sj_kernels::surrogate::Sigmoid;
 use sj_kernels::{fused_neuron, Firing, LifCharge, NeuronConfig};
 use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
 
+/// Fused LIF forward + `sum().backward()` for each workload.
 fn lif_fwd_bwd(c: &mut Criterion) {
     // Large activations freed by one iteration are reused by the next (see the function's docs).
     sj_kernels::cpu::keep_freed_memory();

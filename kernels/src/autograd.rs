@@ -240,8 +240,12 @@ fn give(out: *mut *mut C_tensor, tensors: [Option<Tensor>; 3]) {
 }
 
 /// Borrows a shim tensor as a tch tensor (a new shallow handle; null stays `None`).
+///
+/// # Safety
+/// `p` is null or a live `at::Tensor*` for the duration of the call.
 unsafe fn borrow(p: *mut C_tensor) -> Option<Tensor> {
-    (!p.is_null()).then(|| Tensor::clone_from_ptr(p))
+    // SAFETY: guaranteed by the caller; the new handle shares the storage.
+    (!p.is_null()).then(|| unsafe { Tensor::clone_from_ptr(p) })
 }
 
 fn f32s(t: &Tensor) -> &[f32] {

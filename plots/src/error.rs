@@ -5,14 +5,26 @@
 pub enum PlotError {
     /// Data that cannot be plotted: empty, wrongly shaped or not finite.
     #[error("{plot}: {message}")]
-    Data { plot: &'static str, message: String },
+    Data {
+        /// The plot function.
+        plot: &'static str,
+        /// What is wrong, and the fix where there is one.
+        message: String,
+    },
     /// plotters failed to draw.
     #[error("{plot}: drawing failed: {message}")]
-    Draw { plot: &'static str, message: String },
+    Draw {
+        /// The plot function.
+        plot: &'static str,
+        /// What is wrong, and the fix where there is one.
+        message: String,
+    },
     /// Writing the file failed.
     #[error("{path}: {source}")]
     Io {
+        /// The file or folder.
         path: String,
+        /// The underlying error.
         source: std::io::Error,
     },
 }

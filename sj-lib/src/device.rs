@@ -19,7 +19,10 @@ use tch::Device;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CudaStatus {
     /// libtorch's CUDA backend is loaded and at least one GPU is usable.
-    Available { devices: usize },
+    Available {
+        /// How many GPUs are usable.
+        devices: usize,
+    },
     /// Not usable, with the reason (no driver, no CUDA build of libtorch, no GPU).
     Unavailable(String),
 }

@@ -7,29 +7,41 @@ pub enum SjError {
     /// A step mode string or value a module does not support.
     #[error("{module}: step mode '{got}' is not supported (expected one of {expected})")]
     StepMode {
+        /// The module (or function) that reports it.
         module: String,
+        /// What it expected.
         expected: String,
+        /// What it got.
         got: String,
     },
     /// A backend a module does not support, or one that is not available on this machine.
     #[error("{module}: backend '{got}' is not supported (expected one of {expected})")]
     Backend {
+        /// The module (or function) that reports it.
         module: String,
+        /// What it expected.
         expected: String,
+        /// What it got.
         got: String,
     },
     /// An input of the wrong shape.
     #[error("{module}: expected input shape {expected}, got {got:?}")]
     Shape {
+        /// The module (or function) that reports it.
         module: String,
+        /// What it expected.
         expected: String,
+        /// What it got.
         got: Vec<i64>,
     },
     /// An input of the wrong dtype or on the wrong device.
     #[error("{module}: expected {expected}, got {got}")]
     Input {
+        /// The module (or function) that reports it.
         module: String,
+        /// What it expected.
         expected: String,
+        /// What it got.
         got: String,
     },
     /// A stateful module still holds state from an earlier batch that does not fit the new input.
@@ -38,8 +50,11 @@ pub enum SjError {
          call functional::reset_net(&mut net) after every batch (SpikingJelly's reset_net)"
     )]
     StaleState {
+        /// The module (or function) that reports it.
         module: String,
+        /// The shape of the state it holds.
         state: Vec<i64>,
+        /// The shape of the new input.
         input: Vec<i64>,
     },
     /// A stateful module still holds the autograd graph of a batch whose backward has already
@@ -56,12 +71,20 @@ pub enum SjError {
     },
     /// A bad constructor argument or configuration.
     #[error("{module}: {message}")]
-    Config { module: String, message: String },
+    Config {
+        /// The module (or function) that reports it.
+        module: String,
+        /// What is wrong, and the fix where there is one.
+        message: String,
+    },
     /// A name (layer, parameter, file entry) that does not exist.
     #[error("{what} '{name}' not found{hint}")]
     NotFound {
+        /// What was looked up or checked.
         what: String,
+        /// The name looked up.
         name: String,
+        /// What does exist, or how to get it.
         hint: String,
     },
     /// A fused kernel of [`sj_kernels`] refused its inputs or failed (a CUDA driver or NVRTC
@@ -84,7 +107,9 @@ pub enum SjError {
     /// A file-system error, with the path involved.
     #[error("{path}: {source}")]
     Io {
+        /// The file or folder.
         path: String,
+        /// The underlying error.
         source: std::io::Error,
     },
     /// Plotting failed.

@@ -44,6 +44,7 @@ mod tests {
     /// Minor page faults of this thread so far.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     fn minor_faults() -> i64 {
+        // SAFETY: rusage is plain integers, for which all zeros is a valid value.
         let mut u: libc::rusage = unsafe { std::mem::zeroed() };
         // SAFETY: getrusage fills the struct it is given.
         assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut u) }, 0);

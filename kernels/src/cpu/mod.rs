@@ -15,7 +15,10 @@ const CHUNK: usize = 8192;
 /// A raw pointer that rayon tasks may share: each task writes a disjoint set of columns.
 #[derive(Clone, Copy)]
 struct Shared(*mut f32);
+// SAFETY: the pointer is only dereferenced through `slice`, whose callers give each task
+// disjoint ranges of an allocation that outlives the parallel loop.
 unsafe impl Send for Shared {}
+// SAFETY: as above: shared between tasks, never dereferenced at overlapping ranges.
 unsafe impl Sync for Shared {}
 
 impl Shared {
@@ -25,7 +28,8 @@ impl Shared {
     /// The range must be inside the allocation and no other task may touch it concurrently.
     #[allow(clippy::mut_from_ref)]
     unsafe fn slice(&self, start: usize, len: usize) -> &mut [f32] {
-        std::slice::from_raw_parts_mut(self.0.add(start), len)
+        // SAFETY: guaranteed by the caller.
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
     }
 }
 

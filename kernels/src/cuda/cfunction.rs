@@ -9,7 +9,9 @@
 /// The element type of a snippet: `float` or `half2` (two halves, SpikingJelly's fp16 kernels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CDtype {
+    /// `float`.
     Float,
+    /// `half2`: two halves computed together.
     Half2,
 }
 

@@ -7,8 +7,11 @@ use tch::Kind;
 /// A tensor element type the CUDA kernels take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Storage {
+    /// float32.
     F32,
+    /// float16 (IEEE half), stored in 16 bits, computed in float32.
     F16,
+    /// bfloat16, stored in 16 bits, computed in float32.
     BF16,
 }
 

@@ -35,9 +35,11 @@ pub const NEURONS: [&str; 6] = [
 pub struct Case {
     /// An entry of [`NEURONS`].
     pub neuron: &'static str,
+    /// The surrogate.
     pub surrogate: Surrogate,
     /// `Some` is a hard reset (to 0 for IF/LIF/PLIF, −0.1 for QIF/EIF/Izhikevich), `None` soft.
     pub hard_reset: bool,
+    /// `detach_reset`.
     pub detach_reset: bool,
     /// Time steps.
     pub t: i64,
@@ -46,10 +48,13 @@ pub struct Case {
 /// What one run produced.
 #[derive(Debug)]
 pub struct Outcome {
+    /// The spikes `[T, *]`.
     pub spikes: Tensor,
     /// The final state: `V[T−1]`, stacked with `W[T−1]` for Izhikevich.
     pub state: Tensor,
+    /// `∂L/∂X`.
     pub grad_x: Tensor,
+    /// `∂L/∂V[−1]` (and `∂L/∂W[−1]` for Izhikevich).
     pub grad_v_init: Tensor,
     /// ParametricLIF's `w`.
     pub grad_w: Option<Tensor>,
@@ -60,9 +65,13 @@ pub struct Outcome {
 pub struct Comparison {
     /// Fraction of spikes that differ.
     pub spike_mismatch: f64,
+    /// Largest absolute difference of the final state.
     pub max_state_diff: f64,
+    /// Largest difference of `∂L/∂X`, relative to the reference.
     pub grad_x_rel: f64,
+    /// Largest difference of the initial state's gradient, relative.
     pub grad_v_init_rel: f64,
+    /// Largest difference of ParametricLIF's `∂L/∂w`, relative (0 for other neurons).
     pub grad_w_rel: f64,
 }
 

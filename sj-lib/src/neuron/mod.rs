@@ -309,9 +309,8 @@ fn fused_forward<N: Neuron + ?Sized>(
         Some(w) => Tensor::stack(&[&v_init, w], 0),
         None => v_init,
     };
-    let (spikes, v) =
-        sj_kernels::fused_neuron(&cfg, x_seq, &state, decay.as_ref())
-            .map_err(|e| SjError::kernel(name, e))?;
+    let (spikes, v) = sj_kernels::fused_neuron(&cfg, x_seq, &state, decay.as_ref())
+        .map_err(|e| SjError::kernel(name, e))?;
     if extra.is_some() {
         n.node_mut().v = Memory::Tensor(v.get(0));
         n.set_fused_extra_state(v.get(1));
