@@ -28,6 +28,12 @@ fn median_ms<S>(reps: usize, mut setup: impl FnMut() -> S, mut f: impl FnMut(S))
 }
 
 fn case(name: &str, charge: ChargeRef, t: i64, n: i64, reps: usize) {
+    // `SJ_TIMING_ONLY=LIFNode:16:1048576` runs one case (for a profiler).
+    if let Ok(only) = std::env::var("SJ_TIMING_ONLY") {
+        if only != format!("{name}:{t}:{n}") {
+            return;
+        }
+    }
     let learns_decay = charge.learns_decay();
     let firing = Firing {
         v_threshold: 1.0,

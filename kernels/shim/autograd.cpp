@@ -3,6 +3,7 @@
 // Only h_seq (plus v_init and the decay) is saved for backward, as SpikingJelly does.
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/autograd/graph_task.h>
 
 #include <algorithm>
 
@@ -18,7 +19,7 @@ extern "C" {
 // at::Tensor* owned by the caller afterwards. A non-empty `err` (NUL-terminated) reports a failure.
 typedef void (*sj_forward_fn)(const void* cfg, at::Tensor* x, at::Tensor* v_init,
                               at::Tensor* decay, at::Tensor** out3, char* err, int64_t err_len);
-typedef void (*sj_backward_fn)(const void* cfg, at::Tensor* grad_spike,
+typedef void (*sj_backward_fn)(const void* cfg, int h_reusable, at::Tensor* grad_spike,
                                at::Tensor* grad_v_seq, at::Tensor* h_seq, at::Tensor* v_init,
                                at::Tensor* decay, at::Tensor** out3, char* err, int64_t err_len);
 typedef void (*sj_drop_fn)(void* cfg);
@@ -80,7 +81,10 @@ struct FusedNeuron : public torch::autograd::Function<FusedNeuron> {
     at::Tensor grad_v = grads[1].defined() ? grads[1].contiguous() : at::Tensor();
     char err[512] = {0};
     at::Tensor* out[3] = {nullptr, nullptr, nullptr};
-    bwd(cfg->p, &grad_spike, grad_v.defined() ? &grad_v : nullptr, &h_seq,
+    // Without retain_graph the engine frees this node's saved tensors right after this call, so
+    // the kernel may write the input gradient over H (its last reader) instead of a new buffer.
+    int h_reusable = torch::autograd::get_current_graph_task_keep_graph() ? 0 : 1;
+    bwd(cfg->p, h_reusable, &grad_spike, grad_v.defined() ? &grad_v : nullptr, &h_seq,
         &v_init, decay.defined() ? &decay : nullptr, out, err, sizeof(err));
     at::Tensor grad_x = take(out[0]), grad_v_init = take(out[1]), grad_decay = take(out[2]);
     check(err);

@@ -35,6 +35,7 @@ type ForwardFn = unsafe extern "C" fn(
 );
 type BackwardFn = unsafe extern "C" fn(
     *const c_void,
+    c_int,
     *mut C_tensor,
     *mut C_tensor,
     *mut C_tensor,
@@ -263,8 +264,9 @@ fn f32s_mut(t: &Tensor) -> &mut [f32] {
     match t.numel() {
         // As in `f32s`: no slice on the null pointer of an empty tensor.
         0 => &mut [],
-        // SAFETY: callers pass freshly allocated contiguous float32 CPU tensors that nothing else
-        // reads yet; a non-empty tensor's data pointer is non-null and aligned.
+        // SAFETY: callers pass contiguous float32 CPU tensors that nothing else reads while the
+        // slice lives (freshly allocated, or the saved H of a backward whose graph is freed
+        // after it); a non-empty tensor's data pointer is non-null and aligned.
         n => unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut f32, n) },
     }
 }
@@ -318,6 +320,9 @@ fn run_forward(
     Ok([Some(s), Some(v_seq.unwrap_or(v_last)), Some(h)])
 }
 
+/// The backward. `h_reusable`: the autograd graph is freed after this backward (no
+/// `retain_graph`), so the saved `H` is never read again and the CPU kernel writes `∂L/∂X` over it
+/// in place; otherwise it works on a copy.
 fn run_backward(
     cfg: &NeuronConfig,
     grad_spike: Tensor,
@@ -325,6 +330,7 @@ fn run_backward(
     h_seq: Tensor,
     v0: Tensor,
     decay: Option<Tensor>,
+    h_reusable: bool,
 ) -> Result<[Option<Tensor>; 3], KernelError> {
     if h_seq.device() != Device::Cpu {
         return cuda::backward(
@@ -337,9 +343,13 @@ fn run_backward(
         );
     }
     let t_steps = h_seq.size()[0] as usize;
-    let (gx, gv0) = (h_seq.empty_like(), v0.empty_like());
+    let gx = match h_reusable {
+        true => h_seq,
+        false => h_seq.copy(),
+    };
+    let gv0 = v0.empty_like();
     let out = cpu::BackwardOut {
-        grad_x: f32s_mut(&gx),
+        h_then_grad_x: f32s_mut(&gx),
         grad_v_init: f32s_mut(&gv0),
     };
     let grad_v = match (&grad_v, cfg.store_v_seq) {
@@ -354,7 +364,6 @@ fn run_backward(
         t_steps,
         f32s(&grad_spike),
         grad_v,
-        f32s(&h_seq),
         f32s(&v0),
         out,
     );
@@ -399,6 +408,7 @@ unsafe extern "C" fn forward_callback(
 
 unsafe extern "C" fn backward_callback(
     cfg: *const c_void,
+    h_reusable: c_int,
     grad_spike: *mut C_tensor,
     grad_v: *mut C_tensor,
     h_seq: *mut C_tensor,
@@ -428,6 +438,7 @@ unsafe extern "C" fn backward_callback(
             h.expect("h_seq"),
             v0.expect("v_init"),
             decay,
+            h_reusable != 0,
         )
     });
 }

@@ -111,7 +111,6 @@ pub trait DynCharge: fmt::Debug + Send + Sync {
         t_steps: usize,
         grad_spike: &[f32],
         grad_v: GradV<'_>,
-        h_seq: &[f32],
         v_init: &[f32],
         out: BackwardOut<'_>,
     ) -> f64;
@@ -155,12 +154,11 @@ impl<C: Charge> DynCharge for C {
         t_steps: usize,
         grad_spike: &[f32],
         grad_v: GradV<'_>,
-        h_seq: &[f32],
         v_init: &[f32],
         out: BackwardOut<'_>,
     ) -> f64 {
         let c = self.with_decay(k);
-        cpu::backward(c, firing, t_steps, grad_spike, grad_v, h_seq, v_init, out)
+        cpu::backward(c, firing, t_steps, grad_spike, grad_v, v_init, out)
     }
 }
 

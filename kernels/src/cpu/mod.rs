@@ -252,8 +252,10 @@ fn forward_row<C: Charge, R: Reset>(
 
 /// Backward outputs.
 pub struct BackwardOut<'a> {
-    /// `∂L/∂X[t]`, `[T, N]`.
-    pub grad_x: &'a mut [f32],
+    /// `[T, N]`: on entry `H[t]` as the forward wrote it, on return `∂L/∂X[t]`. The backward
+    /// overwrites each row of `H` once it has used it, so one buffer is read and written back
+    /// while it is in cache: no second `[T, N]` allocation and no write-allocate traffic.
+    pub h_then_grad_x: &'a mut [f32],
     /// `∂L/∂V[−1]`, `[N]` (then `∂L/∂W[−1]` for adapting neurons: `[2, N]`).
     pub grad_v_init: &'a mut [f32],
 }
@@ -276,7 +278,7 @@ pub enum GradV<'a> {
 /// Adapting neurons add `∂L/∂W[t]·(∂W/∂H + ∂W/∂S·σ')` to `∂L/∂H[t]` and carry
 /// `∂L/∂W[t−1] = ∂L/∂W[t]·∂W/∂W + ∂L/∂H[t]·∂H/∂W`. Returns `∂L/∂k` summed over all elements.
 /// Monomorphised on the charge; the surrogate's σ' is computed a row at a time by
-/// [`DynSurrogate::grad_in_place`](crate::DynSurrogate::grad_in_place), one loop compiled for
+/// [`DynSurrogate::grad_over_threshold`](crate::DynSurrogate::grad_over_threshold), one loop compiled for
 /// the surrogate's type, into a chunk-sized buffer that stays in cache.
 #[allow(clippy::too_many_arguments)]
 pub fn backward<C: Charge>(
@@ -285,21 +287,17 @@ pub fn backward<C: Charge>(
     t_steps: usize,
     grad_spike: &[f32],
     grad_v: GradV<'_>,
-    h_seq: &[f32],
     v_init: &[f32],
     out: BackwardOut<'_>,
 ) -> f64 {
     let n = v_init.len() / state_len::<C>();
     let broadcast = grad_spike.len() == 1;
-    assert!(
-        (broadcast || grad_spike.len() == t_steps * n)
-            && h_seq.len() == t_steps * n
-            && out.grad_x.len() == h_seq.len()
-    );
+    let total = out.h_then_grad_x.len();
+    assert!((broadcast || grad_spike.len() == t_steps * n) && total == t_steps * n);
     assert!(out.grad_v_init.len() == v_init.len());
     let (grad_v_seq, grad_v_last) = match grad_v {
         GradV::Seq(g) => {
-            assert_eq!(g.len(), h_seq.len(), "grad_v is [T, N] with store_v_seq");
+            assert_eq!(g.len(), total, "grad_v is [T, N] with store_v_seq");
             (Some(g), None)
         }
         GradV::Last(g) => {
@@ -314,7 +312,7 @@ pub fn backward<C: Charge>(
     let surrogate = firing.surrogate.as_ref();
     let v_init = &v_init[..n];
     let (gx_ptr, gv0_ptr) = (
-        Shared(out.grad_x.as_mut_ptr()),
+        Shared(out.h_then_grad_x.as_mut_ptr()),
         Shared(out.grad_v_init.as_mut_ptr()),
     );
     with_reset!(firing, |reset| for_chunks(v_init, |(c, v0)| {
@@ -350,28 +348,28 @@ pub fn backward<C: Charge>(
                     .zip(&g[base..base + len])
                     .for_each(|(c, g)| *c += g);
             }
-            let h = &h_seq[base..base + len];
-            sg.iter_mut().zip(h).for_each(|(s, h)| *s = h - th);
-            surrogate.grad_in_place(&mut sg);
+            // SAFETY: columns [start, start+len) of rows t and t − 1 belong to this task only;
+            // row t is H[t] until this step writes ∂L/∂X[t] over it, row t − 1 is still H[t − 1].
+            let hx = unsafe { gx_ptr.slice(base, len) };
+            surrogate.grad_over_threshold(hx, th, &mut sg);
             let gs = if broadcast {
                 grad_spike
             } else {
                 &grad_spike[base..base + len]
             };
-            // SAFETY: columns [start, start+len) of row t belong to this task only.
-            let gx = unsafe { gx_ptr.slice(base, len) };
             // V[t−1]: the reset of H[t−1], or v_init at t = 0.
-            let prev = if t == 0 {
+            let prev: &[f32] = if t == 0 {
                 v0
             } else {
-                &h_seq[base - n..base - n + len]
+                // SAFETY: as above (row t − 1 is only read here).
+                unsafe { gx_ptr.slice(base - n, len) }
             };
             let c = (&mut carry[..], &mut carry_w[..], &mut grad_k[..]);
             match (t == 0, broadcast) {
-                (true, false) => row.run::<false, false>(h, &sg, gs, prev, c, gx),
-                (false, false) => row.run::<true, false>(h, &sg, gs, prev, c, gx),
-                (true, true) => row.run::<false, true>(h, &sg, gs, prev, c, gx),
-                (false, true) => row.run::<true, true>(h, &sg, gs, prev, c, gx),
+                (true, false) => row.run::<false, false>(hx, &sg, gs, prev, c),
+                (false, false) => row.run::<true, false>(hx, &sg, gs, prev, c),
+                (true, true) => row.run::<false, true>(hx, &sg, gs, prev, c),
+                (false, true) => row.run::<true, true>(hx, &sg, gs, prev, c),
             }
         }
         // SAFETY: entries [start, start+len) (and [n+start, n+start+len)) belong to this task only.
@@ -396,29 +394,27 @@ struct BackwardRow<C, R> {
 
 impl<C: Charge, R: Reset> BackwardRow<C, R> {
     /// Updates `carry` from `∂L/∂V[t]` to `∂L/∂V[t−1]` (and `∂L/∂W`, for adapting neurons),
-    /// writes `∂L/∂X[t]` and adds this step's `∂L/∂k` to `grad_k` (per neuron: no reduction in
-    /// the loop, so it vectorises). `prev` is `H[t−1]` when `PREV_IS_H`,
+    /// replaces `H[t]` in `hx` by `∂L/∂X[t]` and adds this step's `∂L/∂k` to `grad_k` (per
+    /// neuron: no reduction in the loop, so it vectorises). `prev` is `H[t−1]` when `PREV_IS_H`,
     /// else `V[t−1]` itself; `sg` is σ'(H[t] − V_th); `grad_spike` is one value for all when
     /// `BROADCAST`.
     #[inline(never)]
-    #[allow(clippy::too_many_arguments)]
     fn run<const PREV_IS_H: bool, const BROADCAST: bool>(
         self,
-        h: &[f32],
+        hx: &mut [f32],
         sg: &[f32],
         grad_spike: &[f32],
         prev: &[f32],
         (carry, carry_w, grad_k): (&mut [f32], &mut [f32], &mut [f32]),
-        grad_x: &mut [f32],
     ) {
         let len = carry.len();
         let carry_w = &mut carry_w[..if C::ADAPTS { len } else { 0 }];
         let grad_k = &mut grad_k[..if C::LEARNS_DECAY { len } else { 0 }];
         let [dh_dw, dw_dw, dw_dh, dw_ds] = self.charge.adapt_grads();
         let gs = &grad_spike[..if BROADCAST { 1 } else { len }];
-        let (h, sg, prev, gx) = (&h[..len], &sg[..len], &prev[..len], &mut grad_x[..len]);
+        let (hx, sg, prev) = (&mut hx[..len], &sg[..len], &prev[..len]);
         for i in 0..len {
-            let hi = h[i];
+            let hi = hx[i];
             let spike = heaviside(hi - self.th);
             let grad_s_to_h = sg[i];
             let mut gh = carry[i]
@@ -434,7 +430,7 @@ impl<C: Charge, R: Reset> BackwardRow<C, R> {
                 true => self.reset.v(prev[i], heaviside(prev[i] - self.th)),
                 false => prev[i],
             };
-            gx[i] = gh * self.charge.dh_dx(v_prev);
+            hx[i] = gh * self.charge.dh_dx(v_prev);
             if C::LEARNS_DECAY {
                 grad_k[i] += gh * self.charge.dh_dk(v_prev, hi);
             }

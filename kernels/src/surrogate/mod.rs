@@ -123,9 +123,9 @@ pub trait DynSurrogate: fmt::Debug + Send + Sync {
     fn check(&self) -> Result<(), String>;
     /// σ'(x) in f32.
     fn grad_scalar(&self, x: f32) -> f32;
-    /// Replaces each `x` by σ'(x), in one monomorphised loop (the fused CPU backward calls this
-    /// once per row of a chunk).
-    fn grad_in_place(&self, x: &mut [f32]);
+    /// `out[i] = σ'(h[i] − v_threshold)`, in one loop compiled for the concrete type (the fused
+    /// CPU backward calls this once per row of a chunk).
+    fn grad_over_threshold(&self, h: &[f32], v_threshold: f32, out: &mut [f32]);
     /// σ'(x) element-wise on a tensor (no gradient).
     fn grad_tensor(&self, x: &Tensor) -> Tensor;
     /// σ(x) on a tensor, with autograd; `None` if always spiking.
@@ -151,9 +151,9 @@ impl<S: SurrogateFunction> DynSurrogate for S {
     fn grad_scalar(&self, x: f32) -> f32 {
         self.grad(Scalar(x)).0
     }
-    fn grad_in_place(&self, x: &mut [f32]) {
-        for v in x {
-            *v = self.grad(Scalar(*v)).0;
+    fn grad_over_threshold(&self, h: &[f32], v_threshold: f32, out: &mut [f32]) {
+        for (o, h) in out.iter_mut().zip(h) {
+            *o = self.grad(Scalar(h - v_threshold)).0;
         }
     }
     fn grad_tensor(&self, x: &Tensor) -> Tensor {
@@ -223,8 +223,8 @@ mod tests {
         let t = Tensor::from_slice(&xs);
         for s in all_defaults() {
             let want = Vec::<f32>::try_from(&s.grad_tensor(&t)).unwrap();
-            let mut row = xs.clone();
-            s.grad_in_place(&mut row);
+            let mut row = vec![0.0; xs.len()];
+            s.grad_over_threshold(&xs, 0.0, &mut row);
             for ((x, w), r) in xs.iter().zip(&want).zip(&row) {
                 assert_eq!(s.grad_scalar(*x), *r, "{s:?} at {x}");
                 assert!(
