@@ -3,26 +3,10 @@
 use crate::config::NeuronConfig;
 use crate::cpu::{self, GradV};
 use crate::cuda;
+use crate::error::KernelError;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use tch::{Device, Kind, Tensor};
 use torch_sys::C_tensor;
-
-/// Why a fused call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum KernelError {
-    /// Inputs the kernel cannot take (shape, dtype, device).
-    #[error("{0}")]
-    Input(String),
-    /// CUDA was needed but is not usable here.
-    #[error("CUDA not available: {0}")]
-    CudaUnavailable(String),
-    /// A CUDA driver or NVRTC error.
-    #[error("CUDA error: {0}")]
-    Cuda(String),
-    /// An error raised inside libtorch's autograd machinery.
-    #[error("autograd: {0}")]
-    Autograd(String),
-}
 
 type ForwardFn = unsafe extern "C" fn(
     *const c_void,

@@ -23,6 +23,7 @@ pub mod auto_cuda;
 mod autograd;
 mod charge;
 mod config;
+mod error;
 pub mod cpu;
 pub mod cuda;
 pub mod poisson;
@@ -43,7 +44,8 @@ pub use lif::LifCharge;
 pub use plif::PlifCharge;
 pub use qif::QifCharge;
 
-pub use autograd::{fused_neuron, graph_consumed, mark_state, supports, KernelError};
+pub use autograd::{fused_neuron, graph_consumed, mark_state, supports};
+pub use error::KernelError;
 pub use charge::{check_derivatives, Charge, ChargeRef, DynCharge};
 pub use config::{check_firing, require, Firing, NeuronConfig};
 pub use poisson::poisson_encode;

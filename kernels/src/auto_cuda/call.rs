@@ -1,7 +1,7 @@
 //! Calling a kernel: binding arguments by name, the checks of SpikingJelly's `__call__`, the
 //! CUDA launch (half2 padding included) and the dispatch to the CPU build.
 use super::kernel::{Base, CKernel, CKernel1D, CKernel2D, CType, Pass};
-use crate::autograd::KernelError;
+use crate::error::KernelError;
 use cudarc::driver::{CudaFunction, LaunchConfig, PushKernelArg};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};

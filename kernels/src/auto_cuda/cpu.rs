@@ -2,7 +2,7 @@
 //! compiler into a shared library, loaded with `dlopen` and cached for the process by source.
 use super::call::{Bound, Shape, Spec, Value};
 use super::kernel::{Base, Pass};
-use crate::autograd::KernelError;
+use crate::error::KernelError;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void, CStr, CString};

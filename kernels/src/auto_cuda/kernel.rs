@@ -1,6 +1,6 @@
 //! The kernel types and their CUDA text.
 use super::wrap_with_comment;
-use crate::autograd::KernelError;
+use crate::error::KernelError;
 
 /// The element type of a parameter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@ mod storage;
 
 pub use storage::Storage;
 
-use crate::autograd::KernelError;
+use crate::error::KernelError;
 use crate::config::NeuronConfig;
 use cudarc::driver::{CudaContext, CudaFunction, LaunchConfig, PushKernelArg};
 use std::collections::HashMap;
