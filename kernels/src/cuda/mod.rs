@@ -7,8 +7,8 @@ mod storage;
 
 pub use storage::Storage;
 
-use crate::error::KernelError;
 use crate::config::NeuronConfig;
+use crate::error::KernelError;
 use cudarc::driver::{CudaContext, CudaFunction, LaunchConfig, PushKernelArg};
 use std::collections::HashMap;
 use std::ffi::CString;
