@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs sj's fused CPU kernels and Python SpikingJelly 2.0.0 (../shared/bench case A) on this machine
 # in one run and prints the ratios. Usage, from the repository root:
-#   source ~/.cache/sj/env.sh && bash kernels/benches/compare_spikingjelly.sh [--quick] [--same-malloc]
+#   source ~/.cache/sj/env.sh && bash kernels/benches/compare_spikingjelly.sh [--quick] [--same-malloc] [--passive-omp]
 source "$(dirname "${BASH_SOURCE[0]}")/../../tests/bench/common.sh"
 out="$(mktemp -d)"
 quick=""; for a in "$@"; do [ "$a" = "--quick" ] && quick="--quick"; done

@@ -11,8 +11,12 @@ fi
 # `--same-malloc`: run SpikingJelly with the glibc setting that sj's benchmarks turn on
 # (sj::device::keep_freed_memory), so that the ratio compares the kernels alone.
 PY_ENV=()
+OMP_NOTE="OpenMP wait policy: ${OMP_WAIT_POLICY:-default (threads spin after each parallel op)}"
 for a in "$@"; do
   [ "$a" = "--same-malloc" ] && PY_ENV=(MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647)
+  # `--passive-omp`: libtorch's OpenMP threads sleep instead of spinning after each parallel op,
+  # on both sides (on 2 cores the spinning threads compete with sj's rayon threads).
+  if [ "$a" = "--passive-omp" ]; then export OMP_WAIT_POLICY=PASSIVE; OMP_NOTE="OpenMP wait policy: PASSIVE on both sides"; fi
 done
 # spikingjelly SCRIPT ARGS...: one of ../shared/bench's scripts with SpikingJelly 2.0.0.
 spikingjelly() {
@@ -21,5 +25,5 @@ spikingjelly() {
 # ratios PY_JSONL RS_JSONL KEYS VALUE: the table of both sides (tests/bench/ratios.py).
 ratios() {
   python "$SJ_ROOT/tests/bench/ratios.py" "$@"
-  echo "SpikingJelly 2.0.0 (CPU, malloc: ${PY_ENV[*]:-glibc default}); sj with its own allocator setting; one run, same machine"
+  echo "SpikingJelly 2.0.0 (CPU, malloc: ${PY_ENV[*]:-glibc default}); sj with its own allocator setting; $OMP_NOTE; one run, same machine"
 }
