@@ -426,3 +426,72 @@ unsafe extern "C" fn backward_callback(
         )
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::surrogate::{Sigmoid, SurrogateRef};
+    use crate::{Firing, IfCharge};
+    use std::sync::Arc;
+
+    /// The configuration handed to the C++ node lives exactly as long as the autograd node: one
+    /// more reference to the surrogate while the outputs hold the graph, none once they are gone
+    /// (after a backward or without one), and none after a call the shim refuses.
+    #[test]
+    fn the_node_owns_its_configuration_and_frees_it() {
+        let sg: SurrogateRef = Arc::new(Sigmoid { alpha: 4.0 });
+        let firing = Firing {
+            v_threshold: 1.0,
+            v_reset: Some(0.0),
+            detach_reset: false,
+            surrogate: sg.clone(),
+        };
+        let cfg = NeuronConfig::new(Arc::new(IfCharge), firing);
+        assert_eq!(Arc::strong_count(&sg), 2);
+        let x = Tensor::rand([4, 3], (tch::Kind::Float, Device::Cpu)).set_requires_grad(true);
+        let v0 = Tensor::zeros([3], (tch::Kind::Float, Device::Cpu));
+        for backward in [false, true] {
+            let (s, v) = fused_neuron(&cfg, &x, &v0, None).unwrap();
+            assert_eq!(
+                Arc::strong_count(&sg),
+                3,
+                "the node holds the configuration"
+            );
+            if backward {
+                s.sum(tch::Kind::Float).backward();
+            }
+            drop((s, v));
+            assert_eq!(Arc::strong_count(&sg), 2, "freed with the node");
+        }
+        // Without gradients no node is recorded: nothing is kept.
+        let (s, _) = tch::no_grad(|| fused_neuron(&cfg, &x, &v0, None)).unwrap();
+        assert_eq!(Arc::strong_count(&sg), 2);
+        drop(s);
+        // A call refused before the shim keeps nothing either.
+        assert!(fused_neuron(&cfg, &x, &v0.view([1, 3]), None).is_err());
+        assert_eq!(Arc::strong_count(&sg), 2);
+    }
+
+    /// With `retain_graph` the saved H is not overwritten: a second backward gives the same
+    /// gradient; without it, the first backward's gradient is the same too.
+    #[test]
+    fn backward_twice_with_retain_graph_gives_the_same_gradient() {
+        let firing = Firing {
+            v_threshold: 0.5,
+            v_reset: None,
+            detach_reset: false,
+            surrogate: Arc::new(Sigmoid { alpha: 4.0 }),
+        };
+        let cfg = NeuronConfig::new(Arc::new(IfCharge), firing);
+        tch::manual_seed(0);
+        let x = Tensor::rand([6, 5], (tch::Kind::Float, Device::Cpu)).set_requires_grad(true);
+        let v0 = Tensor::zeros([5], (tch::Kind::Float, Device::Cpu));
+        let (s, _) = fused_neuron(&cfg, &x, &v0, None).unwrap();
+        let w = Tensor::rand([6, 5], (tch::Kind::Float, Device::Cpu));
+        let loss = (&s * &w).sum(tch::Kind::Float);
+        let g1 = Tensor::run_backward(&[&loss], &[&x], true, false)[0].copy();
+        let g2 = Tensor::run_backward(&[&loss], &[&x], false, false)[0].copy();
+        assert!(g1.abs().sum(tch::Kind::Float).double_value(&[]) > 0.0);
+        assert!(g1.equal(&g2), "{g1} vs {g2}");
+    }
+}
