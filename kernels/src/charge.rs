@@ -6,8 +6,10 @@
 //! monomorphised on it and the CUDA source is generated from its [`Charge::cuda`] snippet.
 use crate::config::Firing;
 use crate::cpu::{self, BackwardOut, ForwardOut, GradV};
+use crate::real::{CExpr, Real, Scalar, TensorReal};
 use std::fmt;
 use std::sync::Arc;
+use tch::Tensor;
 
 /// A neuron's charge equation with its derivatives. `v` is `V[t−1]`, `x` is `X[t]`, `h` is `H[t]`.
 ///
@@ -162,6 +164,79 @@ impl<C: Charge> DynCharge for C {
     }
 }
 
+/// A charge written once, over [`Real`]: the same three formulas give the CPU kernel's `f32`
+/// code, the CUDA device functions (printed as C) and, through [`ChargeFormula::h_tensor`], the
+/// op-by-op tensor path, so a new neuron's formula is not written three times. Every
+/// `ChargeFormula` is a [`Charge`] (no learnable decay, one state variable).
+///
+/// ```
+/// use sj_kernels::{Charge, ChargeFormula, real::Real};
+/// use tch::Tensor;
+/// /// H = V − V·|V|/τ + X
+/// #[derive(Clone, Copy, Debug)]
+/// struct QuadLeak { tau: f64 }
+/// impl ChargeFormula for QuadLeak {
+///     fn h<R: Real>(&self, v: R, x: R) -> R { v.clone() - v.clone() * v.abs() / self.tau + x }
+///     fn dh_dv<R: Real>(&self, v: R) -> R { (v.abs() * (2.0 / self.tau)).rsub(1.0) }
+///     fn dh_dx<R: Real>(&self, v: R) -> R { R::constant(&v, 1.0) }
+/// }
+/// let q = QuadLeak { tau: 4.0 };
+/// assert_eq!(Charge::h(&q, -1.0, 0.5), -0.25);
+/// assert!(q.cuda().contains("float sj_h(float v, float x, float k) { return (((v - ((v * fabsf(v)) / 4.0f)) + x)); }"));
+/// // X = 0.5, V = −1 on tensors, as a neuron's `neuronal_charge(x, v)`
+/// let h = q.h_tensor(&Tensor::from_slice(&[0.5f32]), &Tensor::from_slice(&[-1.0f32]));
+/// assert_eq!(h.double_value(&[0]), -0.25);
+/// sj_kernels::check_derivatives(q).unwrap();
+/// ```
+pub trait ChargeFormula: Copy + Send + Sync + fmt::Debug + 'static {
+    /// `H[t] = f(V[t−1], X[t])`.
+    fn h<R: Real>(&self, v: R, x: R) -> R;
+    /// `∂H[t]/∂V[t−1]`.
+    fn dh_dv<R: Real>(&self, v: R) -> R;
+    /// `∂H[t]/∂X[t]`.
+    fn dh_dx<R: Real>(&self, v: R) -> R;
+    /// Checks the constants, as [`Charge::check`].
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+    /// The charge on tensors `x` (`X[t]`) and `v` (`V[t−1]`), with autograd: a neuron's
+    /// `neuronal_charge`.
+    fn h_tensor(&self, x: &Tensor, v: &Tensor) -> Tensor {
+        self.h(TensorReal(v.shallow_clone()), TensorReal(x.shallow_clone()))
+            .0
+    }
+}
+
+impl<F: ChargeFormula> Charge for F {
+    #[inline(always)]
+    fn h(&self, v: f32, x: f32) -> f32 {
+        ChargeFormula::h(self, Scalar(v), Scalar(x)).0
+    }
+    #[inline(always)]
+    fn dh_dv(&self, v: f32) -> f32 {
+        ChargeFormula::dh_dv(self, Scalar(v)).0
+    }
+    #[inline(always)]
+    fn dh_dx(&self, v: f32) -> f32 {
+        ChargeFormula::dh_dx(self, Scalar(v)).0
+    }
+    fn check(&self) -> Result<(), String> {
+        ChargeFormula::check(self)
+    }
+    fn cuda(&self) -> String {
+        let (v, x) = (CExpr::var("v"), CExpr::var("x"));
+        format!(
+            "__device__ __forceinline__ float sj_h(float v, float x, float k) {{ return ({}); }}
+__device__ __forceinline__ float sj_dh_dv(float v, float k) {{ return ({}); }}
+__device__ __forceinline__ float sj_dh_dx(float v, float k) {{ return ({}); }}
+__device__ __forceinline__ float sj_dh_dk(float v, float h, float k) {{ return 0.0f; }}",
+            ChargeFormula::h(self, v.clone(), x),
+            ChargeFormula::dh_dv(self, v.clone()),
+            ChargeFormula::dh_dx(self, v)
+        )
+    }
+}
+
 /// Checks that `dh_dv` and `dh_dx` equal central differences of `h` (in f32, step 0.01, relative
 /// tolerance 2e-3) on a grid of `V` in [−0.7, 0.9] and `X` in [−0.5, 1.2]: for a new charge,
 /// before training with it. The message names the derivative and the point.
@@ -235,6 +310,48 @@ pub(crate) mod check {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod formula_tests {
+    use super::*;
+
+    /// `H = V − V·|V|/τ + X`, written once.
+    #[derive(Clone, Copy, Debug)]
+    struct QuadLeak {
+        tau: f64,
+    }
+
+    impl ChargeFormula for QuadLeak {
+        fn h<R: Real>(&self, v: R, x: R) -> R {
+            v.clone() - v.clone() * v.abs() / self.tau + x
+        }
+        fn dh_dv<R: Real>(&self, v: R) -> R {
+            (v.abs() * (2.0 / self.tau)).rsub(1.0)
+        }
+        fn dh_dx<R: Real>(&self, v: R) -> R {
+            R::constant(&v, 1.0)
+        }
+        fn check(&self) -> Result<(), String> {
+            crate::require("tau", self.tau, self.tau > 0.0, "> 0")
+        }
+    }
+
+    #[test]
+    fn a_formula_is_a_charge_on_the_cpu_in_cuda_and_on_tensors() {
+        let q = QuadLeak { tau: 4.0 };
+        check::derivatives(q);
+        check::cuda_compiles(q);
+        assert!(Charge::check(&QuadLeak { tau: -1.0 }).is_err());
+        // the tensor form equals the f32 form element for element
+        let vs: Vec<f32> = (-20..20).map(|i| i as f32 * 0.07 + 0.01).collect();
+        let xs: Vec<f32> = vs.iter().map(|v| 0.3 - v * 0.5).collect();
+        let h = q.h_tensor(&Tensor::from_slice(&xs), &Tensor::from_slice(&vs));
+        let h = Vec::<f32>::try_from(&h).unwrap();
+        for ((v, x), h) in vs.iter().zip(&xs).zip(&h) {
+            assert_eq!(Charge::h(&q, *v, *x), *h, "v={v}, x={x}");
         }
     }
 }

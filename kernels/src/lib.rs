@@ -45,7 +45,7 @@ pub use plif::PlifCharge;
 pub use qif::QifCharge;
 
 pub use autograd::{fused_neuron, graph_consumed, mark_state, supports};
-pub use charge::{check_derivatives, Charge, ChargeRef, DynCharge};
+pub use charge::{check_derivatives, Charge, ChargeFormula, ChargeRef, DynCharge};
 pub use config::{check_firing, require, Firing, NeuronConfig};
 pub use error::KernelError;
 pub use poisson::poisson_encode;
