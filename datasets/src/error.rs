@@ -33,6 +33,18 @@ pub enum DatasetError {
         /// What does exist, or how to get it.
         hint: String,
     },
+    /// A downloaded archive whose MD5 sum is not the one SpikingJelly publishes for it.
+    #[error("{file}: MD5 sum {actual} does not match the published {expected}: {hint}")]
+    Checksum {
+        /// The archive.
+        file: String,
+        /// The published MD5 sum.
+        expected: String,
+        /// The file's MD5 sum.
+        actual: String,
+        /// What to do about it.
+        hint: String,
+    },
     /// A bad argument (batch size 0, an index out of range, a wrong shape).
     #[error("{what}: {message}")]
     Config {

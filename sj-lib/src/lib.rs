@@ -15,6 +15,7 @@ pub mod monitor;
 pub mod neuron;
 pub mod progress;
 pub mod quantize;
+pub mod record;
 pub mod state_dict;
 pub mod surrogate;
 pub mod training;

@@ -47,12 +47,47 @@ pub use sj_kernels::surrogate::{
 };
 
 /// A surrogate function module: the family with its parameters, plus `spiking`.
-#[derive(Clone)]
+///
+/// As JSON (run records): `{"function": "Sigmoid", "params": {"alpha": 4.0}, "spiking": true}`.
+/// A user-defined family is written with its repr's parameters as a string and cannot be read
+/// back (the error says so).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[serde(into = "SurrogateRecord", try_from = "SurrogateRecord")]
 pub struct Surrogate {
     /// Which function and its parameters (any [`SurrogateFunction`]).
     pub function: SurrogateRef,
     /// `true`: Heaviside forward, surrogate backward. `false`: the primitive function.
     pub spiking: bool,
+}
+
+/// [`Surrogate`]'s JSON form.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SurrogateRecord {
+    function: String,
+    params: serde_json::Value,
+    spiking: bool,
+}
+
+impl From<Surrogate> for SurrogateRecord {
+    fn from(s: Surrogate) -> Self {
+        SurrogateRecord {
+            function: s.function.name().to_string(),
+            params: sj_kernels::surrogate::to_json(s.function.as_ref())
+                .unwrap_or_else(|| serde_json::Value::String(s.function.params())),
+            spiking: s.spiking,
+        }
+    }
+}
+
+impl TryFrom<SurrogateRecord> for Surrogate {
+    type Error = String;
+    fn try_from(r: SurrogateRecord) -> std::result::Result<Self, String> {
+        Ok(Surrogate {
+            function: sj_kernels::surrogate::from_json(&r.function, r.params)?,
+            spiking: r.spiking,
+        })
+    }
 }
 
 impl Default for Surrogate {

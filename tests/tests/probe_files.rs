@@ -19,7 +19,7 @@
 use flate2::write::GzEncoder;
 use sj::datasets::fixtures::{
     aedat2_file, aedat3_gesture_file, aedat3_packet_header, mat5_compressed, mat5_header,
-    mat5_matrix, npy, numpy_events_npz, shd_h5, tar_gz, td_dat, td_event, zip_archive,
+    mat5_matrix, npy, numpy_events_npz, shd_h5, tar_gz, td_dat, td_event, zip_archive, Unverified,
 };
 use sj::datasets::idx::{parse_idx, read_idx};
 use sj::datasets::neuromorphic::cifar10_dvs::{load_raw_events, skip_header};
@@ -1353,7 +1353,8 @@ fn dataset_archives_zip_and_tar() {
     let dir = p.dir.clone();
     let read = |f: &Path| {
         let root = dataset_root(&dir, f, "Caltech101.zip", &others);
-        NeuromorphicDatasetFolder::new(NCaltech101, &root, None, DataType::Event).map(|d| d.len())
+        NeuromorphicDatasetFolder::new(Unverified(NCaltech101), &root, None, DataType::Event)
+            .map(|d| d.len())
     };
     let zip = |name: &str| zip_archive(&[(name.to_string(), vec![1, 2, 0, 0, 1])], false).unwrap();
     let lying = vec![
@@ -1434,8 +1435,13 @@ fn dataset_archives_zip_and_tar() {
     let dir = p.dir.clone();
     let read = |f: &Path| {
         let root = dataset_root(&dir, f, "DvsGesture.tar.gz", &others);
-        NeuromorphicDatasetFolder::new(DVS128Gesture, &root, Some(true), DataType::Event)
-            .map(|d| d.len())
+        NeuromorphicDatasetFolder::new(
+            Unverified(DVS128Gesture),
+            &root,
+            Some(true),
+            DataType::Event,
+        )
+        .map(|d| d.len())
     };
     let raw_tar = |header: &dyn Fn(&mut [u8; 512])| {
         let mut h = [0u8; 512];

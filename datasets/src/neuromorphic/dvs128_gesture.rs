@@ -152,7 +152,7 @@ impl NeuromorphicSource for DVS128Gesture {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{aedat3_gesture_file, tar_gz};
+    use crate::fixtures::{aedat3_gesture_file, tar_gz, Unverified};
     use crate::neuromorphic::{DataType, NeuromorphicDatasetFolder, SplitBy};
 
     #[test]
@@ -190,9 +190,22 @@ mod tests {
         for r in &DVS128Gesture.resource_url_md5()[1..] {
             std::fs::write(download.join(r.file_name), b"").unwrap();
         }
-        let train =
-            NeuromorphicDatasetFolder::new(DVS128Gesture, &root, Some(true), DataType::Event)
-                .unwrap();
+        // The hand-made archive is not the published one: its MD5 sum says so before extracting.
+        let e = NeuromorphicDatasetFolder::new(DVS128Gesture, &root, Some(true), DataType::Event)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("DvsGesture.tar.gz: MD5 sum")
+                && e.contains("does not match the published 8a5c71fb11e24e5ca5b11866ca6c00a1"),
+            "{e}"
+        );
+        let train = NeuromorphicDatasetFolder::new(
+            Unverified(DVS128Gesture),
+            &root,
+            Some(true),
+            DataType::Event,
+        )
+        .unwrap();
         // Folders '0'..'10' sort as strings: '0','1','10','2',... so folder '10' has label 2.
         assert_eq!(&train.classes()[..4], ["0", "1", "10", "2"]);
         assert!(root

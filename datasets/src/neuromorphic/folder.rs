@@ -12,8 +12,9 @@
 //!
 //! Each stage runs only when its directory is missing, and builds it under a temporary name that
 //! is renamed when complete, so an interrupted run leaves no half-filled cache. sj never downloads:
-//! a missing dataset is an error saying which files to put where. (MD5 sums are listed in the
-//! error message but not verified; corrupt archives fail their CRC checks on extraction.)
+//! a missing dataset is an error saying which files to put where. Before extracting, every archive
+//! with a published MD5 sum is checked against it (SpikingJelly's `check_integrity`); a mismatch is
+//! an error naming the file and both sums. Once `extract/` exists the archives are not read again.
 //! Labels follow torchvision's `DatasetFolder`: class folders sorted as strings.
 use super::events::Events;
 use super::integrate::{
@@ -21,7 +22,7 @@ use super::integrate::{
     integrate_events_by_fixed_frames_number, load_npz_frames, save_frames_to_npz, CustomIntegrate,
     SplitBy,
 };
-use super::io::{build_dir_atomic, create_dir, sorted_entries};
+use super::io::{build_dir_atomic, create_dir, md5_hex, sorted_entries};
 use super::parallel::par_for_each;
 use super::sub_dataset::create_same_directory_structure;
 use super::zip::extract_zip;
@@ -256,6 +257,25 @@ pub(crate) fn ensure_extracted(
                 extract_root.display()
             ),
         });
+    }
+    for r in resources {
+        if let Some(expected) = r.md5 {
+            let file = download_root.join(r.file_name);
+            let actual = md5_hex(&file)?;
+            if actual != expected {
+                return Err(DatasetError::Checksum {
+                    file: file.display().to_string(),
+                    expected: expected.to_string(),
+                    actual,
+                    hint: format!(
+                        "{name}'s archive is corrupt, incomplete or another version: delete it and download it again from {} \
+                         (or, if you trust this copy, extract it yourself into {})",
+                        r.url,
+                        extract_root.display()
+                    ),
+                });
+            }
+        }
     }
     build_dir_atomic(&extract_root, |tmp| extract(&download_root, tmp))?;
     Ok(extract_root)
@@ -603,6 +623,79 @@ mod tests {
         }
     }
 
+    /// The temporary `.<name>.partial-*` entries left in `root`.
+    fn partials(root: &Path) -> Vec<String> {
+        std::fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".partial"))
+            .collect()
+    }
+
+    #[test]
+    fn md5_of_archives_is_checked_before_extracting() {
+        assert_eq!(
+            md5_hex(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("Cargo.toml")
+                    .as_path()
+            )
+            .unwrap()
+            .len(),
+            32
+        );
+        let root = crate::neuromorphic::tests::test_dir("folder_md5");
+        std::fs::create_dir_all(root.join("download")).unwrap();
+        std::fs::write(root.join("download/abc"), b"abc").unwrap();
+        assert_eq!(
+            md5_hex(&root.join("download/abc")).unwrap(),
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
+        for f in ["Train.zip", "Test.zip"] {
+            std::fs::write(root.join("download").join(f), b"not the archive").unwrap();
+        }
+        let e = NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), DataType::Event)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&root.join("download/Train.zip").display().to_string())
+                && e.contains("MD5 sum faad6fe8d15940921af14a21e4af226d does not match the published 20959b8e626244a1b502305a9e6e2031")
+                && e.contains("delete it and download it again"),
+            "{e}"
+        );
+        assert!(!root.join("extract").exists(), "nothing extracted");
+        assert_eq!(partials(&root), Vec::<String>::new());
+    }
+
+    #[test]
+    fn concurrent_builders_of_one_cache_end_with_one_valid_cache() {
+        let root = crate::neuromorphic::tests::test_dir("folder_race");
+        nmnist_extract(&root);
+        // A stale temporary folder of a process that no longer runs (pid 0 never names one).
+        std::fs::create_dir_all(root.join(".events_np.partial-0-7/junk")).unwrap();
+        let frames = || DataType::frames_number(8, SplitBy::Number);
+        let lens: Vec<usize> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), frames())
+                            .map(|d| d.len())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().unwrap())
+                .collect()
+        });
+        assert_eq!(lens, [4, 4, 4, 4]);
+        assert_eq!(partials(&root), Vec::<String>::new());
+        let d = NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), frames()).unwrap();
+        let (f, label) = Dataset::get(&d, 2).unwrap();
+        assert_eq!((f.size(), label), (vec![8, 2, 34, 34], 1));
+        assert_eq!(f.sum(tch::Kind::Float).double_value(&[]), 4325.0);
+    }
+
     #[test]
     fn checklist_225_226_227_228_259_folder_pipeline_and_caches() {
         let root = crate::neuromorphic::tests::test_dir("folder_nmnist");
@@ -640,7 +733,7 @@ mod tests {
             summary.column("count").unwrap().u32().unwrap().to_vec(),
             [Some(1), Some(2), Some(1)]
         );
-        assert!(!root.join(".events_np.partial").exists());
+        assert_eq!(partials(&root), Vec::<String>::new());
         // Frames by number: [16, 2, 34, 34] per sample, equal to integrating the events directly.
         let frames = NeuromorphicDatasetFolder::new(
             NMNIST,
@@ -700,7 +793,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("outside") && e.contains(".npz"), "{e}");
-        assert!(!root.join("too_small").exists() && !root.join(".too_small.partial").exists());
+        assert!(!root.join("too_small").exists());
+        assert_eq!(partials(&root), Vec::<String>::new());
         assert!(
             NeuromorphicDatasetFolder::new(NMNIST, &root, Some(true), DataType::duration(0))
                 .is_err()

@@ -3,19 +3,83 @@
 //! directory behind (write to a temporary name, then rename).
 use crate::error::{DatasetError, Result};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Reads a whole file, naming it on failure.
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| DatasetError::io(path, e))
 }
 
-/// The hidden temporary sibling `.<name>.partial` of `path`.
-fn partial_path(path: &Path) -> PathBuf {
+/// The prefix of `path`'s temporary siblings, `.<name>.partial-`.
+fn partial_prefix(path: &Path) -> String {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.partial"))
+    format!(".{name}.partial-")
+}
+
+/// A temporary sibling of `path` no other writer uses: `.<name>.partial-<pid>-<n>`, unique across
+/// processes (the pid) and across threads of this one (the counter). Two processes building the
+/// same cache each fill their own and the first rename wins.
+fn partial_path(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(
+        "{}{}-{n}",
+        partial_prefix(path),
+        std::process::id()
+    ))
+}
+
+/// Removes temporary siblings of `path` left by processes that no longer run (killed mid-build).
+/// Those of live processes, this one included, are kept: they may still be filling them. Only
+/// Linux can tell (through `/proc`); elsewhere stale siblings stay until removed by hand.
+fn remove_stale_partials(path: &Path) {
+    let (Some(parent), prefix) = (path.parent(), partial_prefix(path)) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split('-').next())
+        else {
+            continue;
+        };
+        let dead = cfg!(target_os = "linux") && !Path::new("/proc").join(pid).exists();
+        if dead {
+            let p = entry.path();
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(p)
+            } else {
+                std::fs::remove_file(p)
+            };
+        }
+    }
+}
+
+/// The MD5 sum of the file at `path` as lower-case hex, read in 1 MiB blocks.
+pub(crate) fn md5_hex(path: &Path) -> Result<String> {
+    use md5::Digest;
+    let mut file = std::fs::File::open(path).map_err(|e| DatasetError::io(path, e))?;
+    let mut hasher = md5::Md5::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = std::io::Read::read(&mut file, &mut buf).map_err(|e| DatasetError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// Writes `bytes` to a temporary sibling of `path`, then renames it to `path`.
@@ -30,17 +94,22 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Builds the directory `dir` by running `fill` on an empty temporary sibling and renaming it to
 /// `dir` when `fill` succeeds; on failure the temporary directory is removed, so `dir` either
-/// exists complete or not at all. A stale temporary directory from a killed run is discarded.
+/// exists complete or not at all. Writers racing to build the same `dir` (threads, or processes
+/// sharing a cache) each fill their own temporary directory; the first rename wins and the others
+/// discard theirs. Temporary directories of killed runs are discarded.
 pub(crate) fn build_dir_atomic(dir: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    remove_stale_partials(dir);
     let tmp = partial_path(dir);
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| DatasetError::io(&tmp, e))?;
-    }
     std::fs::create_dir_all(&tmp).map_err(|e| DatasetError::io(&tmp, e))?;
     match fill(&tmp) {
-        Ok(()) => std::fs::rename(&tmp, dir).map_err(|e| {
+        Ok(()) => std::fs::rename(&tmp, dir).or_else(|e| {
             let _ = std::fs::remove_dir_all(&tmp);
-            DatasetError::io(dir, e)
+            // Another writer renamed its complete copy into place first: keep that one.
+            if dir.is_dir() {
+                Ok(())
+            } else {
+                Err(DatasetError::io(dir, e))
+            }
         }),
         Err(e) => {
             let _ = std::fs::remove_dir_all(&tmp);

@@ -64,7 +64,7 @@ pub use n_caltech101::NCaltech101;
 pub use n_mnist::NMNIST;
 pub use nav_gesture::{read_atis_tddat, NAVGesture, TdDat};
 pub use npy::{read_npz, write_npz, NpyArray, NpyData};
-pub use play_frame::play_frame;
+pub use play_frame::{play_frame, play_frame_gif};
 pub use shd::{ShdDataType, ShdEvents, SpikingHeidelbergDigits};
 pub use split::split_to_train_test_set;
 pub use sub_dataset::{create_same_directory_structure, create_sub_dataset};

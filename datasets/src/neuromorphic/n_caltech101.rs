@@ -61,6 +61,7 @@ impl NeuromorphicSource for NCaltech101 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::Unverified;
     use crate::neuromorphic::{DataType, NeuromorphicDatasetFolder};
 
     #[test]
@@ -93,7 +94,10 @@ mod tests {
         for r in NCaltech101.resource_url_md5().iter().skip(1) {
             std::fs::write(download.join(r.file_name), b"").unwrap();
         }
-        let ds = NeuromorphicDatasetFolder::new(NCaltech101, &root, None, DataType::Event).unwrap();
+        // Hand-made archives have other MD5 sums than the published ones.
+        let ds =
+            NeuromorphicDatasetFolder::new(Unverified(NCaltech101), &root, None, DataType::Event)
+                .unwrap();
         // "BACKGROUND_Google" < "airplanes" as strings (uppercase first).
         assert_eq!(ds.classes(), ["BACKGROUND_Google", "airplanes"]);
         let ev = ds.get_events(1).unwrap().0;

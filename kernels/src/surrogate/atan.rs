@@ -5,7 +5,8 @@ use crate::real::Real;
 use std::f64::consts::PI;
 
 /// σ(x) = atan(παx/2)/π + 1/2, σ'(x) = (α/2) / (1 + (παx/2)²).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ATan {
     /// The steepness α.
     pub alpha: f64,

@@ -4,7 +4,8 @@ use crate::real::Real;
 use std::f64::consts::PI;
 
 /// σ(x) = erfc(−αx)/2, σ'(x) = (α/√π)·e^(−α²x²).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Erf {
     /// The steepness α.
     pub alpha: f64,

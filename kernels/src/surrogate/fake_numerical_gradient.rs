@@ -4,7 +4,8 @@ use crate::cuda::cfunction::{self as cf, CDtype};
 use crate::real::Real;
 
 /// σ'(x) = min(sign(x)/x, α) = min(1/|x|, α).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FakeNumericalGradient {
     /// The cap α.
     pub alpha: f64,

@@ -4,7 +4,8 @@ use crate::cuda::cfunction::{self as cf, CDtype};
 use crate::real::Real;
 
 /// σ'(x) = k for x ≥ 0, `leak` below.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LeakyKReLU {
     /// The slope below 0.
     pub leak: f64,

@@ -59,32 +59,68 @@ pub use sigmoid::Sigmoid;
 pub use soft_sign::SoftSign;
 pub use squarewave_fourier_series::SquarewaveFourierSeries;
 
-/// Every built-in family with SpikingJelly's default parameters (the registration list: a new
-/// built-in surrogate is a file in this folder plus a line here).
-pub fn all_defaults() -> Vec<SurrogateRef> {
-    vec![
-        Arc::new(PiecewiseQuadratic { alpha: 1.0 }),
-        Arc::new(PiecewiseExp { alpha: 1.0 }),
-        Arc::new(Sigmoid { alpha: 4.0 }),
-        Arc::new(SoftSign { alpha: 2.0 }),
-        Arc::new(ATan { alpha: 2.0 }),
-        Arc::new(NonzeroSignLogAbs { alpha: 1.0 }),
-        Arc::new(Erf { alpha: 2.0 }),
-        Arc::new(PiecewiseLeakyReLU { w: 1.0, c: 0.01 }),
-        Arc::new(SquarewaveFourierSeries {
-            n: 2,
-            t_period: 8.0,
-        }),
-        Arc::new(S2NN {
-            alpha: 4.0,
-            beta: 1.0,
-        }),
-        Arc::new(QPseudoSpike { alpha: 2.0 }),
-        Arc::new(LeakyKReLU { leak: 0.0, k: 1.0 }),
-        Arc::new(FakeNumericalGradient { alpha: 0.3 }),
-        Arc::new(LogTailedReLU { alpha: 0.0 }),
-    ]
+/// The built-in families, each once with SpikingJelly's default parameters: the registration
+/// list (a new built-in surrogate is a file in this folder plus a line here). It defines
+/// [`all_defaults`], [`to_json`] and [`from_json`].
+macro_rules! builtins {
+    ($($family:ident $defaults:tt),* $(,)?) => {
+        /// Every built-in family with SpikingJelly's default parameters.
+        pub fn all_defaults() -> Vec<SurrogateRef> {
+            vec![$(Arc::new($family $defaults)),*]
+        }
+
+        /// The parameters of a built-in surrogate as a JSON object (`{"alpha": 4.0}`); `None` for
+        /// a user-defined one.
+        pub fn to_json(s: &dyn DynSurrogate) -> Option<serde_json::Value> {
+            $(if let Some(f) = s.as_any().downcast_ref::<$family>() {
+                return serde_json::to_value(f).ok();
+            })*
+            None
+        }
+
+        /// The built-in surrogate `name` with the parameters `params` (a JSON object as
+        /// [`to_json`] writes it), checked. The error names an unknown family or a bad parameter.
+        pub fn from_json(name: &str, params: serde_json::Value) -> Result<SurrogateRef, String> {
+            let s: SurrogateRef = match name {
+                $(<$family as SurrogateFunction>::NAME => Arc::new(
+                    serde_json::from_value::<$family>(params)
+                        .map_err(|e| format!("{name}: {e}"))?,
+                ),)*
+                other => {
+                    return Err(format!(
+                        "{other:?} is not a built-in surrogate ({}); a user-defined surrogate is recorded but cannot be read back",
+                        all_defaults().iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
+                    ))
+                }
+            };
+            s.check()?;
+            Ok(s)
+        }
+    };
 }
+
+builtins![
+    PiecewiseQuadratic { alpha: 1.0 },
+    PiecewiseExp { alpha: 1.0 },
+    Sigmoid { alpha: 4.0 },
+    SoftSign { alpha: 2.0 },
+    ATan { alpha: 2.0 },
+    NonzeroSignLogAbs { alpha: 1.0 },
+    Erf { alpha: 2.0 },
+    PiecewiseLeakyReLU { w: 1.0, c: 0.01 },
+    SquarewaveFourierSeries {
+        n: 2,
+        t_period: 8.0
+    },
+    S2NN {
+        alpha: 4.0,
+        beta: 1.0
+    },
+    QPseudoSpike { alpha: 2.0 },
+    LeakyKReLU { leak: 0.0, k: 1.0 },
+    FakeNumericalGradient { alpha: 0.3 },
+    LogTailedReLU { alpha: 0.0 },
+];
 
 /// A surrogate family: implement this to define a surrogate (the formula once, over [`Real`]).
 pub trait SurrogateFunction: Clone + fmt::Debug + Send + Sync + 'static {
@@ -197,6 +233,28 @@ pub fn non_negative(name: &str, v: f64, default: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::{Firing, IfCharge, NeuronConfig};
+
+    #[test]
+    fn built_ins_round_trip_through_json() {
+        for s in all_defaults() {
+            let json = to_json(s.as_ref()).unwrap();
+            let back = from_json(s.name(), json.clone()).unwrap();
+            assert_eq!(format!("{back:?}"), format!("{s:?}"));
+        }
+        assert_eq!(
+            to_json(&Sigmoid { alpha: 2.5 }).unwrap().to_string(),
+            r#"{"alpha":2.5}"#
+        );
+        let e = from_json("Sigmoid", serde_json::json!({"alpha": 1.0, "beta": 2.0})).unwrap_err();
+        assert!(e.starts_with("Sigmoid: unknown field `beta`"), "{e}");
+        let e = from_json("Sigmoid", serde_json::json!({"alpha": -1.0})).unwrap_err();
+        assert!(e.contains("alpha"), "checked: {e}");
+        let e = from_json("Triangle", serde_json::json!({})).unwrap_err();
+        assert!(
+            e.starts_with("\"Triangle\" is not a built-in surrogate (PiecewiseQuadratic, "),
+            "{e}"
+        );
+    }
 
     #[test]
     fn every_surrogate_compiles_into_a_kernel() {

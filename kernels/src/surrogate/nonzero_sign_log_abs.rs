@@ -3,7 +3,8 @@ use super::{positive, SurrogateFunction};
 use crate::real::Real;
 
 /// σ(x) = sign(x)·ln(α|x| + 1) with sign(0) = 1, σ'(x) = 1/(|x| + 1/α).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NonzeroSignLogAbs {
     /// The steepness α.
     pub alpha: f64,

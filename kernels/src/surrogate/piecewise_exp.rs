@@ -3,7 +3,8 @@ use super::{positive, SurrogateFunction};
 use crate::real::Real;
 
 /// σ'(x) = (α/2)·e^(−α|x|).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PiecewiseExp {
     /// The decay rate α.
     pub alpha: f64,

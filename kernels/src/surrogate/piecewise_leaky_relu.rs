@@ -5,7 +5,8 @@ use crate::real::Real;
 
 /// σ'(x) = 1/w for |x| < w, else c. The gradient inside is `1/w` as in SpikingJelly's source,
 /// while the primitive's slope there is `1/(2w)` (§2.3 DOC-BUG).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PiecewiseLeakyReLU {
     /// The half-width w of the linear part.
     pub w: f64,

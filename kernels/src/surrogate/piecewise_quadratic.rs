@@ -3,7 +3,8 @@ use super::{positive, SurrogateFunction};
 use crate::real::Real;
 
 /// σ'(x) = −α²|x| + α for |x| ≤ 1/α, else 0.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PiecewiseQuadratic {
     /// The width 1/α of the support and the peak α.
     pub alpha: f64,

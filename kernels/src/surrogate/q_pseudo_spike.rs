@@ -4,7 +4,8 @@ use crate::cuda::cfunction::{self as cf, CDtype};
 use crate::real::Real;
 
 /// σ'(x) = (1 + 2|x|/(α − 1))^(−α), a tail that decays as a power of |x|.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QPseudoSpike {
     /// The tail exponent α (> 1).
     pub alpha: f64,

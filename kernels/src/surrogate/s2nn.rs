@@ -4,7 +4,8 @@ use crate::cuda::cfunction::{self as cf, CDtype};
 use crate::real::Real;
 
 /// σ'(x) = α·s·(1 − s) with s = sigmoid(αx) for x < 0, β/(x + 1) for x ≥ 0.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct S2NN {
     /// The sigmoid's steepness α (x < 0).
     pub alpha: f64,

@@ -4,7 +4,8 @@ use crate::cuda::cfunction::{self as cf, CDtype};
 use crate::real::Real;
 
 /// σ(x) = sigmoid(αx), σ'(x) = α·σ(x)·(1 − σ(x)).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Sigmoid {
     /// The steepness α.
     pub alpha: f64,

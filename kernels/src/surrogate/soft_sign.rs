@@ -3,7 +3,8 @@ use super::{positive, SurrogateFunction};
 use crate::real::Real;
 
 /// σ'(x) = 1 / (2α·(|x| + 1/α)²).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SoftSign {
     /// The steepness α.
     pub alpha: f64,

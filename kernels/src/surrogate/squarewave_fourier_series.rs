@@ -5,7 +5,8 @@ use std::f64::consts::PI;
 
 /// The square wave's Fourier series to `n − 1` terms: σ(x) = 1/2 + (2/π)·Σ sin((2i−1)ωx)/(2i−1),
 /// σ'(x) = (4/T)·Σ cos((2i−1)ωx), ω = 2π/T.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SquarewaveFourierSeries {
     /// Terms + 1 (≥ 1).
     pub n: i64,

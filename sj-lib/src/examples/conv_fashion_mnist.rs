@@ -178,12 +178,10 @@ pub fn main(args: &Args) -> Result<TrainLog> {
         [args.channels, c2],
         args.hidden.unwrap_or(16 * c2),
     )?;
-    args.apply_backend(&mut net);
-    let mut optimizer = args.optimizer(&vs)?;
-    args.trainer(args.run_dir(true))?.fit(
+    args.fit(
+        args.run_dir(true),
         &mut net,
         &vs,
-        optimizer.as_mut(),
         &train,
         &test,
         |net, x| net.forward(x),

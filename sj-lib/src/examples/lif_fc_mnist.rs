@@ -105,13 +105,11 @@ pub fn main(args: &Args) -> Result<TrainLog> {
     tch::manual_seed(args.seed as i64);
     let vs = nn::VarStore::new(args.device);
     let mut net = SNN::new(&vs.root(), args.tau)?;
-    args.apply_backend(&mut net);
-    let mut optimizer = args.optimizer(&vs)?;
     let t = args.t;
-    args.trainer(args.run_dir(false))?.fit(
+    args.fit(
+        args.run_dir(false),
         &mut net,
         &vs,
-        optimizer.as_mut(),
         &train,
         &test,
         |net, x| firing_rate(net, x, t),
@@ -123,6 +121,65 @@ mod tests {
     use super::*;
     use crate::functional::reset_net;
     use tch::Kind;
+
+    #[test]
+    fn a_run_writes_its_record_and_log() {
+        let dir = std::env::temp_dir().join(format!("sj-run-record-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let args = default_args()
+            .parse(
+                [
+                    "-T",
+                    "2",
+                    "-b",
+                    "16",
+                    "-epochs",
+                    "2",
+                    "-train-samples",
+                    "32",
+                    "-max-batches",
+                    "1",
+                    "-opt",
+                    "adam",
+                    "-lr",
+                    "0.001",
+                ]
+                .iter()
+                .map(|s| s.to_string()),
+            )
+            .unwrap();
+        let args = crate::examples::Args {
+            out_dir: Some(dir.clone()),
+            ..args
+        };
+        let log = main(&args).unwrap();
+        let run = dir.join("T2_b16_adam_lr0.001");
+        let back: crate::examples::Args = crate::record::load_json(run.join("args.json")).unwrap();
+        assert_eq!(back, args);
+        let text = std::fs::read_to_string(run.join("args.json")).unwrap();
+        assert!(
+            text.contains("\"T\": 2") && text.contains("\"device\": \"cpu\""),
+            "{text}"
+        );
+        let record: serde_json::Value = crate::record::load_json(run.join("run.json")).unwrap();
+        assert_eq!(record["trainer"]["epochs"], 2);
+        assert!(record["network"]
+            .as_str()
+            .unwrap()
+            .contains("LIFNode(v_threshold=1.0"));
+        let trainer: crate::training::Trainer =
+            serde_json::from_value(record["trainer"].clone()).unwrap();
+        assert_eq!(trainer, args.trainer(Some(run.clone())).unwrap());
+        assert_eq!(log.epochs.len(), 2);
+        assert_eq!(
+            crate::training::TrainLog::read_csv(run.join("log.csv")).unwrap(),
+            log
+        );
+        assert!(
+            run.join("log.parquet").is_file()
+                && run.join("checkpoint_latest.safetensors").is_file()
+        );
+    }
 
     #[test]
     fn snn_names_and_rates() {

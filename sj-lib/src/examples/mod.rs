@@ -4,21 +4,28 @@
 pub mod conv_fashion_mnist;
 pub mod lif_fc_mnist;
 
-use crate::base::{Backend, Module};
+use crate::base::{repr, Backend, Module};
 use crate::error::{Result, SjError};
 use crate::functional::set_backend;
-use crate::training::{Adam, LrSchedule, Optimizer, Trainer, SGD};
+use crate::record::save_json;
+use crate::training::{Adam, LrSchedule, Optimizer, TrainLog, Trainer, SGD};
 use sj_datasets::{DataLoader, ImageDataset, ToTensor};
 use std::path::PathBuf;
-use tch::{nn, Device};
+use tch::{nn, Device, Tensor};
 
 /// The flags of SpikingJelly's example scripts (`-T`, `-b`, `-epochs`, ...) plus sj's `-seed`,
 /// `-train-samples` (train on the first n samples) and `-max-batches` (per epoch).
-#[derive(Clone, Debug, PartialEq)]
+///
+/// `Serialize + Deserialize`: examples write them to `args.json` in their run folder (the
+/// `args.txt` of SpikingJelly's scripts); field names are the flags' (`T`, `b`, `epochs`, ...).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Args {
     /// `-T`: time steps.
+    #[serde(rename = "T")]
     pub t: i64,
     /// `-device`: `cpu` or `cuda:<i>`.
+    #[serde(with = "crate::record::device")]
     pub device: Device,
     /// `-b`: batch size.
     pub b: usize,
@@ -105,14 +112,7 @@ impl Args {
                 }
                 "-device" => {
                     let v = value()?;
-                    self.device = match v.as_str() {
-                        "cpu" => Device::Cpu,
-                        cuda => cuda
-                            .strip_prefix("cuda:")
-                            .and_then(|i| i.parse().ok())
-                            .map(Device::Cuda)
-                            .ok_or_else(|| bad(&v))?,
-                    };
+                    self.device = crate::record::device::parse(&v).ok_or_else(|| bad(&v))?;
                 }
                 other => return Err(SjError::config("examples", format!("unknown flag {other}"))),
             }
@@ -185,6 +185,35 @@ impl Args {
             "adam" => Box::new(Adam::new(vs, self.lr)?),
             _ => Box::new(SGD::new(vs, self.lr)?.with_momentum(self.momentum)?),
         })
+    }
+
+    /// Trains `net` as the scripts do: with [`Args::trainer`] over `run_dir`, where it first
+    /// writes the run record, `args.json` (these flags) and `run.json` (the trainer's
+    /// configuration and the network's repr), as SpikingJelly's scripts write `args.txt`; the
+    /// trainer adds checkpoints and `log.csv` / `log.parquet` after every epoch.
+    pub fn fit<F>(
+        &self,
+        run_dir: Option<PathBuf>,
+        net: &mut dyn Module,
+        vs: &nn::VarStore,
+        train: &DataLoader,
+        test: &DataLoader,
+        forward: F,
+    ) -> Result<TrainLog>
+    where
+        F: FnMut(&mut dyn Module, &Tensor) -> Result<Tensor>,
+    {
+        self.apply_backend(net);
+        let mut optimizer = self.optimizer(vs)?;
+        let trainer = self.trainer(run_dir.clone())?;
+        if let Some(dir) = &run_dir {
+            save_json(dir.join("args.json"), self)?;
+            save_json(
+                dir.join("run.json"),
+                &serde_json::json!({ "trainer": trainer, "network": repr(&*net) }),
+            )?;
+        }
+        trainer.fit(net, vs, optimizer.as_mut(), train, test, forward)
     }
 
     /// The trainer for these flags (checkpoints in `run_dir` when `-out-dir` is given).

@@ -177,6 +177,56 @@ pub trait Neuron: fmt::Debug + Send {
     }
 }
 
+/// The options every neuron shares (`BaseNode`'s keyword arguments) as data: read them with
+/// [`BaseNode::config`], apply them with [`NodeOptions::with_config`], and keep them in run records
+/// (`Serialize + Deserialize`).
+///
+/// ```
+/// use sj::prelude::*;
+/// use sj::neuron::NodeConfig;
+/// let lif = LIFNode::new(2.0).unwrap().with_v_reset(None).with_step_mode(StepMode::M);
+/// let json = serde_json::to_string(&lif.node().config()).unwrap();
+/// assert_eq!(json, r#"{"v_threshold":1.0,"v_reset":null,"surrogate_function":{"function":"Sigmoid","params":{"alpha":4.0},"spiking":true},"detach_reset":false,"store_v_seq":false,"step_mode":"m","backend":"auto"}"#);
+/// let config: NodeConfig = serde_json::from_str(&json).unwrap();
+/// let if_node = IFNode::new().with_config(config.clone()).unwrap();
+/// assert_eq!(if_node.node().config(), config);
+/// let fused = NodeConfig { backend: Backend::Fused, step_mode: StepMode::S, ..config };
+/// assert!(IFNode::new().with_config(fused).is_err(), "fused needs step_mode m");
+/// ```
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// `v_threshold`.
+    pub v_threshold: f64,
+    /// `v_reset`; `None` is the soft reset.
+    pub v_reset: Option<f64>,
+    /// `surrogate_function`.
+    pub surrogate_function: Surrogate,
+    /// `detach_reset`.
+    pub detach_reset: bool,
+    /// `store_v_seq`.
+    pub store_v_seq: bool,
+    /// `step_mode`.
+    pub step_mode: StepMode,
+    /// `backend`.
+    pub backend: Backend,
+}
+
+impl BaseNode {
+    /// The shared options as a [`NodeConfig`].
+    pub fn config(&self) -> NodeConfig {
+        NodeConfig {
+            v_threshold: self.v_threshold,
+            v_reset: self.v_reset,
+            surrogate_function: self.surrogate_function.clone(),
+            detach_reset: self.detach_reset,
+            store_v_seq: self.store_v_seq,
+            step_mode: self.step_mode,
+            backend: self.backend,
+        }
+    }
+}
+
 /// Builder-style options shared by every neuron (the `BaseNode` keyword arguments).
 pub trait NodeOptions: Neuron + Sized {
     /// `v_threshold=`.
@@ -210,6 +260,20 @@ pub trait NodeOptions: Neuron + Sized {
     fn with_store_v_seq(mut self, store_v_seq: bool) -> Self {
         self.node_mut().store_v_seq = store_v_seq;
         self
+    }
+    /// Every shared option at once, from a [`NodeConfig`] (a run record). The backend is set
+    /// last, as [`Module::set_backend`] does: a backend this neuron does not support in this step
+    /// mode is an error naming both. The other values are checked before each forward, as always.
+    fn with_config(self, config: NodeConfig) -> Result<Self> {
+        let mut n = self
+            .with_v_threshold(config.v_threshold)
+            .with_v_reset(config.v_reset)
+            .with_surrogate(config.surrogate_function)
+            .with_detach_reset(config.detach_reset)
+            .with_step_mode(config.step_mode)
+            .with_store_v_seq(config.store_v_seq);
+        Module::set_backend(&mut n, config.backend)?;
+        Ok(n)
     }
 }
 

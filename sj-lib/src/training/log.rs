@@ -2,6 +2,37 @@
 use crate::error::{Result, SjError};
 use polars::prelude::*;
 use sj_plots::{plot_training_curves, Figure, Run};
+use std::path::Path;
+
+/// Writes `path` with `write` on a temporary sibling renamed into place; errors name `path`.
+fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> PolarsResult<()>,
+) -> Result<()> {
+    let tmp = path.with_file_name(format!(
+        ".{}.partial-{}",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let io = |source| SjError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut file = std::fs::File::create(&tmp).map_err(io)?;
+    let written = write(&mut file);
+    drop(file);
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(SjError::config(
+            "TrainLog",
+            format!("{}: {e}", path.display()),
+        ));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
+}
 
 /// The metrics of one epoch (the numbers SpikingJelly's examples print).
 #[derive(Clone, Debug, PartialEq)]
@@ -105,6 +136,57 @@ impl TrainLog {
         DataFrame::new(self.epochs.len(), columns).map_err(|e| SjError::config("TrainLog", e))
     }
 
+    /// Writes the log as CSV (the columns of [`TrainLog::to_dataframe`], a header line, one row
+    /// per epoch) through a temporary file renamed into place.
+    pub fn save_csv(&self, path: impl AsRef<Path>) -> Result<()> {
+        let mut df = self.to_dataframe()?;
+        write_atomic(path.as_ref(), |file| {
+            CsvWriter::new(file).finish(&mut df).map(drop)
+        })
+    }
+
+    /// Writes the log as Parquet (the columns of [`TrainLog::to_dataframe`]) through a
+    /// temporary file renamed into place.
+    pub fn save_parquet(&self, path: impl AsRef<Path>) -> Result<()> {
+        let mut df = self.to_dataframe()?;
+        write_atomic(path.as_ref(), |file| {
+            ParquetWriter::new(file).finish(&mut df).map(drop)
+        })
+    }
+
+    /// Reads a log written by [`TrainLog::save_csv`]; the error names the file.
+    pub fn read_csv(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let err = |e: PolarsError| {
+            SjError::config("TrainLog::read_csv", format!("{}: {e}", path.display()))
+        };
+        let df = CsvReadOptions::default()
+            .with_has_header(true)
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .and_then(|r| r.finish())
+            .map_err(err)?;
+        let columns = COLUMNS
+            .iter()
+            .map(|name| {
+                df.column(name)
+                    .and_then(|c| c.cast(&DataType::Float64))
+                    .and_then(|c| {
+                        let values = c.f64()?;
+                        polars_ensure!(values.null_count() == 0, ComputeError: "column {name} has empty cells");
+                        Ok(values.into_no_null_iter().collect::<Vec<f64>>())
+                    })
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(err)?;
+        Ok(TrainLog {
+            epochs: (0..df.height())
+                .map(|row| {
+                    EpochRecord::from_values(&columns.iter().map(|c| c[row]).collect::<Vec<_>>())
+                })
+                .collect(),
+        })
+    }
+
     /// The log as a plots `Run` named `name` (for overlaying several runs).
     pub fn to_run(&self, name: &str) -> Run {
         let mut run = Run::new(name);
@@ -167,5 +249,24 @@ mod tests {
         );
         assert!(log.plot("curves").unwrap().ink() > 0.0);
         assert!(TrainLog::default().plot("empty").is_err());
+        // CSV and Parquet files read back (CSV by sj, Parquet by polars) with the same values.
+        let dir = std::env::temp_dir().join(format!("sj-trainlog-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        log.save_csv(dir.join("log.csv")).unwrap();
+        let text = std::fs::read_to_string(dir.join("log.csv")).unwrap();
+        assert_eq!(
+            text.lines().next().unwrap(),
+            "epoch,lr,train_loss,train_acc,test_loss,test_acc,train_speed,test_speed"
+        );
+        assert_eq!(TrainLog::read_csv(dir.join("log.csv")).unwrap(), log);
+        log.save_parquet(dir.join("log.parquet")).unwrap();
+        let df = ParquetReader::new(std::fs::File::open(dir.join("log.parquet")).unwrap())
+            .finish()
+            .unwrap();
+        assert!(df.equals(&log.to_dataframe().unwrap()));
+        let e = TrainLog::read_csv(dir.join("none.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("none.csv"), "{e}");
     }
 }

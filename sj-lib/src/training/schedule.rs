@@ -4,7 +4,7 @@ use crate::error::{Result, SjError};
 use std::f64::consts::PI;
 
 /// The learning rate of each epoch as a function of the base rate.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum LrSchedule {
     /// The base rate throughout.
     Constant,

@@ -20,7 +20,7 @@ use std::time::Instant;
 use tch::{nn, Kind, Reduction, Tensor};
 
 /// The loss between the network's output `[N, C]` and the labels.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Loss {
     /// `mse_loss(out_fr, one_hot(label, C))`, the loss of SpikingJelly's tutorials.
     #[default]
@@ -132,7 +132,10 @@ impl Tally {
 
 /// The training loop. `forward(net, x)` turns a batch into class scores `[N, C]` (for SNNs the
 /// firing rate: encode, run T steps, average), so one trainer serves every example.
-#[derive(Clone, Debug)]
+///
+/// Its configuration is `Serialize + Deserialize` (the run record `run.json`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Trainer {
     epochs: usize,
     seed: u64,
@@ -179,7 +182,8 @@ impl Trainer {
     }
 
     /// Saves `checkpoint_latest.safetensors` after every epoch and `checkpoint_max.safetensors`
-    /// when the test accuracy improves, in `dir` (created if needed).
+    /// when the test accuracy improves, in `dir` (created if needed), and the log of every epoch
+    /// so far as `log.csv` and `log.parquet` (see [`TrainLog::save_csv`]).
     pub fn with_checkpoint_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.checkpoint_dir = Some(dir.into());
         self
@@ -300,6 +304,10 @@ impl Trainer {
             }
             if let Some(max) = self.checkpoint_path("max").filter(|_| improved) {
                 state.save(&max, vs, optimizer)?;
+            }
+            if let Some(dir) = &self.checkpoint_dir {
+                state.log.save_csv(dir.join("log.csv"))?;
+                state.log.save_parquet(dir.join("log.parquet"))?;
             }
             epochs.tick(&[]);
             if self.progress != ProgressOutput::Hidden {
