@@ -12,7 +12,11 @@ sj_setup
 dir="${SJ_LAB_DIR:-$PWD/notebooks}"
 echo "[sj lab] JupyterLab $JUPYTERLAB_VERSION on $dir, kernel \"Rust (sj)\"; open the URL printed below." >&2
 echo "[sj lab] The first \`:dep sj\` of a session reuses the kernel's build cache ($SJ_EVCXR_BUILD)." >&2
+# JupyterLab refuses to run as root unless told; containers and CI machines often are root.
+as_root=()
+[ "$(id -u)" -eq 0 ] && as_root=(--allow-root)
 exec jupyter lab \
   --ServerApp.root_dir="$dir" \
   --MappingKernelManager.default_kernel_name=sj-rust \
+  "${as_root[@]}" \
   "$@"

@@ -81,6 +81,10 @@ make_venv() {
 # JupyterLab, for `./lab.sh`. A separate marker, so a venv made before JupyterLab was added gains it
 # without re-downloading torch.
 install_jupyterlab() {
+  # No "official Jupyter news?" prompt: this machine may have no network, and it covers outputs.
+  mkdir -p "$VENV/share/jupyter/lab/settings"
+  echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}' \
+    > "$VENV/share/jupyter/lab/settings/overrides.json"
   [ -f "$VENV/.sj-jupyterlab-$JUPYTERLAB_VERSION" ] && return 0
   say "installing JupyterLab $JUPYTERLAB_VERSION into the venv"
   "$VENV/bin/pip" install -q --disable-pip-version-check "jupyterlab==$JUPYTERLAB_VERSION" \

@@ -11,3 +11,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace --quiet
 # Long cells tagged "ci-skip" keep their stored outputs; everything else is re-executed and compared.
 SJ_NOTEBOOK_FAST=1 python -m pytest -q -p no:cacheprovider tests/notebooks.py
+# JupyterLab through ./lab.sh in headless Chromium: the quickstart run from the UI, a library error,
+# an interrupt (about 80 s with the notebooks' warm build cache; screenshots in artifacts/browser/).
+sj_setup_browser
+python tests/browser_lab.py
