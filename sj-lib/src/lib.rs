@@ -11,6 +11,7 @@ pub mod error;
 pub mod examples;
 pub mod functional;
 pub mod layer;
+pub mod learning;
 pub mod monitor;
 pub mod neuron;
 pub mod progress;

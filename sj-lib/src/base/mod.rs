@@ -269,6 +269,12 @@ pub trait Module: fmt::Debug + Send {
     fn extra_repr(&self) -> String {
         format!("step_mode={}", self.step_mode())
     }
+    /// The module as [`Any`](std::any::Any), for code that needs its concrete type (the learning
+    /// rules read a `Linear`'s or a convolution's weight and geometry through it); `None` for
+    /// modules that do not offer it.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// Checks that `x` has `dims` dimensions (or at least `min` when `dims` is `None`) for `module`.

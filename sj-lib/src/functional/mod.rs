@@ -23,6 +23,26 @@ pub use loss::{
 pub use spikes::{chunk_multi_step_forward, delay, first_spike_index, redundant_one_hot};
 pub use threshold::set_threshold_margin;
 
+/// The module at the dotted `named_modules` path (`"0"`, `"conv_fc.3"`) of `net`; the error lists
+/// the paths there are.
+pub fn get_module<'a>(net: &'a dyn Module, path: &str) -> Result<&'a dyn Module> {
+    let mut module = net;
+    for part in path.split('.') {
+        let children = module.children();
+        match children.into_iter().find(|(name, _)| name == part) {
+            Some((_, child)) => module = child,
+            None => {
+                let known: Vec<String> = named_modules(net).into_iter().map(|(n, _)| n).collect();
+                return Err(crate::error::SjError::config(
+                    net.type_name(),
+                    format!("no module at {path:?}; the modules are {known:?}"),
+                ));
+            }
+        }
+    }
+    Ok(module)
+}
+
 fn walk_mut(module: &mut dyn Module, f: &mut dyn FnMut(&mut dyn Module)) {
     f(module);
     for (_, child) in module.children_mut() {

@@ -452,6 +452,9 @@ impl<const D: usize, const TRANSPOSED: bool> Module for ConvNd<D, TRANSPOSED> {
     fn type_name(&self) -> &'static str {
         Self::NAME
     }
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         forward_nd(
             Self::NAME,

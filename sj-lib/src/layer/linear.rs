@@ -64,6 +64,9 @@ impl Linear {
 }
 
 impl Module for Linear {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
     fn type_name(&self) -> &'static str {
         "Linear"
     }
