@@ -7,8 +7,14 @@ import statistics
 import sys
 import time
 
+import types
+
 import torch
-from spikingjelly.activation_based import functional, layer, learning, neuron
+
+# SpikingJelly's monitor module imports torch.utils.tensorboard (for GPUMonitor only); tensorboard
+# is not installed in the venv, so a stand-in module lets `learning` import.
+sys.modules.setdefault("torch.utils.tensorboard", types.SimpleNamespace(SummaryWriter=None))
+from spikingjelly.activation_based import functional, layer, learning, neuron  # noqa: E402
 
 torch.manual_seed(0)
 iters = int(sys.argv[sys.argv.index("--iters") + 1]) if "--iters" in sys.argv else 10
