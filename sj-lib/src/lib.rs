@@ -19,6 +19,7 @@ pub mod quantize;
 pub mod record;
 pub mod state_dict;
 pub mod surrogate;
+pub mod timing_based;
 pub mod training;
 pub mod visualizing;
 
