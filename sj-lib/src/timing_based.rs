@@ -206,6 +206,11 @@ impl Tempotron {
                 ),
             ));
         }
+        if !in_spikes.requires_grad()
+            && in_spikes.eq_tensor(&in_spikes.round()).all().int64_value(&[]) == 1
+        {
+            return Ok(self.v_integer_times(in_spikes));
+        }
         let t = Tensor::arange(self.t, (in_spikes.kind(), in_spikes.device())); // [T]
         let s = in_spikes.unsqueeze(-1); // [N, in, 1]
         let v_in = Self::psp_kernel(&(t - &s), self.tau, self.tau_s)
@@ -213,6 +218,26 @@ impl Tempotron {
             * self.v0;
         // [N, T, in] x [in, out] -> [N, T, out] -> [N, out, T]
         Ok(v_in.transpose(1, 2).matmul(&w.tr()).transpose(1, 2))
+    }
+
+    /// `v` for whole-number spike times (what `GaussianTuning` gives), without a `[N, in, T]`
+    /// tensor: the weights of the inputs spiking at each step are summed (`index_add`, a few
+    /// thousand rows for an MNIST digit), then convolved in time with the kernel (`[T, T]`).
+    fn v_integer_times(&self, in_spikes: &Tensor) -> Tensor {
+        let w = self.fc.weight();
+        let n = in_spikes.size()[0];
+        let valid = in_spikes.ge(0.0).logical_and(&in_spikes.lt(self.t as f64));
+        let at = valid.nonzero(); // [nnz, 2]: (sample, input)
+        let (sample, input) = (at.select(1, 0), at.select(1, 1));
+        let time = in_spikes.index(&[Some(&sample), Some(&input)]).to_kind(Kind::Int64);
+        let rows = w.tr().index_select(0, &input); // [nnz, out]
+        let a = Tensor::zeros([n * self.t, w.size()[0]], (w.kind(), w.device()))
+            .index_add(0, &(sample * self.t + time), &rows)
+            .view([n, self.t, -1]); // Σ of the weights of the inputs spiking at each step
+        let grid = Tensor::arange(self.t, (w.kind(), w.device()));
+        let lag = grid.unsqueeze(1) - grid.unsqueeze(0); // t − τ
+        let kernel = Self::psp_kernel(&lag, self.tau, self.tau_s) * self.v0; // [T, T]
+        kernel.matmul(&a).transpose(1, 2) // [N, out, T]
     }
 
     /// `forward(in_spikes, 'v_max')`: the maximum of `v` over time, `[N, out]` (kept 2-D); its
