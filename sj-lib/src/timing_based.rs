@@ -207,7 +207,11 @@ impl Tempotron {
             ));
         }
         if !in_spikes.requires_grad()
-            && in_spikes.eq_tensor(&in_spikes.round()).all().int64_value(&[]) == 1
+            && in_spikes
+                .eq_tensor(&in_spikes.round())
+                .all()
+                .int64_value(&[])
+                == 1
         {
             return Ok(self.v_integer_times(in_spikes));
         }
@@ -229,7 +233,9 @@ impl Tempotron {
         let valid = in_spikes.ge(0.0).logical_and(&in_spikes.lt(self.t as f64));
         let at = valid.nonzero(); // [nnz, 2]: (sample, input)
         let (sample, input) = (at.select(1, 0), at.select(1, 1));
-        let time = in_spikes.index(&[Some(&sample), Some(&input)]).to_kind(Kind::Int64);
+        let time = in_spikes
+            .index(&[Some(&sample), Some(&input)])
+            .to_kind(Kind::Int64);
         let rows = w.tr().index_select(0, &input); // [nnz, out]
         let a = Tensor::zeros([n * self.t, w.size()[0]], (w.kind(), w.device()))
             .index_add(0, &(sample * self.t + time), &rows)

@@ -239,7 +239,12 @@ fn checklist_262_tempotron_matches_spikingjelly() {
     // Whole-number spike times take the index_add path; with gradients wanted, the dense one.
     let s = get(&r, "pipe.in_spikes");
     let dense = tp.v(&s.set_requires_grad(true)).unwrap();
-    close("integer-time path equals the dense one", &tp.v(&s).unwrap(), &dense.detach(), 1e-5);
+    close(
+        "integer-time path equals the dense one",
+        &tp.v(&s).unwrap(),
+        &dense.detach(),
+        1e-5,
+    );
     // One sample keeps its batch dimension (SpikingJelly squeezed it to [3]).
     let tp = tempotron(&vs, "b1", &get(&r, "tp.weight"), 20, 1.0);
     let one = tp.v_max(&get(&r, "tp.in_spikes").narrow(0, 0, 1)).unwrap();
