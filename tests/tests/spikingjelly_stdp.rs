@@ -53,9 +53,11 @@ impl Case<'_> {
 #[track_caller]
 fn close(what: &str, got: &Tensor, want: &Tensor) {
     assert_eq!(got.size(), want.size(), "{what}: shape");
+    // float32 sums of up to a few thousand terms: 1e-5 relative to the largest value.
     let diff = (got - want).abs().max().double_value(&[]);
+    let tol = 1e-5 * (1.0 + want.abs().max().double_value(&[]));
     assert!(
-        diff <= 1e-5,
+        diff <= tol,
         "{what}: max |diff| {diff}\n got {got}\nwant {want}"
     );
 }
@@ -174,99 +176,131 @@ fn checklist_138_conv2d_and_conv1d_single_step_match_spikingjelly() {
     }
 }
 
+/// Random 0/1 spikes of `shape`.
+fn binary(shape: &[i64], p: f64) -> Tensor {
+    Tensor::rand(shape, (Kind::Float, Device::Cpu))
+        .lt(p)
+        .to_kind(Kind::Float)
+}
+
+fn values(t: &Tensor) -> Vec<f32> {
+    Vec::<f32>::try_from(&t.flatten(0, -1)).unwrap()
+}
+
+/// f_pre = clamp(w, −0.2, 0.2), f_post = 1 − w: different weight dependences for the two terms.
+fn weighted_options() -> StdpOptions {
+    StdpOptions::new(2.0, 3.0)
+        .unwrap()
+        .with_f_pre(WeightFn::clamp(-0.2, 0.2).unwrap())
+        .with_f_post(WeightFn::new("1 - w", |w| 1.0 - w))
+}
+
+#[test]
+fn linear_delta_w_equals_an_index_loop() {
+    // Δw[o,i] = (1 − w)·Σ_b out[b,o]·tr_pre'[b,i] − clamp(w)·Σ_b tr_post'[b,o]·in[b,i], with the
+    // traces updated first: tr' = tr·(1 − 1/τ) + s.
+    sj::tch::manual_seed(3);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let fc = Linear::new(&vs.root(), 7, 4, false).unwrap();
+    let (x, y) = (binary(&[5, 7], 0.4), binary(&[5, 4], 0.5));
+    let (tr_pre, tr_post) = (
+        Tensor::rand([5, 7], (Kind::Float, Device::Cpu)),
+        Tensor::rand([5, 4], (Kind::Float, Device::Cpu)),
+    );
+    let (tp, tq, dw) = stdp_linear_single_step(
+        &fc,
+        &x,
+        &y,
+        Some(&tr_pre),
+        Some(&tr_post),
+        &weighted_options(),
+    )
+    .unwrap();
+    let (xv, yv, w) = (values(&x), values(&y), values(fc.weight()));
+    let tpv: Vec<f32> = values(&tr_pre)
+        .iter()
+        .zip(&xv)
+        .map(|(t, s)| t * 0.5 + s)
+        .collect();
+    let tqv: Vec<f32> = values(&tr_post)
+        .iter()
+        .zip(&yv)
+        .map(|(t, s)| t * (2.0 / 3.0) + s)
+        .collect();
+    close("trace_pre", &tp.flatten(0, -1), &Tensor::from_slice(&tpv));
+    close("trace_post", &tq.flatten(0, -1), &Tensor::from_slice(&tqv));
+    let mut want = vec![0f32; 28];
+    for o in 0..4 {
+        for i in 0..7 {
+            let wi = w[o * 7 + i];
+            for b in 0..5 {
+                want[o * 7 + i] += (1.0 - wi) * yv[b * 4 + o] * tpv[b * 7 + i]
+                    - wi.clamp(-0.2, 0.2) * tqv[b * 4 + o] * xv[b * 7 + i];
+            }
+        }
+    }
+    close("delta_w", &dw.flatten(0, -1), &Tensor::from_slice(&want));
+}
+
 #[test]
 fn conv2d_delta_w_equals_an_index_loop() {
-    // Δw[o,c,i,j] = Σ_{b,p,q} w·tr_pre_pad[b,c,i+p·s,j+q·s]·out[b,o,p,q]
-    //             − Σ_{b,p,q} w·tr_post[b,o,p,q]·in_pad[b,c,i+p·s,j+q·s], padding 1, stride 2,
-    // with f_pre = f_post = clamp(w, −0.2, 0.2) and zero initial traces.
-    sj::tch::manual_seed(7);
-    let vs = nn::VarStore::new(Device::Cpu);
-    let options = ConvOptions::new()
-        .with_stride(2)
-        .with_padding(1)
-        .with_bias(false);
-    let conv = Conv2d::new_with(&vs.root(), 2, 3, 3, options).unwrap();
-    let x = Tensor::rand([2, 2, 7, 7], (Kind::Float, Device::Cpu))
-        .gt(0.6)
-        .to_kind(Kind::Float);
-    let y = Tensor::rand([2, 3, 4, 4], (Kind::Float, Device::Cpu))
-        .gt(0.5)
-        .to_kind(Kind::Float);
-    let f = WeightFn::clamp(-0.2, 0.2).unwrap();
-    let opts = StdpOptions::new(2.0, 3.0)
-        .unwrap()
-        .with_f_pre(f.clone())
-        .with_f_post(f);
-    let (_, _, dw) = stdp_conv2d_single_step(&conv, &x, &y, None, None, &opts).unwrap();
-    let xp = x.constant_pad_nd([1, 1, 1, 1]);
-    // Zero initial traces: tr_pre = x_pad, tr_post = y after the first update.
-    let (xv, yv) = (
-        Vec::<f32>::try_from(&xp.flatten(0, -1)).unwrap(),
-        Vec::<f32>::try_from(&y.flatten(0, -1)).unwrap(),
-    );
-    let w = Vec::<f32>::try_from(&conv.weight().flatten(0, -1)).unwrap();
-    let mut want = vec![0f32; 3 * 2 * 9];
-    for o in 0..3 {
-        for c in 0..2 {
-            for i in 0..3 {
-                for j in 0..3 {
-                    let k = ((o * 2 + c) * 3 + i) * 3 + j;
-                    let fw = w[k].clamp(-0.2, 0.2);
-                    let mut acc = 0f32;
-                    for b in 0..2 {
-                        for p in 0..4 {
-                            for q in 0..4 {
-                                let xi = xv[((b * 2 + c) * 9 + i + 2 * p) * 9 + j + 2 * q];
-                                let yo = yv[((b * 3 + o) * 4 + p) * 4 + q];
-                                acc += fw * xi * yo - fw * yo * xi;
+    // Δw[o,c,i,j] = (1 − w)·Σ_{b,p,q} tr_pre'[b,c,i+p·s,j+q·s]·out[b,o,p,q]
+    //             − clamp(w)·Σ_{b,p,q} tr_post'[b,o,p,q]·in_pad[b,c,i+p·s,j+q·s],
+    // padding 1, strides 1 and 2, random traces carried in (on the padded input).
+    for (stride, side) in [(1i64, 7usize), (2, 4)] {
+        sj::tch::manual_seed(7);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let options = ConvOptions::new()
+            .with_stride(stride)
+            .with_padding(1)
+            .with_bias(false);
+        let conv = Conv2d::new_with(&vs.root(), 2, 3, 3, options).unwrap();
+        let s = side as i64;
+        let (x, y) = (binary(&[2, 2, 7, 7], 0.4), binary(&[2, 3, s, s], 0.5));
+        let (tr_pre, tr_post) = (
+            Tensor::rand([2, 2, 9, 9], (Kind::Float, Device::Cpu)),
+            Tensor::rand([2, 3, s, s], (Kind::Float, Device::Cpu)),
+        );
+        let (_, _, dw) = stdp_conv2d_single_step(
+            &conv,
+            &x,
+            &y,
+            Some(&tr_pre),
+            Some(&tr_post),
+            &weighted_options(),
+        )
+        .unwrap();
+        let xp = x.constant_pad_nd([1, 1, 1, 1]);
+        let (xv, yv, w) = (values(&xp), values(&y), values(conv.weight()));
+        let tpv = values(&(&tr_pre * 0.5 + &xp));
+        let tqv = values(&(&tr_post * (2.0 / 3.0) + &y));
+        let st = stride as usize;
+        let mut want = vec![0f32; 3 * 2 * 9];
+        for o in 0..3 {
+            for c in 0..2 {
+                for i in 0..3 {
+                    for j in 0..3 {
+                        let k = ((o * 2 + c) * 3 + i) * 3 + j;
+                        for b in 0..2 {
+                            for p in 0..side {
+                                for q in 0..side {
+                                    let at = ((b * 2 + c) * 9 + i + st * p) * 9 + j + st * q;
+                                    let yo = ((b * 3 + o) * side + p) * side + q;
+                                    want[k] += (1.0 - w[k]) * tpv[at] * yv[yo]
+                                        - w[k].clamp(-0.2, 0.2) * tqv[yo] * xv[at];
+                                }
                             }
                         }
                     }
-                    want[k] = acc;
                 }
             }
         }
+        close(
+            &format!("stride {stride}"),
+            &dw.flatten(0, -1),
+            &Tensor::from_slice(&want),
+        );
     }
-    // The two terms cancel with zero initial traces; a second step (traces carried) does not.
-    close(
-        "loop, first step",
-        &dw.flatten(0, -1),
-        &Tensor::from_slice(&want),
-    );
-    let tr_pre = &xp * 2.0; // traces before the step: any values, here 2·x_pad and 3·y
-    let tr_post = &y * 3.0;
-    let (_, _, dw2) =
-        stdp_conv2d_single_step(&conv, &x, &y, Some(&tr_pre), Some(&tr_post), &opts).unwrap();
-    let (tpv, tqv) = (
-        Vec::<f32>::try_from(&(&tr_pre * 0.5 + &xp).flatten(0, -1)).unwrap(),
-        Vec::<f32>::try_from(&(&tr_post * (2.0 / 3.0) + &y).flatten(0, -1)).unwrap(),
-    );
-    for o in 0..3 {
-        for c in 0..2 {
-            for i in 0..3 {
-                for j in 0..3 {
-                    let k = ((o * 2 + c) * 3 + i) * 3 + j;
-                    let fw = w[k].clamp(-0.2, 0.2);
-                    let mut acc = 0f32;
-                    for b in 0..2 {
-                        for p in 0..4 {
-                            for q in 0..4 {
-                                let at = ((b * 2 + c) * 9 + i + 2 * p) * 9 + j + 2 * q;
-                                let yo = ((b * 3 + o) * 4 + p) * 4 + q;
-                                acc += fw * tpv[at] * yv[yo] - fw * tqv[yo] * xv[at];
-                            }
-                        }
-                    }
-                    want[k] = acc;
-                }
-            }
-        }
-    }
-    close(
-        "loop, carried traces",
-        &dw2.flatten(0, -1),
-        &Tensor::from_slice(&want),
-    );
 }
 
 #[test]
