@@ -265,6 +265,79 @@ fn rewarded(reward: &Tensor, x: &Tensor) -> Tensor {
     }
 }
 
+/// What both reward learners keep: the recorder, the options, the traces and the eligibility.
+#[derive(Debug)]
+struct RewardRule {
+    recorder: Recorder,
+    options: StdpOptions,
+    trace_pre: Option<Tensor>,
+    trace_post: Option<Tensor>,
+    eligibility: Option<Tensor>,
+}
+
+impl RewardRule {
+    fn new(
+        name: &'static str,
+        net: &dyn Module,
+        synapse: &str,
+        sn: &str,
+        options: StdpOptions,
+    ) -> Result<Self> {
+        options.check(name, Decay::Exp)?;
+        linear_synapse(name, net, synapse)?;
+        Ok(RewardRule {
+            recorder: Recorder::new(name, StepMode::S, net, synapse, sn)?,
+            options,
+            trace_pre: None,
+            trace_post: None,
+            eligibility: None,
+        })
+    }
+
+    /// Consumes the pending records in order: for each, `Δw += weight_change(reward, previous
+    /// eligibility)` (from the second step after a reset), then the traces and the eligibility are
+    /// updated from the record's spikes.
+    fn step(
+        &mut self,
+        reward: &Tensor,
+        on_grad: bool,
+        scale: f64,
+        mut weight_change: impl FnMut(&Tensor, &Tensor) -> Tensor,
+    ) -> Result<Option<Tensor>> {
+        let r = &self.recorder;
+        let pairs = r.take()?;
+        let w = r.synapse.weight();
+        let batch = (pairs[0].0.dim() == 2).then(|| pairs[0].0.size()[0]);
+        let reward = reward_weights(r.name, reward, w, batch)?;
+        let mut dw = Tensor::zeros_like(w);
+        tch::no_grad(|| -> Result<()> {
+            for (x, y) in &pairs {
+                if let Some(e) = &self.eligibility {
+                    dw += weight_change(&reward, e);
+                }
+                let (tr_pre, tr_post, e) = eligibility(
+                    r.name,
+                    &r.synapse,
+                    x,
+                    y,
+                    self.trace_pre.as_ref(),
+                    self.trace_post.as_ref(),
+                    &self.options,
+                )?;
+                (self.trace_pre, self.trace_post, self.eligibility) =
+                    (Some(tr_pre), Some(tr_post), Some(e));
+            }
+            Ok(())
+        })?;
+        r.finish(dw, on_grad, scale)
+    }
+
+    fn reset(&mut self) {
+        (self.trace_pre, self.trace_post, self.eligibility) = (None, None, None);
+        self.recorder.clear();
+    }
+}
+
 /// `MSTDPLearner(step_mode='s', synapse, sn, tau_pre, tau_post, f_pre, f_post)` (Florian 2007):
 /// reward-modulated STDP on a Linear synapse in single-step mode. At each recorded step the
 /// reward multiplies the eligibility of the previous step (`Δw = Σ_b reward[b]·e[b]`), then the
@@ -273,11 +346,7 @@ fn rewarded(reward: &Tensor, x: &Tensor) -> Tensor {
 /// first reward after a reset multiplied stale eligibility); no `batch_size` argument is needed.
 #[derive(Debug)]
 pub struct MSTDPLearner {
-    recorder: Recorder,
-    options: StdpOptions,
-    trace_pre: Option<Tensor>,
-    trace_post: Option<Tensor>,
-    eligibility: Option<Tensor>,
+    rule: RewardRule,
 }
 
 /// The synapse at `path` must be a `Linear` for the reward rules.
@@ -297,67 +366,34 @@ fn linear_synapse<'a>(name: &str, net: &'a dyn Module, path: &str) -> Result<&'a
 impl MSTDPLearner {
     /// Hooks the monitors; the synapse must be a `Linear` running in step mode `'s'`.
     pub fn new(net: &dyn Module, synapse: &str, sn: &str, options: StdpOptions) -> Result<Self> {
-        let name = "MSTDPLearner";
-        options.check(name, Decay::Exp)?;
-        linear_synapse(name, net, synapse)?;
         Ok(MSTDPLearner {
-            recorder: Recorder::new(name, StepMode::S, net, synapse, sn)?,
-            options,
-            trace_pre: None,
-            trace_post: None,
-            eligibility: None,
+            rule: RewardRule::new("MSTDPLearner", net, synapse, sn, options)?,
         })
     }
 
     /// `step(reward, on_grad, scale)`: consumes the pending records (each with this reward).
     pub fn step(&mut self, reward: &Tensor, on_grad: bool, scale: f64) -> Result<Option<Tensor>> {
-        let r = &self.recorder;
-        let pairs = r.take()?;
-        let w = r.synapse.weight();
-        let batch = (pairs[0].0.dim() == 2).then(|| pairs[0].0.size()[0]);
-        let reward = reward_weights(r.name, reward, w, batch)?;
-        let mut dw = Tensor::zeros_like(w);
-        tch::no_grad(|| -> Result<()> {
-            for (x, y) in &pairs {
-                if let Some(e) = &self.eligibility {
-                    dw += rewarded(&reward, e);
-                }
-                let (tr_pre, tr_post, e) = eligibility(
-                    r.name,
-                    &r.synapse,
-                    x,
-                    y,
-                    self.trace_pre.as_ref(),
-                    self.trace_post.as_ref(),
-                    &self.options,
-                )?;
-                (self.trace_pre, self.trace_post, self.eligibility) =
-                    (Some(tr_pre), Some(tr_post), Some(e));
-            }
-            Ok(())
-        })?;
-        r.finish(dw, on_grad, scale)
+        self.rule.step(reward, on_grad, scale, rewarded)
     }
 
     /// The eligibility after the last step (`[N, N_out, N_in]`, or `[N_out, N_in]` unbatched).
     pub fn eligibility(&self) -> Option<&Tensor> {
-        self.eligibility.as_ref()
+        self.rule.eligibility.as_ref()
     }
 
     /// Clears the traces, the eligibility and the pending records.
     pub fn reset(&mut self) {
-        (self.trace_pre, self.trace_post, self.eligibility) = (None, None, None);
-        self.recorder.clear();
+        self.rule.reset();
     }
 
     /// Starts recording again.
     pub fn enable(&self) {
-        self.recorder.enable();
+        self.rule.recorder.enable();
     }
 
     /// Stops recording.
     pub fn disable(&self) {
-        self.recorder.disable();
+        self.rule.recorder.disable();
     }
 }
 
@@ -368,12 +404,8 @@ impl MSTDPLearner {
 /// `reset()` clears everything, the eligibility included.
 #[derive(Debug)]
 pub struct MSTDPETLearner {
-    recorder: Recorder,
-    options: StdpOptions,
+    rule: RewardRule,
     tau_trace: f64,
-    trace_pre: Option<Tensor>,
-    trace_post: Option<Tensor>,
-    eligibility: Option<Tensor>,
     trace_e: Option<Tensor>,
 }
 
@@ -388,54 +420,27 @@ impl MSTDPETLearner {
         tau_trace: f64,
     ) -> Result<Self> {
         let name = "MSTDPETLearner";
-        options.check(name, Decay::Exp)?;
         Decay::Exp.check(name, "tau_trace", tau_trace)?;
-        linear_synapse(name, net, synapse)?;
         Ok(MSTDPETLearner {
-            recorder: Recorder::new(name, StepMode::S, net, synapse, sn)?,
-            options,
+            rule: RewardRule::new(name, net, synapse, sn, options)?,
             tau_trace,
-            trace_pre: None,
-            trace_post: None,
-            eligibility: None,
             trace_e: None,
         })
     }
 
     /// `step(reward, on_grad, scale)`: consumes the pending records (each with this reward).
     pub fn step(&mut self, reward: &Tensor, on_grad: bool, scale: f64) -> Result<Option<Tensor>> {
-        let r = &self.recorder;
-        let pairs = r.take()?;
-        let w = r.synapse.weight();
-        let batch = (pairs[0].0.dim() == 2).then(|| pairs[0].0.size()[0]);
-        let reward = reward_weights(r.name, reward, w, batch)?;
-        let decay = Decay::Exp.factor(self.tau_trace);
-        let mut dw = Tensor::zeros_like(w);
-        tch::no_grad(|| -> Result<()> {
-            for (x, y) in &pairs {
-                if let Some(e) = &self.eligibility {
-                    let z = match &self.trace_e {
-                        Some(z) => z * decay + e / self.tau_trace,
-                        None => e / self.tau_trace,
-                    };
-                    dw += rewarded(&reward, &z);
-                    self.trace_e = Some(z);
-                }
-                let (tr_pre, tr_post, e) = eligibility(
-                    r.name,
-                    &r.synapse,
-                    x,
-                    y,
-                    self.trace_pre.as_ref(),
-                    self.trace_post.as_ref(),
-                    &self.options,
-                )?;
-                (self.trace_pre, self.trace_post, self.eligibility) =
-                    (Some(tr_pre), Some(tr_post), Some(e));
-            }
-            Ok(())
-        })?;
-        r.finish(dw, on_grad, scale)
+        let (tau, decay) = (self.tau_trace, Decay::Exp.factor(self.tau_trace));
+        let trace_e = &mut self.trace_e;
+        self.rule.step(reward, on_grad, scale, |reward, e| {
+            let z = match trace_e.as_ref() {
+                Some(z) => z * decay + e / tau,
+                None => e / tau,
+            };
+            let dw = rewarded(reward, &z);
+            *trace_e = Some(z);
+            dw
+        })
     }
 
     /// The eligibility trace `z` after the last step.
@@ -445,18 +450,17 @@ impl MSTDPETLearner {
 
     /// Clears the traces, the eligibility, the eligibility trace and the pending records.
     pub fn reset(&mut self) {
-        (self.trace_pre, self.trace_post) = (None, None);
-        (self.eligibility, self.trace_e) = (None, None);
-        self.recorder.clear();
+        self.rule.reset();
+        self.trace_e = None;
     }
 
     /// Starts recording again.
     pub fn enable(&self) {
-        self.recorder.enable();
+        self.rule.recorder.enable();
     }
 
     /// Stops recording.
     pub fn disable(&self) {
-        self.recorder.disable();
+        self.rule.recorder.disable();
     }
 }
