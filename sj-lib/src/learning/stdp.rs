@@ -367,7 +367,7 @@ fn traces(what: &str, name: &str, s: &Tensor, init: Option<&Tensor>, a: f64) -> 
 /// One step of STDP on a layer: the step's spikes as a sequence of one.
 fn single_step(
     what: &str,
-    synapse: Synapse,
+    synapse: &Synapse,
     in_spike: &Tensor,
     out_spike: &Tensor,
     trace_pre: Option<&Tensor>,
@@ -384,58 +384,6 @@ fn single_step(
             options,
         )
     })
-}
-
-/// `stdp_linear_single_step(fc, in_spike, out_spike, trace_pre, trace_post, tau_pre, tau_post,
-/// f_pre, f_post)`: spikes `[N, N_in]` and `[N, N_out]`, traces of those shapes (`None`: zeros);
-/// returns `(trace_pre, trace_post, delta_w)` with `delta_w [N_out, N_in]` summed over the batch.
-pub fn stdp_linear_single_step(
-    fc: &Linear,
-    in_spike: &Tensor,
-    out_spike: &Tensor,
-    trace_pre: Option<&Tensor>,
-    trace_post: Option<&Tensor>,
-    options: &StdpOptions,
-) -> Result<(Tensor, Tensor, Tensor)> {
-    let synapse = Synapse::of(fc)?;
-    let what = "stdp_linear_single_step";
-    single_step(
-        what, synapse, in_spike, out_spike, trace_pre, trace_post, options,
-    )
-}
-
-/// `stdp_conv2d_single_step(conv, ...)`: spikes `[N, C_in, H, W]` in, `[N, C_out, H_out, W_out]`
-/// out; `trace_pre` lives on the padded input (`[N, C_in, H + 2·pH, W + 2·pW]`, padded as the
-/// convolution pads), `trace_post` on the output. Returns `(trace_pre, trace_post, delta_w)`.
-pub fn stdp_conv2d_single_step(
-    conv: &Conv2d,
-    in_spike: &Tensor,
-    out_spike: &Tensor,
-    trace_pre: Option<&Tensor>,
-    trace_post: Option<&Tensor>,
-    options: &StdpOptions,
-) -> Result<(Tensor, Tensor, Tensor)> {
-    let synapse = Synapse::of(conv)?;
-    let what = "stdp_conv2d_single_step";
-    single_step(
-        what, synapse, in_spike, out_spike, trace_pre, trace_post, options,
-    )
-}
-
-/// `stdp_conv1d_single_step(conv, ...)`: as [`stdp_conv2d_single_step`] with `[N, C, L]` spikes.
-pub fn stdp_conv1d_single_step(
-    conv: &Conv1d,
-    in_spike: &Tensor,
-    out_spike: &Tensor,
-    trace_pre: Option<&Tensor>,
-    trace_post: Option<&Tensor>,
-    options: &StdpOptions,
-) -> Result<(Tensor, Tensor, Tensor)> {
-    let synapse = Synapse::of(conv)?;
-    let what = "stdp_conv1d_single_step";
-    single_step(
-        what, synapse, in_spike, out_spike, trace_pre, trace_post, options,
-    )
 }
 
 /// `stdp_multi_step(layer, in_spike, out_spike, ...)`: `[T, N, ...]` spikes through a Linear,
@@ -512,50 +460,44 @@ pub(crate) fn eligibility(
     })
 }
 
-/// `mstdp_linear_single_step(fc, in_spike, out_spike, trace_pre, trace_post, tau_pre, tau_post,
-/// f_pre, f_post)` (Florian 2007): traces decay by `e^(−1/τ)`; returns `(trace_pre, trace_post,
-/// eligibility)` with the eligibility per sample, `[N, N_out, N_in]` (`[N_out, N_in]` for
-/// unbatched `[N_in]`/`[N_out]` spikes).
-pub fn mstdp_linear_single_step(
-    fc: &Linear,
-    in_spike: &Tensor,
-    out_spike: &Tensor,
-    trace_pre: Option<&Tensor>,
-    trace_post: Option<&Tensor>,
-    options: &StdpOptions,
-) -> Result<(Tensor, Tensor, Tensor)> {
-    let what = "mstdp_linear_single_step";
-    eligibility(
-        what,
-        &Synapse::of(fc)?,
-        in_spike,
-        out_spike,
-        trace_pre,
-        trace_post,
-        options,
-    )
+/// The functional forms by SpikingJelly's names: the layer, the step's spikes, the traces before
+/// the step (`None`: zeros) and the options; `(trace_pre, trace_post, delta_w or eligibility)`.
+macro_rules! by_layer {
+    ($($(#[$doc:meta])* $name:ident($layer:ty) => $rule:ident;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(
+            layer: &$layer,
+            in_spike: &Tensor,
+            out_spike: &Tensor,
+            trace_pre: Option<&Tensor>,
+            trace_post: Option<&Tensor>,
+            options: &StdpOptions,
+        ) -> Result<(Tensor, Tensor, Tensor)> {
+            let synapse = Synapse::of(layer)?;
+            $rule(stringify!($name), &synapse, in_spike, out_spike, trace_pre, trace_post, options)
+        }
+    )*};
 }
 
-/// `mstdpet_linear_single_step(fc, ...)`: the eligibility of MSTDPET, the same formula as
-/// [`mstdp_linear_single_step`]; its time constant `tau_trace` belongs to the eligibility trace,
-/// which [`MSTDPETLearner`](super::MSTDPETLearner) keeps (SpikingJelly 0.0.0.0.14 took `tau_trace`
-/// here and ignored it, and accepted only unbatched spikes; sj takes both `[N_in]` and `[N, N_in]`).
-pub fn mstdpet_linear_single_step(
-    fc: &Linear,
-    in_spike: &Tensor,
-    out_spike: &Tensor,
-    trace_pre: Option<&Tensor>,
-    trace_post: Option<&Tensor>,
-    options: &StdpOptions,
-) -> Result<(Tensor, Tensor, Tensor)> {
-    let what = "mstdpet_linear_single_step";
-    eligibility(
-        what,
-        &Synapse::of(fc)?,
-        in_spike,
-        out_spike,
-        trace_pre,
-        trace_post,
-        options,
-    )
+by_layer! {
+    /// `stdp_linear_single_step(fc, in_spike, out_spike, trace_pre, trace_post, tau_pre, tau_post,
+    /// f_pre, f_post)`: spikes `[N, N_in]` and `[N, N_out]`, traces of those shapes; `delta_w
+    /// [N_out, N_in]` summed over the batch.
+    stdp_linear_single_step(Linear) => single_step;
+    /// `stdp_conv2d_single_step(conv, ...)`: spikes `[N, C_in, H, W]` in, `[N, C_out, H_out, W_out]`
+    /// out; `trace_pre` lives on the padded input (`[N, C_in, H + 2·pH, W + 2·pW]`, padded as the
+    /// convolution pads), `trace_post` on the output.
+    stdp_conv2d_single_step(Conv2d) => single_step;
+    /// `stdp_conv1d_single_step(conv, ...)`: as [`stdp_conv2d_single_step`] with `[N, C, L]` spikes.
+    stdp_conv1d_single_step(Conv1d) => single_step;
+    /// `mstdp_linear_single_step(fc, in_spike, out_spike, trace_pre, trace_post, tau_pre,
+    /// tau_post, f_pre, f_post)` (Florian 2007): traces decay by `e^(−1/τ)`; the eligibility is per
+    /// sample, `[N, N_out, N_in]` (`[N_out, N_in]` for unbatched `[N_in]`/`[N_out]` spikes).
+    mstdp_linear_single_step(Linear) => eligibility;
+    /// `mstdpet_linear_single_step(fc, ...)`: the eligibility of MSTDPET, the same formula as
+    /// [`mstdp_linear_single_step`]; its time constant `tau_trace` belongs to the eligibility
+    /// trace, which [`MSTDPETLearner`](super::MSTDPETLearner) keeps (SpikingJelly 0.0.0.0.14 took
+    /// `tau_trace` here and ignored it, and accepted only unbatched spikes; sj takes `[N_in]` and
+    /// `[N, N_in]`).
+    mstdpet_linear_single_step(Linear) => eligibility;
 }
