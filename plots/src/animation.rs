@@ -1,7 +1,7 @@
 //! [`Animation`]: frames played as an animated GIF, shown inline in evcxr and saved with
 //! [`Animation::save_gif_to`] (SpikingJelly's `play_frame(x, save_gif_to=...)`).
 use crate::error::{PlotError, Result};
-use crate::figure::fnv1a64;
+use crate::figure::{fnv1a64, write_atomic};
 use base64::Engine;
 use std::path::Path;
 
@@ -106,21 +106,7 @@ impl Animation {
     /// Saves the GIF at the frames' own size (as SpikingJelly's `play_frame(x, save_gif_to=path)`);
     /// writes a temporary file, then renames it.
     pub fn save_gif_to(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let io = |source| PlotError::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        let tmp = path.with_file_name(format!(
-            ".{}.partial-{}",
-            path.file_name().unwrap_or_default().to_string_lossy(),
-            std::process::id()
-        ));
-        std::fs::write(&tmp, self.gif(1)?).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e)
-        })
+        write_atomic(path.as_ref(), &self.gif(1)?)
     }
 
     /// The text stored beside the GIF in notebooks, so that regressions are caught.

@@ -138,10 +138,6 @@ impl Figure {
     /// Saves as PNG or SVG by the extension of `path`. Writes a temporary file, then renames it.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let io = |source| PlotError::Io {
-            path: path.display().to_string(),
-            source,
-        };
         let bytes = match path.extension().and_then(|e| e.to_str()) {
             Some("png") => self.png()?,
             Some("svg") => self.svg.as_bytes().to_vec(),
@@ -152,9 +148,7 @@ impl Figure {
                 })
             }
         };
-        let tmp = path.with_extension("partial");
-        std::fs::write(&tmp, bytes).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        write_atomic(path, &bytes)
     }
 
     /// evcxr's display hook: the PNG inline, with [`Figure::digest`] as its text form.
@@ -194,5 +188,24 @@ impl Svg {
 pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Writes `bytes` to a temporary sibling of `path` (unique to the process), then renames it to
+/// `path`; the temporary is removed on failure. Errors name `path`.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |source| PlotError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let tmp = path.with_file_name(format!(
+        ".{}.partial-{}",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
     })
 }

@@ -18,28 +18,52 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::Path;
 
-/// Writes `value` as pretty-printed JSON to `path` (creating its folder), through a temporary
-/// file renamed into place.
-pub fn save_json<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &T) -> Result<()> {
-    let path = path.as_ref();
+/// Writes `path` through `write` on a temporary sibling (unique to the process) renamed into
+/// place, so an interrupted write never leaves a half-written file; the temporary is removed on
+/// failure.
+pub(crate) fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> Result<()>,
+) -> Result<()> {
     let io = |source| SjError::Io {
         path: path.display().to_string(),
         source,
     };
-    let json = serde_json::to_string_pretty(value)
-        .map_err(|e| SjError::config("record::save_json", format!("{}: {e}", path.display())))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
     let tmp = path.with_file_name(format!(
         ".{}.partial-{}",
         path.file_name().unwrap_or_default().to_string_lossy(),
         std::process::id()
     ));
-    std::fs::write(&tmp, json + "\n").map_err(io)?;
+    let mut file = std::fs::File::create(&tmp).map_err(io)?;
+    let written = write(&mut file);
+    drop(file);
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         io(e)
+    })
+}
+
+/// Writes `value` as pretty-printed JSON to `path` (creating its folder), through a temporary
+/// file renamed into place.
+pub fn save_json<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &T) -> Result<()> {
+    let path = path.as_ref();
+    let json = serde_json::to_string_pretty(value)
+        .map_err(|e| SjError::config("record::save_json", format!("{}: {e}", path.display())))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| SjError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    write_atomic(path, |file| {
+        std::io::Write::write_all(file, (json + "\n").as_bytes()).map_err(|source| SjError::Io {
+            path: path.display().to_string(),
+            source,
+        })
     })
 }
 

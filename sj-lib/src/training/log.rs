@@ -1,38 +1,9 @@
 //! `TrainLog`: one row of metrics per epoch, as a polars `DataFrame` and as curves.
 use crate::error::{Result, SjError};
+use crate::record::write_atomic;
 use polars::prelude::*;
 use sj_plots::{plot_training_curves, Figure, Run};
 use std::path::Path;
-
-/// Writes `path` with `write` on a temporary sibling renamed into place; errors name `path`.
-fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> PolarsResult<()>,
-) -> Result<()> {
-    let tmp = path.with_file_name(format!(
-        ".{}.partial-{}",
-        path.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
-    ));
-    let io = |source| SjError::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    let mut file = std::fs::File::create(&tmp).map_err(io)?;
-    let written = write(&mut file);
-    drop(file);
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(SjError::config(
-            "TrainLog",
-            format!("{}: {e}", path.display()),
-        ));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })
-}
 
 /// The metrics of one epoch (the numbers SpikingJelly's examples print).
 #[derive(Clone, Debug, PartialEq)]
@@ -140,8 +111,11 @@ impl TrainLog {
     /// per epoch) through a temporary file renamed into place.
     pub fn save_csv(&self, path: impl AsRef<Path>) -> Result<()> {
         let mut df = self.to_dataframe()?;
-        write_atomic(path.as_ref(), |file| {
-            CsvWriter::new(file).finish(&mut df).map(drop)
+        let path = path.as_ref();
+        write_atomic(path, |file| {
+            CsvWriter::new(file)
+                .finish(&mut df)
+                .map_err(|e| SjError::config("TrainLog", format!("{}: {e}", path.display())))
         })
     }
 
@@ -149,8 +123,12 @@ impl TrainLog {
     /// temporary file renamed into place.
     pub fn save_parquet(&self, path: impl AsRef<Path>) -> Result<()> {
         let mut df = self.to_dataframe()?;
-        write_atomic(path.as_ref(), |file| {
-            ParquetWriter::new(file).finish(&mut df).map(drop)
+        let path = path.as_ref();
+        write_atomic(path, |file| {
+            ParquetWriter::new(file)
+                .finish(&mut df)
+                .map(drop)
+                .map_err(|e| SjError::config("TrainLog", format!("{}: {e}", path.display())))
         })
     }
 
