@@ -29,6 +29,7 @@ mod error;
 pub mod poisson;
 pub mod real;
 pub mod surrogate;
+pub mod torch_file;
 
 // The built-in neurons: one folder each, registered by its two lines here.
 mod eif;

@@ -112,6 +112,15 @@ pub enum SjError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A `torch.save` file (`.pt`, `.pth`) could not be read; the reader's error is the source.
+    #[error("{path}: not a readable torch.save file ({source})")]
+    TorchFile {
+        /// The file.
+        path: String,
+        /// What `pytorch-reader` reported.
+        #[source]
+        source: pytorch_reader::PytorchError,
+    },
     /// Plotting failed.
     #[error(transparent)]
     Plot(#[from] sj_plots::PlotError),

@@ -3,6 +3,7 @@
 //! Stateful spiking neurons, surrogate gradients, step modes and containers on libtorch (tch),
 //! with the names a SpikingJelly user knows: `LIFNode`, `reset_net`, `set_step_mode`.
 //! Start with [`prelude`]; call [`device::best_device`] to pick CUDA when it is there.
+pub mod ann2snn;
 pub mod base;
 pub mod device;
 pub mod display;
@@ -53,7 +54,7 @@ pub mod prelude {
         MultiDimensionalAttention, NeuNorm, PrintShapeModule, SynapseFilter, TemporalWiseAttention,
         VotingLayer,
     };
-    pub use crate::layer::{Flatten, Linear, Sequential};
+    pub use crate::layer::{Flatten, Identity, Linear, ReLU, Sequential};
     pub use crate::monitor::{
         AttributeMonitor, GPUMonitor, GpuReading, GradInputMonitor, GradOutputMonitor,
         InputMonitor, Instance, OutputMonitor,

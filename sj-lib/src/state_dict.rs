@@ -3,20 +3,30 @@
 //! A network's parameters live in a `tch::nn::VarStore` under the paths given to its layers
 //! (`0.weight`, `1.running_mean`, ...), the same names a PyTorch SpikingJelly model has. A state
 //! dict exported from Python as `.npz` (`numpy.savez(path, **{k: v.numpy() for k, v in
-//! net.state_dict().items()})`) or `.safetensors` loads by name with [`load_state_dict`].
+//! net.state_dict().items()})`) or `.safetensors` loads by name with [`load_state_dict`], and so
+//! does what `torch.save(net.state_dict(), path)` writes (`.pt`, `.pth`, `.bin`: the zip format of
+//! PyTorch 1.6+ and the older ones), BatchNorm buffers included. [`save_state_dict`] to a `.pt` or
+//! `.pth` name writes a file that `net.load_state_dict(torch.load(path))` reads in Python.
 //!
 //! `.npz` files are read by sj-datasets' checked reader ([`sj_datasets::neuromorphic::read_npz`]),
 //! not tch's, which trusts the `.npy` headers (a header claiming more values than its entry holds
 //! made tch read past the buffer). `.safetensors` files are read by the `safetensors` crate, which
 //! checks the header length, the JSON and every tensor's `data_offsets` against its dtype, shape
-//! and the file size before anything is read. `.ot`/`.pt` files are libtorch's own format, read
-//! by libtorch, whose errors come back as errors.
+//! and the file size before anything is read. `torch.save` files are read by the `pytorch-reader`
+//! crate (burn's; it checks the archive, the pickle and each storage's size and checksum), because
+//! libtorch's own `pickle_load` turns the `OrderedDict` of a `state_dict()` into `None` and fails
+//! (pytorch/pytorch#100741, still so in 2.11); they are written by libtorch's `pickle_save`
+//! through sj's C++ shim. `.ot` files (and `.pt` files that are TorchScript archives, as tch's
+//! `save_multi` writes) are read by libtorch, whose errors come back as errors.
 use crate::error::{Result, SjError};
+use pytorch_reader::PytorchReader;
 use sj_datasets::neuromorphic::read_npz;
 use sj_datasets::DatasetError;
+use sj_kernels::torch_file;
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::Path;
-use tch::{nn, Tensor};
+use tch::{nn, Kind, Tensor};
 
 /// Every array of the `.npz` at `path` as a tensor of its dtype and shape (see
 /// [`sj_datasets::neuromorphic::NpyArray::to_tensor`]); `shown` names the file in errors.
@@ -32,7 +42,70 @@ fn read_npz_tensors(path: &Path, shown: &str) -> sj_datasets::Result<Vec<(String
         .collect()
 }
 
-fn read(path: &Path) -> Result<Vec<(String, Tensor)>> {
+/// The tch kind of a `pytorch-reader` dtype (tch has no unsigned kinds wider than 8 bits).
+fn kind_of(dtype: pytorch_reader::DType) -> Option<Kind> {
+    use pytorch_reader::DType as D;
+    Some(match dtype {
+        D::F64 => Kind::Double,
+        D::F32 => Kind::Float,
+        D::F16 => Kind::Half,
+        D::BF16 => Kind::BFloat16,
+        D::I64 => Kind::Int64,
+        D::I32 => Kind::Int,
+        D::I16 => Kind::Int16,
+        D::I8 => Kind::Int8,
+        D::U8 => Kind::Uint8,
+        D::Bool => Kind::Bool,
+        D::U16 | D::U32 | D::U64 => return None,
+    })
+}
+
+/// Every tensor of the `torch.save` file at `path` (`.pt`, `.pth`, `.bin`), named by its dotted
+/// keys (`"0.weight"`, `"network.1.running_mean"`) and sorted by name, with the dtype and shape
+/// it was saved with. `entry` picks a nested dictionary, as `torch.load(path)['model']` does for
+/// a checkpoint `{'model': net.state_dict(), 'epoch': 3}`; without it, the tensors of nested
+/// dictionaries are named `model.0.weight`, .... Non-tensor values are skipped.
+pub fn read_torch_file(
+    path: impl AsRef<Path>,
+    entry: Option<&str>,
+) -> Result<Vec<(String, Tensor)>> {
+    let path = path.as_ref();
+    let shown = path.display().to_string();
+    let reader = match entry {
+        Some(key) => PytorchReader::with_top_level_key(path, key),
+        None => PytorchReader::new(path),
+    }
+    .map_err(|source| SjError::TorchFile {
+        path: shown.clone(),
+        source,
+    })?;
+    let mut named: Vec<(String, Tensor)> = reader
+        .into_tensors()
+        .into_iter()
+        .map(|(name, t)| {
+            let bad = |why: String| {
+                SjError::config("read_torch_file", format!("{shown}: '{name}': {why}"))
+            };
+            let kind = kind_of(t.dtype()).ok_or_else(|| {
+                bad(format!(
+                    "{:?} tensors are not supported by libtorch's Rust API",
+                    t.dtype()
+                ))
+            })?;
+            let bytes = t.read().map_err(|e| bad(e.to_string()))?;
+            let shape: Vec<i64> = t.shape().iter().map(|&d| d as i64).collect();
+            let tensor =
+                Tensor::f_from_data_size(&bytes, &shape, kind).map_err(|e| bad(e.to_string()))?;
+            Ok((name, tensor))
+        })
+        .collect::<Result<_>>()?;
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(named)
+}
+
+/// The named tensors of a state-dict file, by its extension.
+pub fn read_state_dict(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor)>> {
+    let path = path.as_ref();
     let shown = path.display().to_string();
     let tch_error = |e: tch::TchError| SjError::config("load_state_dict", format!("{shown}: {e}"));
     match path.extension().and_then(|e| e.to_str()) {
@@ -43,10 +116,14 @@ fn read(path: &Path) -> Result<Vec<(String, Tensor)>> {
             })
         }),
         Some("safetensors") => Tensor::read_safetensors(path).map_err(tch_error),
-        Some("ot") | Some("pt") => Tensor::load_multi(path).map_err(tch_error),
+        Some("ot") => Tensor::load_multi(path).map_err(tch_error),
+        // A TorchScript archive (tch's `save_multi`) is no torch.save file: libtorch reads it.
+        Some("pt") | Some("pth") | Some("bin") => {
+            read_torch_file(path, None).or_else(|e| Tensor::load_multi(path).map_err(|_| e))
+        }
         _ => Err(SjError::config(
             "load_state_dict",
-            format!("{shown}: expected a .npz, .safetensors or .ot file"),
+            format!("{shown}: expected a .pt, .pth, .bin, .npz, .safetensors or .ot file"),
         )),
     }
 }
@@ -56,7 +133,15 @@ fn read(path: &Path) -> Result<Vec<(String, Tensor)>> {
 /// key(s)" / "Unexpected key(s)") or a shape differs.
 pub fn load_state_dict(vs: &nn::VarStore, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    load_named_tensors(vs, &read(path)?, &path.display().to_string())
+    load_named_tensors(vs, &read_state_dict(path)?, &path.display().to_string())
+}
+
+/// [`load_state_dict`] of the dictionary under `entry` of a `torch.save` checkpoint, as
+/// `net.load_state_dict(torch.load(path)[entry])` does.
+pub fn load_state_dict_entry(vs: &nn::VarStore, path: impl AsRef<Path>, entry: &str) -> Result<()> {
+    let path = path.as_ref();
+    let origin = format!("{}['{entry}']", path.display());
+    load_named_tensors(vs, &read_torch_file(path, Some(entry))?, &origin)
 }
 
 /// [`load_state_dict`] from tensors already in memory; `origin` names where they came from in errors.
@@ -73,7 +158,10 @@ pub fn load_named_tensors(
     if !missing.is_empty() || !unexpected.is_empty() {
         return Err(SjError::config(
             "load_state_dict",
-            format!("{origin}: Missing key(s): {missing:?}. Unexpected key(s): {unexpected:?}"),
+            format!(
+                "{origin}: Missing key(s): {missing:?}. Unexpected key(s): {unexpected:?}{}",
+                nesting_hint(&have, &got)
+            ),
         ));
     }
     for (name, src) in loaded {
@@ -95,7 +183,33 @@ pub fn load_named_tensors(
     Ok(())
 }
 
-/// Saves every variable by name as `.npz` or `.safetensors` (by the extension of `path`).
+/// When every file key is `<entry>.<a variable's name>`, how to load them.
+fn nesting_hint(have: &BTreeSet<&String>, got: &BTreeSet<&String>) -> String {
+    let entry = got
+        .iter()
+        .next()
+        .and_then(|k| k.split_once('.'))
+        .map(|(e, _)| e);
+    match entry {
+        Some(e)
+            if got.iter().all(|k| {
+                k.strip_prefix(e)
+                    .and_then(|r| r.strip_prefix('.'))
+                    .is_some_and(|r| have.contains(&r.to_string()))
+            }) =>
+        {
+            format!(
+                " (the file holds the state dict under '{e}': use \
+                 load_state_dict_entry(vs, path, \"{e}\"))"
+            )
+        }
+        _ => String::new(),
+    }
+}
+
+/// Saves every variable by name, as `.npz`, `.safetensors`, or a `torch.save` file for a `.pt` or
+/// `.pth` name (a `dict` that Python's `torch.load` reads, `weights_only=True` included), by the
+/// extension of `path`.
 pub fn save_state_dict(vs: &nn::VarStore, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
@@ -103,10 +217,23 @@ pub fn save_state_dict(vs: &nn::VarStore, path: impl AsRef<Path>) -> Result<()> 
     let written = match path.extension().and_then(|e| e.to_str()) {
         Some("npz") => Tensor::write_npz(&named, path),
         Some("safetensors") => Tensor::write_safetensors(&named, path),
+        Some("pt") | Some("pth") => {
+            let bytes =
+                torch_file::save(&named).map_err(|e| SjError::kernel("save_state_dict", e))?;
+            return crate::record::write_atomic(path, |f| {
+                f.write_all(&bytes).map_err(|source| SjError::Io {
+                    path: path.display().to_string(),
+                    source,
+                })
+            });
+        }
         _ => {
             return Err(SjError::config(
                 "save_state_dict",
-                format!("{}: use a .npz or .safetensors name", path.display()),
+                format!(
+                    "{}: use a .pt, .pth, .npz or .safetensors name",
+                    path.display()
+                ),
             ))
         }
     };

@@ -260,6 +260,12 @@ pub trait Module: fmt::Debug + Send {
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
         Vec::new()
     }
+    /// Direct children as the boxes that hold them, so that a network can be rewritten in place
+    /// ([`crate::ann2snn`] puts IF neurons where the `ReLU`s were); empty for leaves and for
+    /// modules whose children cannot be replaced.
+    fn child_slots_mut(&mut self) -> Vec<(String, &mut Box<dyn Module>)> {
+        Vec::new()
+    }
     /// The forward hooks this module runs around its children's forwards (containers), where
     /// monitors register; `None` for modules that do not run their children through hooks.
     fn hooks(&self) -> Option<&Hooks> {

@@ -1,33 +1,60 @@
-//! Folding a `Conv2d` followed by a `BatchNorm2d` (eval statistics) into one convolution
-//! (inventory §2.5): `W' = W·γ/√(σ²+ε)` per output channel, `b' = β − μ·γ/√(σ²+ε)`.
+//! Folding a convolution followed by a batch norm (eval statistics) into one convolution
+//! (inventory §2.5, §2.9): `W' = W·γ/√(σ²+ε)` per output channel, `b' = (b − μ)·γ/√(σ²+ε) + β`.
 use crate::base::Module;
 use crate::error::{Result, SjError};
-use crate::layer::{BatchNorm2d, Conv2d, ConvOptions};
+use crate::layer::{BatchNorm2d, BatchNormNd, Conv2d, ConvNd, ConvOptions};
 use tch::{nn, Tensor};
 
-/// `γ/√(σ²+ε)` per channel, or an error naming `function` when the BN is not affine or has no
-/// running statistics, or its size differs from the convolution's output channels.
-fn bn_scale(function: &str, conv: &Conv2d, bn: &BatchNorm2d) -> Result<(Tensor, Tensor, Tensor)> {
+/// `(γ/√(σ²+ε), β, μ)` per channel, or an error naming `function` when the BN is not affine or
+/// has no running statistics, or its size differs from the convolution's `out` channels.
+fn bn_scale<const D: usize>(
+    function: &str,
+    out: i64,
+    bn: &BatchNormNd<D>,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let bn_name = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"][D - 1];
     let (Some(gamma), Some(beta), Some(mean), Some(var)) =
         (bn.weight(), bn.bias(), bn.running_mean(), bn.running_var())
     else {
         return Err(SjError::config(
             function,
-            "the BatchNorm2d needs affine=True and track_running_stats=True",
+            format!("the {bn_name} needs affine=True and track_running_stats=True"),
         ));
     };
-    let out = conv.config().1;
     if gamma.size() != [out] {
         return Err(SjError::config(
             function,
             format!(
-                "BatchNorm2d has {:?} features, Conv2d has {out} output channels",
+                "{bn_name} has {:?} features, the convolution has {out} output channels",
                 gamma.size()
             ),
         ));
     }
     let scale = gamma.detach() / (var.detach() + bn.eps()).sqrt();
     Ok((scale, beta.detach(), mean.detach()))
+}
+
+/// `torch.nn.utils.fusion.fuse_conv_bn_eval(conv, bn)` for `Conv1d`/`Conv2d`/`Conv3d` followed by
+/// the batch norm of the same dimension: a new convolution (new tensors, always with a bias,
+/// registered in no VarStore; `conv` and `bn` are unchanged) computing `bn(conv(x))` with the BN's
+/// running statistics, `W' = W·γ/√(σ²+ε)`, `b' = (b − μ)·γ/√(σ²+ε) + β` (`b = 0` without a bias).
+/// What [`crate::ann2snn::Converter`] folds with `fuse_flag`.
+pub fn fuse_conv_bn_eval<const D: usize>(
+    conv: &ConvNd<D, false>,
+    bn: &BatchNormNd<D>,
+) -> Result<ConvNd<D, false>> {
+    const F: &str = "fuse_conv_bn_eval";
+    let out = conv.config().1;
+    let (scale, beta, mean) = bn_scale(F, out, bn)?;
+    // [out, in/groups, *kernel]: one scale per output channel.
+    let mut shape = vec![1i64; D + 2];
+    shape[0] = -1;
+    let weight = conv.weight().detach() * scale.view(shape.as_slice());
+    let bias = match conv.bias() {
+        Some(b) => (b.detach() - mean) * &scale + beta,
+        None => beta - mean * &scale,
+    };
+    Ok(conv.with_parameters(weight, bias))
 }
 
 fn no_conv_bias(function: &str, conv: &Conv2d) -> Result<()> {
@@ -41,7 +68,7 @@ fn no_conv_bias(function: &str, conv: &Conv2d) -> Result<()> {
 pub fn fused_conv2d_weight_of_convbn2d(conv2d: &Conv2d, bn2d: &BatchNorm2d) -> Result<Tensor> {
     const F: &str = "fused_conv2d_weight_of_convbn2d";
     no_conv_bias(F, conv2d)?;
-    let (scale, _, _) = bn_scale(F, conv2d, bn2d)?;
+    let (scale, _, _) = bn_scale(F, conv2d.config().1, bn2d)?;
     Ok(conv2d.weight().detach() * scale.view([-1, 1, 1, 1]))
 }
 
@@ -49,7 +76,7 @@ pub fn fused_conv2d_weight_of_convbn2d(conv2d: &Conv2d, bn2d: &BatchNorm2d) -> R
 pub fn fused_conv2d_bias_of_convbn2d(conv2d: &Conv2d, bn2d: &BatchNorm2d) -> Result<Tensor> {
     const F: &str = "fused_conv2d_bias_of_convbn2d";
     no_conv_bias(F, conv2d)?;
-    let (scale, beta, mean) = bn_scale(F, conv2d, bn2d)?;
+    let (scale, beta, mean) = bn_scale(F, conv2d.config().1, bn2d)?;
     Ok(beta - mean * scale)
 }
 
@@ -63,7 +90,7 @@ pub fn scale_fused_conv2d_weight_of_convbn2d(
 ) -> Result<()> {
     const F: &str = "scale_fused_conv2d_weight_of_convbn2d";
     no_conv_bias(F, conv2d)?;
-    let (scale, _, _) = bn_scale(F, conv2d, bn2d)?;
+    let (scale, _, _) = bn_scale(F, conv2d.config().1, bn2d)?;
     let mut w = conv2d.weight().shallow_clone();
     tch::no_grad(|| {
         if let Some(k) = k {
@@ -87,7 +114,7 @@ pub fn scale_fused_conv2d_bias_of_convbn2d(
     const F: &str = "scale_fused_conv2d_bias_of_convbn2d";
     no_conv_bias(F, conv2d)?;
     // Detached tensors share storage with the BN's parameters, so in-place updates reach them.
-    let (_, mut beta, mut mean) = bn_scale(F, conv2d, bn2d)?;
+    let (_, mut beta, mut mean) = bn_scale(F, conv2d.config().1, bn2d)?;
     tch::no_grad(|| {
         if let Some(k) = k {
             let _ = beta.f_mul_scalar_(k);

@@ -11,8 +11,9 @@ mod spikes;
 mod threshold;
 
 pub use convbn::{
-    fuse_convbn2d, fused_conv2d_bias_of_convbn2d, fused_conv2d_weight_of_convbn2d,
-    scale_fused_conv2d_bias_of_convbn2d, scale_fused_conv2d_weight_of_convbn2d,
+    fuse_conv_bn_eval, fuse_convbn2d, fused_conv2d_bias_of_convbn2d,
+    fused_conv2d_weight_of_convbn2d, scale_fused_conv2d_bias_of_convbn2d,
+    scale_fused_conv2d_weight_of_convbn2d,
 };
 pub use fptt::{fptt_online_training, fptt_online_training_init_w_ra};
 pub use init::kaiming_normal_conv_linear_weight;

@@ -77,6 +77,9 @@ macro_rules! container_common {
         fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
             self.children.0.children_mut()
         }
+        fn child_slots_mut(&mut self) -> Vec<(String, &mut Box<dyn Module>)> {
+            self.children.0.child_slots_mut()
+        }
         fn hooks(&self) -> Option<&crate::base::Hooks> {
             self.children.0.hooks()
         }

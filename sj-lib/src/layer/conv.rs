@@ -407,6 +407,18 @@ impl<const D: usize, const TRANSPOSED: bool> ConvNd<D, TRANSPOSED> {
         )
     }
 
+    /// The same layer (geometry, options, step mode) over new parameters, with a bias: what
+    /// [`crate::functional::fuse_conv_bn_eval`] returns. `weight` must have this layer's shape.
+    pub(crate) fn with_parameters(&self, weight: Tensor, bias: Tensor) -> Self {
+        debug_assert_eq!(weight.size(), self.weight.size());
+        ConvNd {
+            weight,
+            bias: Some(bias),
+            options: self.options.with_bias(true),
+            ..*self
+        }
+    }
+
     /// The convolution of one `[B, C, *spatial]` batch.
     fn convolve(&self, x: &Tensor) -> Result<Tensor> {
         let o = &self.options;

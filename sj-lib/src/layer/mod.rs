@@ -1,4 +1,5 @@
 //! `activation_based.layer`: step-mode-aware layers and containers (inventory §2.4).
+mod activation;
 mod attention;
 mod containers;
 mod conv;
@@ -16,6 +17,7 @@ mod sequential;
 mod synapse_filter;
 mod voting;
 
+pub use activation::{Identity, ReLU};
 pub use attention::{MultiDimensionalAttention, TemporalWiseAttention};
 pub use containers::{MultiStepContainer, SeqToANNContainer, StepModeContainer};
 pub use conv::{

@@ -283,6 +283,9 @@ impl<const D: usize> Module for BatchNormNd<D> {
     fn type_name(&self) -> &'static str {
         Self::NAME
     }
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
         self.normalize(Self::NAME, self.step_mode, x)
     }

@@ -91,4 +91,11 @@ impl Module for Sequential {
     fn hooks(&self) -> Option<&Hooks> {
         Some(&self.hooks)
     }
+    fn child_slots_mut(&mut self) -> Vec<(String, &mut Box<dyn Module>)> {
+        self.modules
+            .iter_mut()
+            .enumerate()
+            .map(|(i, m)| (i.to_string(), m))
+            .collect()
+    }
 }
