@@ -138,6 +138,35 @@ impl IntoMode for f64 {
     }
 }
 
+/// The calibration data of [`Converter::convert`] (SpikingJelly's `dataloader`, any iterable): a
+/// [`DataLoader`] (its inputs, epoch 0's order; the labels are not used) or ready-made input batches
+/// (`Vec<Tensor>`, `[Tensor]`).
+pub trait Calibration {
+    /// The input batches, in order.
+    fn batches(&self) -> Box<dyn Iterator<Item = Result<Tensor>> + '_>;
+}
+
+impl Calibration for DataLoader {
+    fn batches(&self) -> Box<dyn Iterator<Item = Result<Tensor>> + '_> {
+        Box::new(
+            self.iter(0)
+                .map(|b| b.map(|(x, _)| x).map_err(SjError::from)),
+        )
+    }
+}
+
+impl Calibration for [Tensor] {
+    fn batches(&self) -> Box<dyn Iterator<Item = Result<Tensor>> + '_> {
+        Box::new(self.iter().map(|x| Ok(x.shallow_clone())))
+    }
+}
+
+impl Calibration for Vec<Tensor> {
+    fn batches(&self) -> Box<dyn Iterator<Item = Result<Tensor>> + '_> {
+        self.as_slice().batches()
+    }
+}
+
 /// `Converter(dataloader, mode='Max', momentum=0.1, fuse_flag=True)`: converts a ReLU network into
 /// a spiking one (see the [module documentation](self)). The calibration data is given to
 /// [`Converter::convert`].
@@ -177,12 +206,17 @@ impl Converter {
     }
 
     /// Converts `ann`: checks that every module can be converted, switches it to eval mode, folds
-    /// Conv+BatchNorm pairs (with `fuse_flag`), runs every batch of `calibration` through it with
+    /// Conv+BatchNorm pairs (with `fuse_flag`), runs every batch of `calibration` ([`Calibration`]:
+    /// a `DataLoader` or a `Vec<Tensor>` of inputs) through it, on the network's device, with
     /// a hook after each ReLU, and replaces each ReLU by its scaled IF neuron. The network is
     /// consumed (its fused convolutions hold new tensors; the VarStore it was built in keeps the
     /// trained values, so rebuild and copy to convert the same weights again). The result is in
     /// step mode `s`.
-    pub fn convert<M: Module>(&self, mut ann: M, calibration: &DataLoader) -> Result<M> {
+    pub fn convert<M: Module>(
+        &self,
+        mut ann: M,
+        calibration: &(impl Calibration + ?Sized),
+    ) -> Result<M> {
         VoltageHook::new(self.mode, self.momentum)?;
         check_convertible(&mut ann, "")?;
         set_training(&mut ann, false);
@@ -190,9 +224,8 @@ impl Converter {
         Self::set_voltagehook(&mut ann, self.mode, self.momentum)?;
         let device = network_device(&ann);
         tch::no_grad(|| -> Result<()> {
-            for batch in calibration.iter(0) {
-                let (x, _) = batch?;
-                let _ = ann.forward(&x.to_device(device))?;
+            for x in calibration.batches() {
+                let _ = ann.forward(&x?.to_device(device))?;
             }
             Ok(())
         })?;
