@@ -5,6 +5,7 @@
 //! `Ok` listed in [`DOCUMENTED_OK`] with the reason it is sensible. A panic, an error that does
 //! not name the module, or an undocumented `Ok` fails the suite; all failures are reported at once.
 //! The test profile has debug assertions and overflow checks on, like evcxr's build of `:dep sj`.
+use sj::ann2snn::{Mode, VoltageHook, VoltageScaler};
 use sj::functional::{self, Kernel, SimilarityLoss};
 use sj::prelude::*;
 use sj::quantize;
@@ -66,6 +67,19 @@ const DOCUMENTED_OK: &[(&str, &str, &str)] = &[
     ("PrintShapeModule", "huge T (stride-0 view of 2^40 steps)", "prints the shape and returns its input"),
     ("k_bit_quantize", "k 64", "k is valid up to 1023 (2^k − 1 is finite in f64); beyond float32's 24 bits it is the identity"),
     ("Flatten", "rank 1", "in step mode 'm' [T, N] flattening gives [T, N] (start_dim 1 of each step)"),
+    ("ReLU", "scalar", "element-wise, any shape, as nn.ReLU"),
+    ("ReLU", "rank 1", "element-wise, any shape, as nn.ReLU"),
+    ("ReLU", "int64", "torch.relu is defined for integers"),
+    ("Identity", "scalar", "returns its input, as nn.Identity"),
+    ("Identity", "rank 1", "returns its input, as nn.Identity"),
+    ("Identity", "int64", "returns its input, as nn.Identity"),
+    ("Identity", "huge batch (stride-0 view of 2^40 samples)", "returns its input: nothing is allocated"),
+    ("Identity", "huge T (stride-0 view of 2^40 steps)", "returns its input: nothing is allocated"),
+    ("VoltageScaler", "scalar", "element-wise scaling, any shape"),
+    ("VoltageScaler", "rank 1", "element-wise scaling, any shape"),
+    ("VoltageHook", "scalar", "records the statistic of any non-empty activations and returns them"),
+    ("VoltageHook", "rank 1", "records the statistic of any non-empty activations and returns them"),
+    ("VoltageHook", "int64", "the max or percentile of integers is defined; the input is returned as it is"),
 ];
 
 fn documented(module: &str, probe: &str) -> bool {
@@ -226,6 +240,12 @@ fn cases() -> Vec<Case> {
         case(&[2, 3, 6, 6], true, |_| AvgPool2d::new(2)),
         case(&[2, 3, 6, 6], true, |_| AdaptiveAvgPool2d::new(2)),
         case(&[2, 3, 4, 4], true, |_| Flatten::new()),
+        case(&[2, 3, 4, 4], true, |_| ReLU::new()),
+        case(&[2, 3, 4, 4], true, |_| Identity::new()),
+        case(&[2, 3, 4, 4], true, |_| VoltageScaler::new(0.5)),
+        case(&[2, 3, 4, 4], true, |_| {
+            VoltageHook::new(Mode::Percentile(99.9), 0.1).unwrap()
+        }),
         case(&[2, 3, 4, 4], true, |_| {
             let mut d = Dropout::new(0.5).unwrap();
             functional::set_training(&mut d, false);

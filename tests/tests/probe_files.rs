@@ -1661,6 +1661,26 @@ fn state_dict_files() {
         30,
     );
 
+    // .pth: torch.save's zip archive (written by sj through libtorch's pickler), read by the
+    // pytorch-reader crate; the tensors' sizes and the pickle are checked against the archive.
+    let mut p = Prober::new(
+        "load_state_dict (.pth)",
+        &["load_state_dict", "torch.save", "read_torch_file"],
+    );
+    let f = p.dir.join("valid.pth");
+    save_state_dict(&vs, &f).unwrap();
+    let valid = std::fs::read(&f).unwrap();
+    p.battery(
+        "state.pth",
+        &valid,
+        64,
+        &read,
+        &|cut| (cut == valid.len()).then_some(2),
+        &never,
+        &[],
+        30,
+    );
+
     // .ot: libtorch's own archive, read by libtorch; its errors come back as errors.
     let mut p = Prober::new("load_state_dict (.ot)", &["load_state_dict"]);
     let f = p.dir.join("valid.ot");
