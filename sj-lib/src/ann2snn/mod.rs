@@ -83,28 +83,30 @@ impl FromStr for Mode {
         if t.eq_ignore_ascii_case("max") {
             return Ok(Mode::Max);
         }
-        if let Some(p) = t.strip_suffix('%') {
-            let p: f64 = p.trim().parse().map_err(|_| bad())?;
-            return if (0.0..=100.0).contains(&p) {
-                Ok(Mode::Percentile(p))
-            } else {
-                Err(bad())
-            };
+        match t.strip_suffix('%') {
+            Some(p) => Mode::Percentile(p.trim().parse().map_err(|_| bad())?),
+            None => Mode::Fraction(t.parse().map_err(|_| bad())?),
         }
-        t.parse::<f64>().map_err(|_| bad()).and_then(Mode::fraction)
+        .checked()
     }
 }
 
 impl Mode {
     /// `mode=fraction`: a number in (0, 1].
     pub fn fraction(fraction: f64) -> Result<Mode> {
-        if fraction > 0.0 && fraction <= 1.0 {
-            Ok(Mode::Fraction(fraction))
-        } else {
-            Err(SjError::config(
+        Mode::Fraction(fraction).checked()
+    }
+
+    /// The mode if its number is in range (a percentile in [0, 100], a fraction in (0, 1]).
+    fn checked(self) -> Result<Mode> {
+        match self {
+            Mode::Max => Ok(self),
+            Mode::Percentile(p) if (0.0..=100.0).contains(&p) => Ok(self),
+            Mode::Fraction(f) if f > 0.0 && f <= 1.0 => Ok(self),
+            _ => Err(SjError::config(
                 "Converter",
-                format!("mode {fraction} is not in (0, 1]: {MODE_HELP}"),
-            ))
+                format!("mode {self} is out of range: {MODE_HELP}"),
+            )),
         }
     }
 }
@@ -118,11 +120,7 @@ pub trait IntoMode {
 
 impl IntoMode for Mode {
     fn into_mode(self) -> Result<Mode> {
-        match self {
-            Mode::Max => Ok(Mode::Max),
-            Mode::Percentile(p) => format!("{p}%").parse(),
-            Mode::Fraction(f) => Mode::fraction(f),
-        }
+        self.checked()
     }
 }
 
@@ -217,7 +215,7 @@ impl Converter {
         mut ann: M,
         calibration: &(impl Calibration + ?Sized),
     ) -> Result<M> {
-        VoltageHook::new(self.mode, self.momentum)?;
+        modules::check_momentum(self.momentum)?;
         check_convertible(&mut ann, "")?;
         set_training(&mut ann, false);
         Self::fuse(&mut ann, self.fuse_flag)?;

@@ -5,6 +5,18 @@ use crate::base::{Module, StepMode};
 use crate::error::{op_error, Result, SjError};
 use tch::{Kind, Tensor};
 
+/// Errors unless `momentum` (of the hooks' running scale) is in [0, 1].
+pub(super) fn check_momentum(momentum: f64) -> Result<()> {
+    if (0.0..=1.0).contains(&momentum) {
+        Ok(())
+    } else {
+        Err(SjError::config(
+            "VoltageHook",
+            format!("momentum={momentum} must be in [0, 1]"),
+        ))
+    }
+}
+
 /// `VoltageHook(scale=1.0, momentum=0.1, mode='Max')`: returns its input unchanged and records
 /// the scale `s` of the activations it sees. Per batch, `s_t` is the max of the batch, its
 /// percentile (`torch.quantile`'s linear interpolation over every element), or a fraction of the
@@ -21,14 +33,11 @@ pub struct VoltageHook {
 }
 
 impl VoltageHook {
-    /// A hook with `scale=1.0` and nothing tracked; `momentum` must be in [0, 1].
+    /// A hook with `scale=1.0` and nothing tracked; `momentum` must be in [0, 1] and the mode's
+    /// number in range.
     pub fn new(mode: Mode, momentum: f64) -> Result<Self> {
-        if !(0.0..=1.0).contains(&momentum) {
-            return Err(SjError::config(
-                "VoltageHook",
-                format!("momentum={momentum} must be in [0, 1]"),
-            ));
-        }
+        check_momentum(momentum)?;
+        let mode = mode.checked()?;
         Ok(VoltageHook {
             scale: Tensor::from(1.0f32),
             mode,
