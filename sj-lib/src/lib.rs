@@ -13,6 +13,7 @@ pub mod examples;
 pub mod functional;
 pub mod layer;
 pub mod learning;
+pub mod model;
 pub mod monitor;
 pub mod neuron;
 pub mod progress;

@@ -51,7 +51,7 @@ fn walk_mut(module: &mut dyn Module, f: &mut dyn FnMut(&mut dyn Module)) {
     }
 }
 
-fn walk(prefix: &str, module: &dyn Module, f: &mut dyn FnMut(&str, &dyn Module)) {
+pub(crate) fn walk(prefix: &str, module: &dyn Module, f: &mut dyn FnMut(&str, &dyn Module)) {
     f(prefix, module);
     for (name, child) in module.children() {
         let path = if prefix.is_empty() {
