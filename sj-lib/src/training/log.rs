@@ -24,6 +24,10 @@ pub struct EpochRecord {
     pub train_speed: f64,
     /// Test throughput, samples per second.
     pub test_speed: f64,
+    /// Training top-5 accuracy (`Acc@5`; 1 with 5 classes or fewer).
+    pub train_acc5: f64,
+    /// Test top-5 accuracy.
+    pub test_acc5: f64,
 }
 
 /// The per-epoch metrics of a run (including the epochs before a resume).
@@ -34,7 +38,7 @@ pub struct TrainLog {
 }
 
 /// The column names, in order.
-pub(crate) const COLUMNS: [&str; 8] = [
+pub(crate) const COLUMNS: [&str; 10] = [
     "epoch",
     "lr",
     "train_loss",
@@ -43,11 +47,16 @@ pub(crate) const COLUMNS: [&str; 8] = [
     "test_acc",
     "train_speed",
     "test_speed",
+    "train_acc5",
+    "test_acc5",
 ];
+
+/// The columns a log written before top-5 accuracy was recorded lacks (read back as NaN).
+pub(crate) const OPTIONAL_COLUMNS: [&str; 2] = ["train_acc5", "test_acc5"];
 
 impl EpochRecord {
     /// The values in [`COLUMNS`] order.
-    pub(crate) fn values(&self) -> [f64; 8] {
+    pub(crate) fn values(&self) -> [f64; 10] {
         [
             self.epoch as f64,
             self.lr,
@@ -57,6 +66,8 @@ impl EpochRecord {
             self.test_acc,
             self.train_speed,
             self.test_speed,
+            self.train_acc5,
+            self.test_acc5,
         ]
     }
 
@@ -71,6 +82,8 @@ impl EpochRecord {
             test_acc: v[5],
             train_speed: v[6],
             test_speed: v[7],
+            train_acc5: v[8],
+            test_acc5: v[9],
         }
     }
 }
@@ -82,7 +95,7 @@ impl TrainLog {
     }
 
     /// The log as a `DataFrame` with columns `epoch, lr, train_loss, train_acc, test_loss,
-    /// test_acc, train_speed, test_speed` (speeds in samples/s).
+    /// test_acc, train_speed, test_speed, train_acc5, test_acc5` (speeds in samples/s).
     pub fn to_dataframe(&self) -> Result<DataFrame> {
         let column = |i: usize| {
             self.epochs
@@ -146,6 +159,9 @@ impl TrainLog {
         let columns = COLUMNS
             .iter()
             .map(|name| {
+                if OPTIONAL_COLUMNS.contains(name) && df.column(name).is_err() {
+                    return Ok(vec![f64::NAN; df.height()]);
+                }
                 df.column(name)
                     .and_then(|c| c.cast(&DataType::Float64))
                     .and_then(|c| {
@@ -192,7 +208,18 @@ mod tests {
     use super::*;
 
     fn record(epoch: usize, acc: f64) -> EpochRecord {
-        EpochRecord::from_values(&[epoch as f64, 0.1, 0.5, acc - 0.05, 0.4, acc, 1000.0, 2000.0])
+        EpochRecord::from_values(&[
+            epoch as f64,
+            0.1,
+            0.5,
+            acc - 0.05,
+            0.4,
+            acc,
+            1000.0,
+            2000.0,
+            0.99,
+            1.0,
+        ])
     }
 
     #[test]
@@ -202,7 +229,7 @@ mod tests {
         };
         assert_eq!(log.max_test_acc(), 0.9);
         let df = log.to_dataframe().unwrap();
-        assert_eq!(df.shape(), (3, 8));
+        assert_eq!(df.shape(), (3, 10));
         assert_eq!(
             df.get_column_names()
                 .iter()
@@ -234,7 +261,7 @@ mod tests {
         let text = std::fs::read_to_string(dir.join("log.csv")).unwrap();
         assert_eq!(
             text.lines().next().unwrap(),
-            "epoch,lr,train_loss,train_acc,test_loss,test_acc,train_speed,test_speed"
+            "epoch,lr,train_loss,train_acc,test_loss,test_acc,train_speed,test_speed,train_acc5,test_acc5"
         );
         assert_eq!(TrainLog::read_csv(dir.join("log.csv")).unwrap(), log);
         log.save_parquet(dir.join("log.parquet")).unwrap();

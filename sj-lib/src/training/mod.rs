@@ -19,13 +19,17 @@
 mod checkpoint;
 mod log;
 mod optim;
+mod regularize;
 mod schedule;
+mod tensorboard;
 mod trainer;
 
 pub use checkpoint::Checkpoint;
 pub use log::{EpochRecord, TrainLog};
-pub use optim::{Adam, Optimizer, SGD};
-pub use schedule::LrSchedule;
+pub use optim::{Adam, Optimizer, RMSprop, SGD};
+pub use regularize::{clip_grad_norm, Mix, ModelEma};
+pub use schedule::{LrSchedule, Warmup, WarmupMethod};
+pub use tensorboard::{read_scalars, SummaryWriter};
 pub use trainer::{EpochMetrics, Loss, Trainer};
 
 /// A value read back from a file that counts something (epochs, steps): an integer in `0..2^53`

@@ -1,4 +1,4 @@
-//! `torch.optim.SGD` and `torch.optim.Adam` over a VarStore's parameters, with their state as
+//! `torch.optim.SGD`, `Adam`, `AdamW` and `RMSprop` over a VarStore's parameters, with their state as
 //! named tensors so that a checkpoint can save and restore it (tch's `nn::Optimizer` hides its
 //! state inside libtorch).
 use super::count;
@@ -247,9 +247,13 @@ impl Optimizer for SGD {
 /// `Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)`, PyTorch's update:
 /// `m = β1·m + (1 − β1)·g`, `v = β2·v + (1 − β2)·g²`,
 /// `p -= lr/(1 − β1^t) · m / (sqrt(v)/sqrt(1 − β2^t) + eps)`.
+///
+/// [`Adam::adamw`] is `AdamW`: the weight decay is decoupled (`p -= lr·wd·p` before the update)
+/// instead of added to the gradient.
 #[derive(Debug)]
 pub struct Adam {
     params: Vec<NamedTensor>,
+    decoupled: bool,
     lr: f64,
     betas: (f64, f64),
     eps: f64,
@@ -265,6 +269,7 @@ impl Adam {
         non_negative("Adam", "learning rate", lr)?;
         Ok(Adam {
             params: named_parameters(vs),
+            decoupled: false,
             lr,
             betas: (0.9, 0.999),
             eps: 1e-8,
@@ -272,6 +277,15 @@ impl Adam {
             step: 0,
             exp_avg: BTreeMap::new(),
             exp_avg_sq: BTreeMap::new(),
+        })
+    }
+
+    /// `AdamW(params, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)`.
+    pub fn adamw(vs: &nn::VarStore, lr: f64) -> Result<Self> {
+        Ok(Adam {
+            decoupled: true,
+            weight_decay: 0.01,
+            ..Adam::new(vs, lr)?
         })
     }
 
@@ -309,7 +323,11 @@ impl Adam {
 
 impl Optimizer for Adam {
     fn type_name(&self) -> &'static str {
-        "Adam"
+        if self.decoupled {
+            "AdamW"
+        } else {
+            "Adam"
+        }
     }
     fn step(&mut self) -> Result<()> {
         self.step += 1;
@@ -325,10 +343,13 @@ impl Optimizer for Adam {
                 if !g.defined() {
                     continue;
                 }
-                let g = if self.weight_decay != 0.0 {
-                    &g + &*p * self.weight_decay
-                } else {
+                let g = if self.weight_decay == 0.0 {
                     g
+                } else if self.decoupled {
+                    let _ = p.g_mul_scalar_(1.0 - self.lr * self.weight_decay);
+                    g
+                } else {
+                    &g + &*p * self.weight_decay
                 };
                 let m = self
                     .exp_avg
@@ -396,21 +417,184 @@ impl Optimizer for Adam {
             }
         }
         let matched = match_state("Adam", state, &expected)?;
-        let pick = |prefix: &str| -> BTreeMap<String, Tensor> {
-            let dot = format!("{prefix}.");
-            matched
-                .iter()
-                .filter_map(|(k, t)| {
-                    k.strip_prefix(&dot)
-                        .map(|n| (n.to_string(), t.shallow_clone()))
-                })
-                .collect()
-        };
-        self.exp_avg = pick("exp_avg");
-        self.exp_avg_sq = pick("exp_avg_sq");
+        self.exp_avg = by_prefix(&matched, "exp_avg");
+        self.exp_avg_sq = by_prefix(&matched, "exp_avg_sq");
         self.step = step;
         Ok(())
     }
+}
+
+/// `RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0)` (not centered),
+/// PyTorch's update: `d = g + wd·p`, `s = α·s + (1 − α)·d²`, `a = sqrt(s) + eps`; with momentum
+/// `b = μ·b + d/a`, `p -= lr·b`, else `p -= lr·d/a`. SpikingJelly's Trainer uses `alpha=0.9`,
+/// `eps=0.0316`.
+#[derive(Debug)]
+pub struct RMSprop {
+    params: Vec<NamedTensor>,
+    lr: f64,
+    alpha: f64,
+    eps: f64,
+    weight_decay: f64,
+    momentum: f64,
+    step: i64,
+    square_avg: BTreeMap<String, Tensor>,
+    buffers: BTreeMap<String, Tensor>,
+}
+
+impl RMSprop {
+    /// RMSprop over the trainable variables of `vs`.
+    pub fn new(vs: &nn::VarStore, lr: f64) -> Result<Self> {
+        non_negative("RMSprop", "learning rate", lr)?;
+        Ok(RMSprop {
+            params: named_parameters(vs),
+            lr,
+            alpha: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            step: 0,
+            square_avg: BTreeMap::new(),
+            buffers: BTreeMap::new(),
+        })
+    }
+
+    /// `alpha=` (≥ 0), the smoothing constant.
+    pub fn with_alpha(mut self, alpha: f64) -> Result<Self> {
+        non_negative("RMSprop", "alpha value", alpha)?;
+        self.alpha = alpha;
+        Ok(self)
+    }
+
+    /// `eps=` (≥ 0).
+    pub fn with_eps(mut self, eps: f64) -> Result<Self> {
+        non_negative("RMSprop", "epsilon value", eps)?;
+        self.eps = eps;
+        Ok(self)
+    }
+
+    /// `momentum=` (≥ 0).
+    pub fn with_momentum(mut self, momentum: f64) -> Result<Self> {
+        non_negative("RMSprop", "momentum value", momentum)?;
+        self.momentum = momentum;
+        Ok(self)
+    }
+
+    /// `weight_decay=` (L2 penalty added to the gradient, ≥ 0).
+    pub fn with_weight_decay(mut self, weight_decay: f64) -> Result<Self> {
+        non_negative("RMSprop", "weight_decay value", weight_decay)?;
+        self.weight_decay = weight_decay;
+        Ok(self)
+    }
+}
+
+impl Optimizer for RMSprop {
+    fn type_name(&self) -> &'static str {
+        "RMSprop"
+    }
+    fn step(&mut self) -> Result<()> {
+        self.step += 1;
+        tch::no_grad(|| {
+            for (name, p) in self.params.iter_mut() {
+                let g = p.grad();
+                if !g.defined() {
+                    continue;
+                }
+                let d = if self.weight_decay != 0.0 {
+                    &g + &*p * self.weight_decay
+                } else {
+                    g
+                };
+                let s = self
+                    .square_avg
+                    .entry(name.clone())
+                    .or_insert_with(|| p.zeros_like());
+                let _ = s
+                    .g_mul_scalar_(self.alpha)
+                    .g_add_(&(&d * &d * (1.0 - self.alpha)));
+                let update = d / (s.sqrt() + self.eps);
+                let update = if self.momentum > 0.0 {
+                    let b = self
+                        .buffers
+                        .entry(name.clone())
+                        .or_insert_with(|| p.zeros_like());
+                    let _ = b.g_mul_scalar_(self.momentum).g_add_(&update);
+                    b.shallow_clone()
+                } else {
+                    update
+                };
+                let _ = p.g_sub_(&(update * self.lr));
+            }
+        });
+        Ok(())
+    }
+    fn zero_grad(&mut self) {
+        zero_grads(&mut self.params);
+    }
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) -> Result<()> {
+        non_negative(self.type_name(), "learning rate", lr)?;
+        self.lr = lr;
+        Ok(())
+    }
+    fn state(&self) -> Vec<NamedTensor> {
+        let mut out = vec![("step".to_string(), Tensor::from_slice(&[self.step]))];
+        out.extend(
+            self.square_avg
+                .iter()
+                .map(|(k, t)| (format!("square_avg.{k}"), t.copy())),
+        );
+        out.extend(
+            self.buffers
+                .iter()
+                .map(|(k, t)| (format!("momentum_buffer.{k}"), t.copy())),
+        );
+        out
+    }
+    fn load_state(&mut self, state: &[NamedTensor]) -> Result<()> {
+        let step = state
+            .iter()
+            .find(|(k, _)| k == "step")
+            .and_then(|(_, t)| count(t))
+            .ok_or_else(|| {
+                SjError::config(
+                    "RMSprop",
+                    "load_state: needs a 'step' entry, one integer >= 0",
+                )
+            })?;
+        let mut expected = vec![("step".to_string(), Tensor::from_slice(&[step]))];
+        if step > 0 {
+            let mut prefixes = vec!["square_avg"];
+            if self.momentum > 0.0 {
+                prefixes.push("momentum_buffer");
+            }
+            for prefix in prefixes {
+                expected.extend(
+                    self.params
+                        .iter()
+                        .map(|(k, p)| (format!("{prefix}.{k}"), p.shallow_clone())),
+                );
+            }
+        }
+        let matched = match_state("RMSprop", state, &expected)?;
+        self.square_avg = by_prefix(&matched, "square_avg");
+        self.buffers = by_prefix(&matched, "momentum_buffer");
+        self.step = step;
+        Ok(())
+    }
+}
+
+/// The entries `<prefix>.<name>` of a matched state, by `<name>`.
+fn by_prefix(matched: &BTreeMap<String, Tensor>, prefix: &str) -> BTreeMap<String, Tensor> {
+    let dot = format!("{prefix}.");
+    matched
+        .iter()
+        .filter_map(|(k, t)| {
+            k.strip_prefix(&dot)
+                .map(|n| (n.to_string(), t.shallow_clone()))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -481,6 +665,91 @@ mod tests {
             loss(&vs_a, &x, &y).double_value(&[]),
         );
         assert!(after < 0.8 * before, "{before} -> {after}");
+    }
+
+    /// Runs `ours` and libtorch's optimizer (through tch) side by side for 50 steps.
+    fn matches_libtorch(
+        ours: &mut dyn Optimizer,
+        vs_a: &nn::VarStore,
+        theirs: &mut nn::Optimizer,
+        vs_b: &nn::VarStore,
+    ) {
+        let (_, x, y) = problem(5);
+        for _ in 0..50 {
+            ours.zero_grad();
+            loss(vs_a, &x, &y).backward();
+            ours.step().unwrap();
+            theirs.zero_grad();
+            loss(vs_b, &x, &y).backward();
+            theirs.step();
+        }
+        for name in ["w", "b"] {
+            let (a, b) = (&vs_a.variables()[name], &vs_b.variables()[name]);
+            let diff = (a - b).abs().max().double_value(&[]);
+            assert!(diff < 1e-5, "{}: {name}: {diff}", ours.type_name());
+        }
+        let moved = (&vs_a.variables()["w"] - &problem(5).0.variables()["w"])
+            .abs()
+            .max();
+        assert!(moved.double_value(&[]) > 0.01, "{} moved", ours.type_name());
+    }
+
+    #[test]
+    fn adamw_and_rmsprop_match_libtorch() {
+        let (vs_a, _, _) = problem(5);
+        let (vs_b, _, _) = problem(5);
+        let mut ours = Adam::adamw(&vs_a, 0.05)
+            .unwrap()
+            .with_weight_decay(0.1)
+            .unwrap();
+        assert_eq!(ours.type_name(), "AdamW");
+        let mut theirs = nn::AdamW {
+            wd: 0.1,
+            ..Default::default()
+        }
+        .build(&vs_b, 0.05)
+        .unwrap();
+        matches_libtorch(&mut ours, &vs_a, &mut theirs, &vs_b);
+        // SpikingJelly's Trainer: RMSprop(lr, momentum, weight_decay, eps=0.0316, alpha=0.9).
+        let (vs_a, _, _) = problem(5);
+        let (vs_b, _, _) = problem(5);
+        let mut ours = RMSprop::new(&vs_a, 0.01)
+            .and_then(|o| o.with_alpha(0.9))
+            .and_then(|o| o.with_eps(0.0316))
+            .and_then(|o| o.with_momentum(0.9))
+            .and_then(|o| o.with_weight_decay(1e-3))
+            .unwrap();
+        let config = nn::RmsProp {
+            alpha: 0.9,
+            eps: 0.0316,
+            wd: 1e-3,
+            momentum: 0.9,
+            centered: false,
+        };
+        let mut theirs = config.build(&vs_b, 0.01).unwrap();
+        matches_libtorch(&mut ours, &vs_a, &mut theirs, &vs_b);
+        // Its state continues bitwise in a fresh optimizer.
+        let (_, x, y) = problem(5);
+        let mut fresh = RMSprop::new(&vs_a, 0.01)
+            .and_then(|o| o.with_alpha(0.9))
+            .and_then(|o| o.with_eps(0.0316))
+            .and_then(|o| o.with_momentum(0.9))
+            .and_then(|o| o.with_weight_decay(1e-3))
+            .unwrap();
+        fresh.load_state(&ours.state()).unwrap();
+        let before = (vs_a.variables()["w"].copy(), vs_a.variables()["b"].copy());
+        run(&mut ours, &vs_a, &x, &y, 1);
+        let w1 = vs_a.variables()["w"].copy();
+        no_grad_copy(&vs_a, "w", &before.0);
+        no_grad_copy(&vs_a, "b", &before.1);
+        run(&mut fresh, &vs_a, &x, &y, 1);
+        assert!(vs_a.variables()["w"].equal(&w1));
+        assert!(RMSprop::new(&vs_a, 0.01).unwrap().load_state(&[]).is_err());
+    }
+
+    fn no_grad_copy(vs: &nn::VarStore, name: &str, value: &Tensor) {
+        let mut t = vs.variables()[name].shallow_clone();
+        tch::no_grad(|| t.copy_(value));
     }
 
     #[test]

@@ -8,12 +8,14 @@
 use super::checkpoint::Checkpoint;
 use super::log::{EpochRecord, TrainLog};
 use super::optim::Optimizer;
-use super::schedule::LrSchedule;
+use super::regularize::{clip_grad_norm, Mix, ModelEma};
+use super::schedule::{LrSchedule, Warmup};
+use super::tensorboard::SummaryWriter;
 use crate::base::Module;
 use crate::error::{Result, SjError};
 use crate::functional::{reset_net, set_training};
 use crate::progress::{Progress, ProgressOutput};
-use sj_datasets::shuffle::derive_seed;
+use sj_datasets::shuffle::{derive_seed, SplitMix64};
 use sj_datasets::DataLoader;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -33,6 +35,19 @@ impl Loss {
     /// The mean loss of a batch: `out` is `[N, C]` floating-point scores (N >= 1), `labels` `[N]`
     /// int64 class indices in `0..C` (checked first: on CUDA a bad index would be a device assert).
     pub fn compute(&self, out: &Tensor, labels: &Tensor) -> Result<Tensor> {
+        self.compute_with(out, labels, None, 0.0)
+    }
+
+    /// [`Loss::compute`] against soft targets `[N, C]` (class probabilities, e.g. after mixup)
+    /// when given, with `label_smoothing` ε: the target becomes `(1 − ε)·target + ε/C`, as
+    /// `cross_entropy(..., label_smoothing=ε)` does (applied to the MSE target likewise).
+    pub fn compute_with(
+        &self,
+        out: &Tensor,
+        labels: &Tensor,
+        soft: Option<&Tensor>,
+        label_smoothing: f64,
+    ) -> Result<Tensor> {
         let size = out.size();
         if size.len() != 2 || labels.size() != [size[0]] || !out.is_floating_point() {
             return Err(SjError::Shape {
@@ -66,13 +81,41 @@ impl Loss {
                 got: format!("labels in {lo}..={hi}"),
             });
         }
+        if !(0.0..1.0).contains(&label_smoothing) {
+            return Err(SjError::config(
+                "Trainer",
+                format!("label_smoothing must be in [0, 1), got {label_smoothing}"),
+            ));
+        }
+        if let Some(soft) = soft.filter(|t| t.size() != size) {
+            return Err(SjError::Shape {
+                module: "Trainer".into(),
+                expected: format!("soft targets shaped like the output {size:?}"),
+                got: soft.size(),
+            });
+        }
+        if let (Loss::CrossEntropy, None) = (self, soft) {
+            return out
+                .f_cross_entropy_loss::<Tensor>(
+                    labels,
+                    None,
+                    Reduction::Mean,
+                    -100,
+                    label_smoothing,
+                )
+                .map_err(err);
+        }
+        let mut target = match soft {
+            Some(t) => t.f_to_kind(out.kind()).map_err(err)?,
+            None => labels.f_one_hot(size[1]).map_err(err)?.to_kind(out.kind()),
+        };
+        if label_smoothing > 0.0 {
+            target = target * (1.0 - label_smoothing) + label_smoothing / size[1] as f64;
+        }
         match self {
-            Loss::Mse => {
-                let target = labels.f_one_hot(size[1]).map_err(err)?.to_kind(out.kind());
-                out.f_mse_loss(&target, Reduction::Mean).map_err(err)
-            }
+            Loss::Mse => out.f_mse_loss(&target, Reduction::Mean).map_err(err),
             Loss::CrossEntropy => out
-                .f_cross_entropy_loss::<Tensor>(labels, None, Reduction::Mean, -100, 0.0)
+                .f_cross_entropy_loss::<Tensor>(&target, None, Reduction::Mean, -100, 0.0)
                 .map_err(err),
         }
     }
@@ -83,8 +126,10 @@ impl Loss {
 pub struct EpochMetrics {
     /// Mean loss per sample.
     pub loss: f64,
-    /// Fraction of samples whose largest output is the label.
+    /// Fraction of samples whose largest output is the label (`Acc@1`).
     pub acc: f64,
+    /// Fraction of samples whose label is among the five largest outputs (`Acc@5`).
+    pub acc5: f64,
     /// Samples per second.
     pub speed: f64,
     /// Samples seen.
@@ -96,6 +141,7 @@ pub struct EpochMetrics {
 struct Tally {
     loss: f64,
     correct: i64,
+    correct5: i64,
     samples: usize,
 }
 
@@ -103,11 +149,11 @@ impl Tally {
     fn add(&mut self, loss: &Tensor, out: &Tensor, labels: &Tensor) -> Result<()> {
         let n = labels.size()[0];
         self.loss += loss.double_value(&[]) * n as f64;
-        self.correct += out
-            .f_argmax(1, false)?
-            .f_eq_tensor(labels)?
-            .f_sum(Kind::Int64)?
-            .int64_value(&[]);
+        let k = out.size()[1].min(5);
+        let (_, top) = out.f_topk(k, 1, true, true)?;
+        let hits = top.f_eq_tensor(&labels.unsqueeze(1))?;
+        self.correct += hits.f_select(1, 0)?.f_sum(Kind::Int64)?.int64_value(&[]);
+        self.correct5 += hits.f_sum(Kind::Int64)?.int64_value(&[]);
         self.samples += n as usize;
         Ok(())
     }
@@ -124,10 +170,19 @@ impl Tally {
         Ok(EpochMetrics {
             loss: self.loss / n,
             acc: self.correct as f64 / n,
+            acc5: self.correct5 as f64 / n,
             speed: n / start.elapsed().as_secs_f64(),
             samples: self.samples,
         })
     }
+}
+
+/// What one optimizer step touches besides the network.
+struct StepContext<'a> {
+    vs: &'a nn::VarStore,
+    optimizer: &'a mut dyn Optimizer,
+    ema: Option<&'a mut ModelEma>,
+    epoch: usize,
 }
 
 /// The training loop. `forward(net, x)` turns a batch into class scores `[N, C]` (for SNNs the
@@ -145,6 +200,21 @@ pub struct Trainer {
     resume: bool,
     max_batches: Option<usize>,
     progress: ProgressOutput,
+    #[serde(default)]
+    warmup: Option<Warmup>,
+    #[serde(default)]
+    label_smoothing: f64,
+    #[serde(default)]
+    mixup_alpha: f64,
+    #[serde(default)]
+    cutmix_alpha: f64,
+    /// `(steps, decay)` of the model EMA.
+    #[serde(default)]
+    model_ema: Option<(usize, f64)>,
+    #[serde(default)]
+    clip_grad_norm: Option<f64>,
+    #[serde(default)]
+    tensorboard_dir: Option<PathBuf>,
 }
 
 impl Trainer {
@@ -160,6 +230,86 @@ impl Trainer {
             resume: false,
             max_batches: None,
             progress: ProgressOutput::detect(),
+            warmup: None,
+            label_smoothing: 0.0,
+            mixup_alpha: 0.0,
+            cutmix_alpha: 0.0,
+            model_ema: None,
+            clip_grad_norm: None,
+            tensorboard_dir: None,
+        }
+    }
+
+    /// A warm-up before the schedule (SpikingJelly's `--lr-warmup-*`).
+    pub fn with_warmup(mut self, warmup: Warmup) -> Self {
+        self.warmup = Some(warmup);
+        self
+    }
+
+    /// `--label-smoothing` ε in [0, 1) for the loss (see [`Loss::compute_with`]).
+    pub fn with_label_smoothing(mut self, label_smoothing: f64) -> Self {
+        self.label_smoothing = label_smoothing;
+        self
+    }
+
+    /// `--mixup-alpha` and `--cutmix-alpha`: every training batch gets mixup or cutmix (one of
+    /// the two at random when both are positive), see [`Mix`]. Its accuracy counts the label of
+    /// the larger mixing weight.
+    pub fn with_mixup_cutmix(mut self, mixup_alpha: f64, cutmix_alpha: f64) -> Self {
+        self.mixup_alpha = mixup_alpha;
+        self.cutmix_alpha = cutmix_alpha;
+        self
+    }
+
+    /// `--model-ema`: an average of the weights updated every `steps` steps with `decay` (already
+    /// adjusted, see [`ModelEma::adjusted_decay`]), tested after every epoch and kept in the
+    /// checkpoints.
+    pub fn with_model_ema(mut self, steps: usize, decay: f64) -> Self {
+        self.model_ema = Some((steps, decay));
+        self
+    }
+
+    /// `--clip-grad-norm`: gradients are scaled to at most this total 2-norm before each step.
+    pub fn with_clip_grad_norm(mut self, max_norm: f64) -> Self {
+        self.clip_grad_norm = Some(max_norm);
+        self
+    }
+
+    /// Writes TensorBoard scalars (`train_loss`, `train_acc1`, `train_acc5`, `test_loss`,
+    /// `test_acc1`, `test_acc5`, and `ema_test_*` with a model EMA) per epoch to a tfevents file in
+    /// `dir`, as SpikingJelly's Trainer does.
+    pub fn with_tensorboard(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.tensorboard_dir = Some(dir.into());
+        self
+    }
+
+    /// Checks the options that are plain numbers.
+    fn check(&self) -> Result<()> {
+        let bad = |what: String| Err(SjError::config("Trainer", what));
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return bad(format!(
+                "label_smoothing must be in [0, 1), got {}",
+                self.label_smoothing
+            ));
+        }
+        let alpha_ok = |a: f64| a.is_finite() && a >= 0.0;
+        if !(alpha_ok(self.mixup_alpha) && alpha_ok(self.cutmix_alpha)) {
+            return bad(format!(
+                "mixup and cutmix alphas must be finite and >= 0, got {} and {}",
+                self.mixup_alpha, self.cutmix_alpha
+            ));
+        }
+        if let Some(max) = self.clip_grad_norm.filter(|m| !(m.is_finite() && *m > 0.0)) {
+            return bad(format!("clip_grad_norm must be finite and > 0, got {max}"));
+        }
+        Ok(())
+    }
+
+    /// The learning rate of `epoch` for base rate `base_lr` (warm-up, then the schedule).
+    pub fn lr(&self, base_lr: f64, epoch: usize) -> Result<f64> {
+        match &self.warmup {
+            Some(w) => w.lr(&self.schedule, base_lr, epoch),
+            None => self.schedule.lr(base_lr, epoch),
         }
     }
 
@@ -250,18 +400,27 @@ impl Trainer {
     where
         F: FnMut(&mut dyn Module, &Tensor) -> Result<Tensor>,
     {
+        self.check()?;
         let base_lr = optimizer.lr();
         let mut state = Checkpoint {
             epoch: 0,
             max_test_acc: 0.0,
             log: TrainLog::default(),
         };
+        let mut ema = match self.model_ema {
+            Some((steps, decay)) => Some(ModelEma::new(vs, steps, decay)?),
+            None => None,
+        };
         if let Some(latest) = self
             .checkpoint_path("latest")
             .filter(|p| self.resume && p.is_file())
         {
-            state = Checkpoint::load(&latest, vs, optimizer)?;
+            state = Checkpoint::load(&latest, vs, optimizer, ema.as_mut())?;
         }
+        let mut board = match &self.tensorboard_dir {
+            Some(dir) => Some(SummaryWriter::new(dir)?),
+            None => None,
+        };
         if let Some(dir) = &self.checkpoint_dir {
             std::fs::create_dir_all(dir).map_err(|source| SjError::Io {
                 path: dir.display().to_string(),
@@ -278,13 +437,47 @@ impl Trainer {
         epochs.inc(state.epoch.min(self.epochs) as u64, &[]);
         for epoch in state.epoch..self.epochs {
             tch::manual_seed(derive_seed(self.seed, epoch as u64) as i64);
-            let lr = self.schedule.lr(base_lr, epoch)?;
+            let lr = self.lr(base_lr, epoch)?;
             optimizer.set_lr(lr)?;
             let batches = self.max_batches.map_or(train.len(), |m| m.min(train.len()));
             let mut progress = epochs.child("train", batches as u64);
-            let tr = self.train_epoch(net, optimizer, train, epoch, forward, &mut progress)?;
+            let mut step = StepContext {
+                vs,
+                optimizer: &mut *optimizer,
+                ema: ema.as_mut(),
+                epoch,
+            };
+            let tr = self.train_epoch(net, &mut step, train, forward, &mut progress)?;
             progress.finish();
             let te = self.evaluate(net, test, forward)?;
+            let ema_te = match ema.as_mut() {
+                Some(e) => {
+                    e.swap(vs)?;
+                    let metrics = self.evaluate(net, test, forward);
+                    e.swap(vs)?;
+                    Some(metrics?)
+                }
+                None => None,
+            };
+            if let Some(board) = board.as_mut() {
+                let step = epoch as i64;
+                for (tag, value) in [
+                    ("train_loss", tr.loss),
+                    ("train_acc1", tr.acc),
+                    ("train_acc5", tr.acc5),
+                    ("test_loss", te.loss),
+                    ("test_acc1", te.acc),
+                    ("test_acc5", te.acc5),
+                ] {
+                    board.add_scalar(tag, value, step)?;
+                }
+                if let Some(e) = ema_te {
+                    board.add_scalar("ema_test_loss", e.loss, step)?;
+                    board.add_scalar("ema_test_acc1", e.acc, step)?;
+                    board.add_scalar("ema_test_acc5", e.acc5, step)?;
+                }
+                board.flush()?;
+            }
             let record = EpochRecord {
                 epoch,
                 lr,
@@ -294,16 +487,18 @@ impl Trainer {
                 test_acc: te.acc,
                 train_speed: tr.speed,
                 test_speed: te.speed,
+                train_acc5: tr.acc5,
+                test_acc5: te.acc5,
             };
             state.log.epochs.push(record);
             state.epoch = epoch + 1;
             let improved = te.acc > state.max_test_acc;
             state.max_test_acc = state.max_test_acc.max(te.acc);
             if let Some(latest) = self.checkpoint_path("latest") {
-                state.save(&latest, vs, optimizer)?;
+                state.save(&latest, vs, optimizer, ema.as_ref())?;
             }
             if let Some(max) = self.checkpoint_path("max").filter(|_| improved) {
-                state.save(&max, vs, optimizer)?;
+                state.save(&max, vs, optimizer, ema.as_ref())?;
             }
             if let Some(dir) = &self.checkpoint_dir {
                 state.log.save_csv(dir.join("log.csv"))?;
@@ -313,8 +508,9 @@ impl Trainer {
             if self.progress != ProgressOutput::Hidden {
                 println!(
                     "epoch {epoch}: lr {lr:.4e}, train_loss {:.4}, train_acc {:.4}, test_loss {:.4}, test_acc {:.4}, \
-                     max_test_acc {:.4}, train {:.1} samples/s, test {:.1} samples/s",
-                    tr.loss, tr.acc, te.loss, te.acc, state.max_test_acc, tr.speed, te.speed
+                     max_test_acc {:.4}, train {:.1} samples/s, test {:.1} samples/s{}",
+                    tr.loss, tr.acc, te.loss, te.acc, state.max_test_acc, tr.speed, te.speed,
+                    ema_te.map_or(String::new(), |e| format!(", ema_test_acc {:.4}", e.acc))
                 );
             }
         }
@@ -325,9 +521,8 @@ impl Trainer {
     fn train_epoch<F>(
         &self,
         net: &mut dyn Module,
-        optimizer: &mut dyn Optimizer,
+        step: &mut StepContext,
         train: &DataLoader,
-        epoch: usize,
         forward: &mut F,
         progress: &mut Progress,
     ) -> Result<EpochMetrics>
@@ -337,21 +532,63 @@ impl Trainer {
         set_training(net, true);
         let start = Instant::now();
         let mut tally = Tally::default();
-        for batch in train
-            .iter(epoch)
+        let in_warmup = self.warmup.is_some_and(|w| step.epoch < w.epochs);
+        let mix_seed = derive_seed(derive_seed(self.seed, step.epoch as u64), u64::MAX);
+        for (i, batch) in train
+            .iter(step.epoch)
             .take(self.max_batches.unwrap_or(usize::MAX))
+            .enumerate()
         {
             let (x, y) = batch?;
-            optimizer.zero_grad();
+            let mut rng = SplitMix64::new(derive_seed(mix_seed, i as u64));
+            let size = x.size();
+            let (h, w) = match size.len() {
+                0..=2 => (1, 1),
+                d => (size[d - 2], size[d - 1]),
+            };
+            let mix = Mix::draw(&mut rng, self.mixup_alpha, self.cutmix_alpha, h, w);
+            step.optimizer.zero_grad();
+            let x = match &mix {
+                Some(m) => m.mix_images(&x)?,
+                None => x,
+            };
             let out = forward(net, &x);
             // Reset even when the forward pass failed, so the network is usable afterwards.
             let out = out.inspect_err(|_| reset_net(net))?;
-            let loss = self.loss.compute(&out, &y)?;
+            let soft = match &mix {
+                Some(m) => {
+                    let classes = out.size().get(1).copied().unwrap_or(0);
+                    let onehot = y.f_one_hot(classes).map_err(|e| {
+                        SjError::config(
+                            "Trainer",
+                            format!(
+                                "mixup targets: labels and the output's {classes} classes: {e}"
+                            ),
+                        )
+                    })?;
+                    Some(m.mix_targets(&onehot.to_kind(out.kind()), h, w)?)
+                }
+                None => None,
+            };
+            let loss = self
+                .loss
+                .compute_with(&out, &y, soft.as_ref(), self.label_smoothing)?;
             loss.f_backward()
                 .map_err(|e| SjError::config("Trainer", format!("backward: {e}")))?;
-            optimizer.step()?;
+            if let Some(max_norm) = self.clip_grad_norm {
+                clip_grad_norm(step.vs, max_norm)?;
+            }
+            step.optimizer.step()?;
             reset_net(net);
-            tally.add(&loss, &out, &y)?;
+            if let Some(ema) = step.ema.as_deref_mut() {
+                ema.after_step(step.vs, i + 1, in_warmup)?;
+            }
+            // With mixed targets the accuracy counts the label of the larger weight.
+            let labels = match &soft {
+                Some(t) => t.f_argmax(1, false)?,
+                None => y.shallow_clone(),
+            };
+            tally.add(&loss, &out, &labels)?;
             progress.tick(&[("loss", loss.double_value(&[]))]);
         }
         tally.finish(start, "training")
@@ -461,6 +698,113 @@ mod tests {
             .with_progress(ProgressOutput::Hidden)
     }
 
+    /// Every option of SpikingJelly's `train_classify` loop at once.
+    fn full_trainer(epochs: usize, dir: &std::path::Path) -> Trainer {
+        trainer(epochs)
+            .with_loss(Loss::CrossEntropy)
+            .with_schedule(LrSchedule::cosine(2).unwrap())
+            .with_warmup(Warmup {
+                method: super::super::WarmupMethod::Linear,
+                epochs: 1,
+                decay: 0.1,
+            })
+            .with_label_smoothing(0.1)
+            .with_mixup_cutmix(0.2, 1.0)
+            .with_model_ema(2, 0.9)
+            .with_clip_grad_norm(0.5)
+            .with_checkpoint_dir(dir)
+            .with_tensorboard(dir.join("tb"))
+    }
+
+    #[test]
+    fn resume_with_mixup_cutmix_ema_warmup_and_clipping_is_bitwise() {
+        let dir = std::env::temp_dir().join(format!("sj-trainer-full-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (train, test) = loaders();
+        let run = |epochs: usize, sub: &str, resume: bool| {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let mut snn = net(&vs);
+            let mut w = vs.variables()["1.weight"].shallow_clone();
+            tch::no_grad(|| w.copy_(&(test_values(4, 48).view([3, 16]) * 0.5)));
+            let mut sgd = SGD::new(&vs, 0.5).unwrap().with_momentum(0.9).unwrap();
+            let log = full_trainer(epochs, &dir.join(sub))
+                .with_resume(resume)
+                .fit(&mut snn, &vs, &mut sgd, &train, &test, forward_repeat)
+                .unwrap();
+            (vs, log)
+        };
+        let (vs_a, log_a) = run(3, "a", false);
+        let _ = run(1, "b", false);
+        let (vs_b, log_b) = run(3, "b", true);
+        assert!(vs_a.variables()["1.weight"].equal(&vs_b.variables()["1.weight"]));
+        let ema = |d: &str| {
+            Tensor::read_safetensors(dir.join(d).join("checkpoint_latest.safetensors"))
+                .unwrap()
+                .into_iter()
+                .find(|(k, _)| k == "ema.1.weight")
+                .unwrap()
+                .1
+        };
+        let (ema_a, ema_b) = (ema("a"), ema("b"));
+        assert!(ema_a.equal(&ema_b));
+        assert!(
+            !ema_a.equal(&vs_a.variables()["1.weight"]),
+            "the average lags the model"
+        );
+        let strip = |l: &TrainLog| -> Vec<[f64; 6]> {
+            l.epochs
+                .iter()
+                .map(|r| {
+                    [
+                        r.lr,
+                        r.train_loss,
+                        r.train_acc,
+                        r.test_loss,
+                        r.test_acc,
+                        r.test_acc5,
+                    ]
+                })
+                .collect()
+        };
+        assert_eq!(strip(&log_a), strip(&log_b));
+        // warm-up 0.1·0.5, then cosine over 2 epochs from its start
+        let lr: Vec<f64> = log_a.epochs.iter().map(|r| r.lr).collect();
+        assert_eq!(lr, [0.05, 0.5, 0.25]);
+        // 3 classes: Acc@5 is 1.
+        assert!(log_a.epochs.iter().all(|r| r.test_acc5 == 1.0));
+        // TensorBoard scalars: 9 tags per epoch, epochs 0..3 (b: one file per run).
+        let scalars = |d: &str| -> Vec<(String, i64, f32)> {
+            let mut files: Vec<_> = std::fs::read_dir(dir.join(d).join("tb"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            files.sort();
+            files
+                .iter()
+                .flat_map(|f| super::super::read_scalars(f).unwrap())
+                .collect()
+        };
+        let (tb_a, tb_b) = (scalars("a"), scalars("b"));
+        assert_eq!(tb_a.len(), 27);
+        let test_acc1: Vec<(i64, f32)> = tb_a
+            .iter()
+            .filter(|(t, ..)| t == "test_acc1")
+            .map(|(_, s, v)| (*s, *v))
+            .collect();
+        let want: Vec<(i64, f32)> = log_a
+            .epochs
+            .iter()
+            .map(|r| (r.epoch as i64, r.test_acc as f32))
+            .collect();
+        assert_eq!(test_acc1, want);
+        let mut tags_b: Vec<_> = tb_b.iter().map(|(t, s, _)| (t.clone(), *s)).collect();
+        let mut tags_a: Vec<_> = tb_a.iter().map(|(t, s, _)| (t.clone(), *s)).collect();
+        tags_a.sort();
+        tags_b.sort();
+        assert_eq!(tags_a, tags_b);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn learns_and_logs() {
         let (train, test) = loaders();
@@ -472,7 +816,7 @@ mod tests {
             .fit(&mut snn, &vs, &mut adam, &train, &test, forward)
             .unwrap();
         let df = log.to_dataframe().unwrap();
-        assert_eq!(df.shape(), (4, 8));
+        assert_eq!(df.shape(), (4, 10));
         let lr: Vec<f64> = log.epochs.iter().map(|r| r.lr).collect();
         assert_eq!(lr, vec![0.05, 0.025, 0.0125, 0.00625]);
         assert_eq!(adam.lr(), 0.05);
@@ -581,7 +925,7 @@ mod tests {
         assert_eq!(log_c.epochs.len(), 3);
         let mut throwaway = sgd(&vs_c);
         assert_eq!(
-            Checkpoint::load(latest(&resumed), &vs_c, &mut throwaway)
+            Checkpoint::load(latest(&resumed), &vs_c, &mut throwaway, None)
                 .unwrap()
                 .epoch,
             3
@@ -589,10 +933,11 @@ mod tests {
 
         // the same resume without the optimizer's momentum buffers ends elsewhere (the test can fail)
         let (vs_d, mut d) = make(5);
-        let ckpt = Checkpoint::load(latest(&after_1), &vs_d, &mut sgd(&vs_d)).unwrap();
+        let ckpt = Checkpoint::load(latest(&after_1), &vs_d, &mut sgd(&vs_d), None).unwrap();
         assert_eq!(ckpt.epoch, 1);
         std::fs::create_dir_all(&no_momentum).unwrap();
-        ckpt.save(latest(&no_momentum), &vs_d, &sgd(&vs_d)).unwrap();
+        ckpt.save(latest(&no_momentum), &vs_d, &sgd(&vs_d), None)
+            .unwrap();
         trainer(3)
             .with_checkpoint_dir(&no_momentum)
             .with_resume(true)
