@@ -1320,7 +1320,7 @@ fn trainer(p: &mut Probes) {
     nan.epochs[0].train_loss = f64::NAN;
     p.err(nan.plot("nan"), &["plot_training_curves", "non-finite"]);
     // An empty log is an empty frame (Ok).
-    assert_eq!(p.ok(TrainLog::default().to_dataframe()).shape(), (0, 8));
+    assert_eq!(p.ok(TrainLog::default().to_dataframe()).shape(), (0, 10));
 }
 
 /// A writer whose text the probe reads back.
