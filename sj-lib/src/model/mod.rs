@@ -35,8 +35,10 @@ pub mod sew_resnet;
 pub mod spiking_resnet;
 pub mod spiking_vgg;
 
+pub mod train_classify;
+
 pub use resnet::{Block, ConnectFunction, ResNet, ResNetOptions};
-pub use spiking_vgg::SpikingVGG;
+pub use spiking_vgg::{SpikingVGG, VGGOptions};
 
 use crate::base::{Hooks, Module};
 use crate::error::{Result, SjError};
@@ -57,6 +59,106 @@ impl<F: Fn(&nn::Path) -> Result<Box<dyn Module>>> SpikingNeuron for F {
     fn build(&self, path: &nn::Path) -> Result<Box<dyn Module>> {
         self(path)
     }
+}
+
+/// What [`get_model`] needs besides the name and the neuron.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ModelSpec {
+    /// Classes of the dataset (the PLIF networks have a fixed 10 (11 for DVS Gesture)).
+    pub num_classes: i64,
+    /// Channels of the input images.
+    pub in_channels: i64,
+    /// The SEW ResNets' connect function.
+    pub cnf: ConnectFunction,
+    /// The PLIF networks' `channels` (their SpikingJelly default when `None`).
+    pub channels: Option<i64>,
+}
+
+/// Every name [`get_model`] knows, SpikingJelly's function and class names.
+pub fn model_names() -> Vec<String> {
+    let resnets = resnet::ARCHS.iter().map(|a| a.name);
+    resnets
+        .clone()
+        .map(|a| format!("spiking_{a}"))
+        .chain(resnets.map(|a| format!("sew_{a}")))
+        .chain(spiking_vgg::VGGS.iter().map(|v| v.0.to_string()))
+        .chain(
+            parametric_lif_net::PLIF_NETS
+                .iter()
+                .map(|p| p.0.to_string()),
+        )
+        .collect()
+}
+
+/// The zoo network named `name` (`"spiking_resnet18"`, `"sew_resnet50"`, `"spiking_vgg11_bn"`,
+/// `"DVSGestureNet"`, ...): what a Trainer's `--model` builds. An unknown name, or a PLIF network
+/// asked for other classes or input channels than it has, is an error listing what fits.
+pub fn get_model<N: SpikingNeuron>(
+    name: &str,
+    path: &nn::Path,
+    neuron: &N,
+    spec: &ModelSpec,
+) -> Result<Box<dyn Module>> {
+    let resnet_options = ResNetOptions {
+        num_classes: spec.num_classes,
+        in_channels: spec.in_channels,
+        ..Default::default()
+    };
+    if let Some(arch) = name
+        .strip_prefix("spiking_")
+        .and_then(|a| resnet::ARCHS.iter().find(|x| x.name == a))
+    {
+        return Ok(Box::new(arch.build(
+            path,
+            resnet::Residual::Spiking,
+            neuron,
+            &resnet_options,
+        )?));
+    }
+    if let Some(arch) = name
+        .strip_prefix("sew_")
+        .and_then(|a| resnet::ARCHS.iter().find(|x| x.name == a))
+    {
+        return Ok(Box::new(arch.build(
+            path,
+            resnet::Residual::Sew(spec.cnf),
+            neuron,
+            &resnet_options,
+        )?));
+    }
+    if let Some((_, cfg, bn)) = spiking_vgg::VGGS.iter().find(|v| v.0 == name) {
+        let options = VGGOptions {
+            num_classes: spec.num_classes,
+            in_channels: spec.in_channels,
+            ..Default::default()
+        };
+        return Ok(Box::new(SpikingVGG::new(path, cfg, *bn, neuron, &options)?));
+    }
+    if let Some((_, build, channels, in_channels, classes)) =
+        parametric_lif_net::PLIF_NETS.iter().find(|p| p.0 == name)
+    {
+        if (spec.in_channels, spec.num_classes) != (*in_channels, *classes) {
+            return Err(SjError::config(
+                name,
+                format!(
+                    "takes {in_channels}-channel input and has {classes} classes, not {} and {}",
+                    spec.in_channels, spec.num_classes
+                ),
+            ));
+        }
+        return Ok(Box::new(build(
+            path,
+            spec.channels.unwrap_or(*channels),
+            neuron,
+        )?));
+    }
+    Err(SjError::config(
+        "model",
+        format!(
+            "unknown model '{name}'; the zoo has: {}",
+            model_names().join(", ")
+        ),
+    ))
 }
 
 /// Builds a normalisation layer of `num_features` channels at a path: SpikingJelly's `norm_layer`

@@ -116,6 +116,42 @@ impl Module for PlifNet {
     zoo_common!();
 }
 
+/// The six networks by name: constructor, SpikingJelly's default `channels`, input channels and
+/// classes.
+#[allow(clippy::type_complexity)]
+pub(super) const PLIF_NETS: [(
+    &str,
+    fn(&nn::Path, i64, &dyn SpikingNeuron) -> Result<PlifNet>,
+    i64,
+    i64,
+    i64,
+); 6] = [
+    ("MNISTNet", |p, c, n| MNISTNet(p, c, n), 128, 1, 10),
+    (
+        "FashionMNISTNet",
+        |p, c, n| FashionMNISTNet(p, c, n),
+        128,
+        1,
+        10,
+    ),
+    ("NMNISTNet", |p, c, n| NMNISTNet(p, c, n), 128, 2, 10),
+    ("CIFAR10Net", |p, c, n| CIFAR10Net(p, c, n), 256, 3, 10),
+    (
+        "CIFAR10DVSNet",
+        |p, c, n| CIFAR10DVSNet(p, c, n),
+        128,
+        2,
+        10,
+    ),
+    (
+        "DVSGestureNet",
+        |p, c, n| DVSGestureNet(p, c, n),
+        128,
+        2,
+        11,
+    ),
+];
+
 /// Defines the six public constructors.
 macro_rules! plif_constructors {
     ($($fn_name:ident: $name:literal, $c_in:literal, $convs:expr, $side:literal, $hidden:literal, $voting:literal;)*) => {

@@ -27,6 +27,8 @@ pub struct ResNetOptions {
     pub replace_stride_with_dilation: [bool; 3],
     /// `norm_layer=` (`layer.BatchNorm2d`).
     pub norm_layer: NormLayer,
+    /// Input channels of `conv1` (3; sj's addition: 1 for grayscale, 2 for DVS frames).
+    pub in_channels: i64,
 }
 
 impl Default for ResNetOptions {
@@ -38,6 +40,7 @@ impl Default for ResNetOptions {
             width_per_group: 64,
             replace_stride_with_dilation: [false; 3],
             norm_layer: batch_norm2d,
+            in_channels: 3,
         }
     }
 }
@@ -368,12 +371,16 @@ impl ResNet {
             Residual::Spiking => "SpikingResNet",
             Residual::Sew(_) => "SEWResNet",
         };
-        if options.num_classes < 1 || options.groups < 1 || options.width_per_group < 1 {
+        let o = options;
+        if [o.num_classes, o.groups, o.width_per_group, o.in_channels]
+            .iter()
+            .any(|&v| v < 1)
+        {
             return Err(SjError::config(
                 name,
                 format!(
-                    "num_classes, groups and width_per_group must be at least 1, got {}, {}, {}",
-                    options.num_classes, options.groups, options.width_per_group
+                    "num_classes, groups, width_per_group and in_channels must be at least 1, got {}, {}, {}, {}",
+                    o.num_classes, o.groups, o.width_per_group, o.in_channels
                 ),
             ));
         }
@@ -391,7 +398,7 @@ impl ResNet {
             "conv1",
             Box::new(Conv2d::new_with(
                 &(path / "conv1"),
-                3,
+                options.in_channels,
                 inplanes,
                 7,
                 ConvOptions::new()

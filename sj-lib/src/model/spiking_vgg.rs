@@ -38,6 +38,8 @@ pub struct VGGOptions {
     pub init_weights: bool,
     /// `norm_layer=` of the `_bn` variants (`layer.BatchNorm2d`).
     pub norm_layer: NormLayer,
+    /// Input channels of the first convolution (3; sj's addition).
+    pub in_channels: i64,
 }
 
 impl Default for VGGOptions {
@@ -46,6 +48,7 @@ impl Default for VGGOptions {
             num_classes: 1000,
             init_weights: true,
             norm_layer: batch_norm2d,
+            in_channels: 3,
         }
     }
 }
@@ -58,8 +61,20 @@ pub struct SpikingVGG {
     step_mode: StepMode,
 }
 
+/// The eight VGGs by SpikingJelly name: configuration and whether it has norm layers.
+pub(super) const VGGS: [(&str, &[i64], bool); 8] = [
+    ("spiking_vgg11", CFG_A, false),
+    ("spiking_vgg11_bn", CFG_A, true),
+    ("spiking_vgg13", CFG_B, false),
+    ("spiking_vgg13_bn", CFG_B, true),
+    ("spiking_vgg16", CFG_D, false),
+    ("spiking_vgg16_bn", CFG_D, true),
+    ("spiking_vgg19", CFG_E, false),
+    ("spiking_vgg19_bn", CFG_E, true),
+];
+
 impl SpikingVGG {
-    fn new<N: SpikingNeuron + ?Sized>(
+    pub(super) fn new<N: SpikingNeuron + ?Sized>(
         path: &nn::Path,
         cfg: &[i64],
         batch_norm: bool,
@@ -77,7 +92,7 @@ impl SpikingVGG {
         }
         let f = path / "features";
         let mut features = Sequential::new();
-        let mut in_channels = 3;
+        let mut in_channels = options.in_channels;
         for &v in cfg {
             let p = &f / features.len().to_string();
             if v == M {

@@ -379,26 +379,64 @@ impl Trainer {
     where
         F: FnMut(&mut dyn Module, &Tensor) -> Result<Tensor>,
     {
-        let base_lr = optimizer.lr();
-        let result = self.run(net, vs, optimizer, train, test, &mut forward);
-        // The scheduled rates are per epoch; the optimizer leaves with its own rate, even on errors.
-        optimizer.set_lr(base_lr)?;
-        result
+        let forward = std::cell::RefCell::new(&mut forward);
+        self.fit_with(
+            net,
+            vs,
+            optimizer,
+            train,
+            test,
+            |net, x| (*forward.borrow_mut())(net, x),
+            |net, x| (*forward.borrow_mut())(net, x),
+        )
     }
 
-    /// The epochs of [`Trainer::fit`], from the checkpoint to resume (if any) on, with the
-    /// schedule applied to the optimizer's rate at the start.
-    fn run<F>(
+    /// [`Trainer::fit`] with one forward for training batches and another for test batches
+    /// (SpikingJelly's `preprocess_train_sample` / `preprocess_test_sample`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn fit_with<F, G>(
         &self,
         net: &mut dyn Module,
         vs: &nn::VarStore,
         optimizer: &mut dyn Optimizer,
         train: &DataLoader,
         test: &DataLoader,
-        forward: &mut F,
+        mut train_forward: F,
+        mut test_forward: G,
     ) -> Result<TrainLog>
     where
         F: FnMut(&mut dyn Module, &Tensor) -> Result<Tensor>,
+        G: FnMut(&mut dyn Module, &Tensor) -> Result<Tensor>,
+    {
+        let base_lr = optimizer.lr();
+        let loaders = (train, test);
+        let result = self.run(
+            net,
+            vs,
+            optimizer,
+            loaders,
+            &mut train_forward,
+            &mut test_forward,
+        );
+        // The scheduled rates are per epoch; the optimizer leaves with its own rate, even on errors.
+        optimizer.set_lr(base_lr)?;
+        result
+    }
+
+    /// The epochs of [`Trainer::fit_with`], from the checkpoint to resume (if any) on, with the
+    /// schedule applied to the optimizer's rate at the start.
+    fn run<F, G>(
+        &self,
+        net: &mut dyn Module,
+        vs: &nn::VarStore,
+        optimizer: &mut dyn Optimizer,
+        (train, test): (&DataLoader, &DataLoader),
+        forward: &mut F,
+        test_forward: &mut G,
+    ) -> Result<TrainLog>
+    where
+        F: FnMut(&mut dyn Module, &Tensor) -> Result<Tensor>,
+        G: FnMut(&mut dyn Module, &Tensor) -> Result<Tensor>,
     {
         self.check()?;
         let base_lr = optimizer.lr();
@@ -449,11 +487,11 @@ impl Trainer {
             };
             let tr = self.train_epoch(net, &mut step, train, forward, &mut progress)?;
             progress.finish();
-            let te = self.evaluate(net, test, forward)?;
+            let te = self.evaluate(net, test, test_forward)?;
             let ema_te = match ema.as_mut() {
                 Some(e) => {
                     e.swap(vs)?;
-                    let metrics = self.evaluate(net, test, forward);
+                    let metrics = self.evaluate(net, test, test_forward);
                     e.swap(vs)?;
                     Some(metrics?)
                 }
