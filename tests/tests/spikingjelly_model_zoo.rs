@@ -408,3 +408,84 @@ fn bad_configurations_and_inputs_are_errors() {
         .to_string();
     assert!(e.contains("LIFNode") && e.contains("tau"), "{e}");
 }
+
+/// Runs `script` with the venv's Python (torch 2.11 and torchvision, installed by setup.sh).
+fn python(script: &str) -> String {
+    let venv = std::env::var("VIRTUAL_ENV")
+        .expect("VIRTUAL_ENV: run through ./test.sh or source ~/.cache/sj/env.sh (sj builds on its torch venv)");
+    let out = std::process::Command::new(Path::new(&venv).join("bin/python"))
+        .args(["-c", script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn checklist_158_torchvision_weights_load_and_give_torchvisions_outputs() {
+    // torchvision's resnet18 and resnet50 (random weights, BN statistics moved off their initial
+    // values by a few training-mode batches), saved with torch.save; the outputs of the ANN in
+    // eval mode on a fixed input.
+    let dir = std::env::temp_dir().join(format!("sj-torchvision-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let printed = python(&format!(
+        "import torch, torchvision, numpy as np\n\
+         torch.manual_seed(0)\n\
+         x = torch.rand(2, 3, 64, 64)\n\
+         out = {{'x': x.numpy()}}\n\
+         for name in ['resnet18', 'resnet50']:\n\
+         \x20   net = getattr(torchvision.models, name)(num_classes=10)\n\
+         \x20   with torch.no_grad():\n\
+         \x20       for _ in range(3): net(torch.rand(4, 3, 64, 64))\n\
+         \x20   net.eval()\n\
+         \x20   torch.save(net.state_dict(), {dir:?} + f'/{{name}}.pth')\n\
+         \x20   with torch.no_grad():\n\
+         \x20       out[name] = net(x).numpy()\n\
+         \x20       out[name + '_conv1'] = net.conv1(x).numpy()\n\
+         np.savez({dir:?} + '/out.npz', **out)\n\
+         print('torchvision', torchvision.__version__)\n",
+        dir = dir.display().to_string(),
+    ));
+    assert!(printed.starts_with("torchvision 0.26"), "{printed}");
+    let r: HashMap<String, Tensor> = Tensor::read_npz(dir.join("out.npz"))
+        .unwrap()
+        .into_iter()
+        .collect();
+    fn relu(_: &nn::Path) -> sj::Result<Box<dyn Module>> {
+        Ok(Box::new(ReLU::new()))
+    }
+    let opts = ResNetOptions {
+        num_classes: 10,
+        ..Default::default()
+    };
+    type Arch = fn(&nn::Path, &Build, &ResNetOptions) -> sj::Result<sj::model::ResNet>;
+    let archs: [(&str, Arch); 2] = [
+        ("resnet18", |p, n, o| spiking_resnet::spiking_resnet18(p, n, o)),
+        ("resnet50", |p, n, o| spiking_resnet::spiking_resnet50(p, n, o)),
+    ];
+    for (name, build) in archs {
+        let file = dir.join(format!("{name}.pth"));
+        // With ReLU in the neurons' places the zoo network is torchvision's ANN: same outputs.
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut ann = build(&vs.root(), &(relu as Build), &opts).unwrap();
+        sj::state_dict::load_state_dict(&vs, &file).unwrap();
+        functional::set_training(&mut ann, false);
+        let y = no_grad(|| ann.forward(&r["x"])).unwrap();
+        assert_close(name, &y, &r[name]);
+        // The spiking network takes the same file; its first convolution computes the same.
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut snn = build(&vs.root(), &(if_atan as Build), &opts).unwrap();
+        sj::state_dict::load_state_dict(&vs, &file).unwrap();
+        let y = no_grad(|| snn.children_mut()[0].1.forward(&r["x"])).unwrap();
+        assert_close(&format!("{name} conv1"), &y, &r[&format!("{name}_conv1")]);
+        set_step_mode(&mut snn, StepMode::M).unwrap();
+        let y = no_grad(|| snn.forward(&r["x"].unsqueeze(0).repeat([4, 1, 1, 1, 1]))).unwrap();
+        assert_eq!(y.size(), [4, 2, 10]);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
