@@ -465,8 +465,12 @@ fn checklist_158_torchvision_weights_load_and_give_torchvisions_outputs() {
     };
     type Arch = fn(&nn::Path, &Build, &ResNetOptions) -> sj::Result<sj::model::ResNet>;
     let archs: [(&str, Arch); 2] = [
-        ("resnet18", |p, n, o| spiking_resnet::spiking_resnet18(p, n, o)),
-        ("resnet50", |p, n, o| spiking_resnet::spiking_resnet50(p, n, o)),
+        ("resnet18", |p, n, o| {
+            spiking_resnet::spiking_resnet18(p, n, o)
+        }),
+        ("resnet50", |p, n, o| {
+            spiking_resnet::spiking_resnet50(p, n, o)
+        }),
     ];
     for (name, build) in archs {
         let file = dir.join(format!("{name}.pth"));

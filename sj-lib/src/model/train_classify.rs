@@ -617,17 +617,18 @@ pub fn set_lr_scheduler(args: &TrainArgs) -> Result<(LrSchedule, Option<Warmup>)
     if args.lr_warmup_epochs == 0 {
         return Ok((main, None));
     }
-    let method =
-        match args.lr_warmup_method.to_lowercase().as_str() {
-            "linear" => WarmupMethod::Linear,
-            "constant" => WarmupMethod::Constant,
-            other => return Err(SjError::config(
+    let method = match args.lr_warmup_method.to_lowercase().as_str() {
+        "linear" => WarmupMethod::Linear,
+        "constant" => WarmupMethod::Constant,
+        other => {
+            return Err(SjError::config(
                 "train_classify",
                 format!(
                     "Invalid warmup lr method '{other}'. Only linear and constant are supported."
                 ),
-            )),
-        };
+            ))
+        }
+    };
     Ok((
         main,
         Some(Warmup {
@@ -641,34 +642,35 @@ pub fn set_lr_scheduler(args: &TrainArgs) -> Result<(LrSchedule, Option<Warmup>)
 /// The data of [`ClassifyTrainer::load_data`].
 pub fn load_data(args: &TrainArgs) -> Result<Data> {
     let root = &args.data_path;
-    let (train, test, normalize) =
-        match args.dataset.as_str() {
-            "imagefolder" => {
-                let side = |s: usize| [s, s];
-                (
-                    ImageFolder::new(root.join("train"), side(args.train_crop_size))?,
-                    ImageFolder::new(root.join("val"), side(args.val_crop_size))?,
-                    Some(([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])),
-                )
-            }
-            "cifar10" => (
-                CIFAR10::new(root, true)?,
-                CIFAR10::new(root, false)?,
-                Some(([0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010])),
-            ),
-            "fashion_mnist" => (
-                FashionMNIST::new(root, true)?,
-                FashionMNIST::new(root, false)?,
-                None,
-            ),
-            "mnist" => (MNIST::new(root, true)?, MNIST::new(root, false)?, None),
-            other => return Err(SjError::config(
+    let (train, test, normalize) = match args.dataset.as_str() {
+        "imagefolder" => {
+            let side = |s: usize| [s, s];
+            (
+                ImageFolder::new(root.join("train"), side(args.train_crop_size))?,
+                ImageFolder::new(root.join("val"), side(args.val_crop_size))?,
+                Some(([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])),
+            )
+        }
+        "cifar10" => (
+            CIFAR10::new(root, true)?,
+            CIFAR10::new(root, false)?,
+            Some(([0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010])),
+        ),
+        "fashion_mnist" => (
+            FashionMNIST::new(root, true)?,
+            FashionMNIST::new(root, false)?,
+            None,
+        ),
+        "mnist" => (MNIST::new(root, true)?, MNIST::new(root, false)?, None),
+        other => {
+            return Err(SjError::config(
                 "train_classify",
                 format!(
                     "unknown --dataset '{other}': use imagefolder, cifar10, fashion_mnist or mnist"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     let cut = |d: ImageDataset, n: Option<usize>| -> Result<ImageDataset> {
         Ok(match n {
             Some(n) => d.subset(&(0..n.min(d.labels().len())).collect::<Vec<_>>())?,
