@@ -39,6 +39,7 @@ use crate::surrogate::Surrogate;
 use crate::training::{
     Adam, LrSchedule, ModelEma, Optimizer, RMSprop, TrainLog, Trainer, Warmup, WarmupMethod, SGD,
 };
+pub use clap;
 use clap::{value_parser, Arg, ArgAction, ArgMatches, Command};
 use sj_datasets::{
     DataLoader, FashionMNIST, ImageDataset, ImageFolder, Normalize, ToTensor, CIFAR10, MNIST,
