@@ -340,3 +340,71 @@ pub fn shd_h5(path: &Path, samples: &[(&[f32], &[u16], u8)]) -> Result<()> {
         .map_err(err)?;
     Ok(())
 }
+
+/// A DVS128 Gesture root in the published layout with synthetic recordings: `download/` holds
+/// `DvsGesture.tar.gz` (`DvsGesture/trials_to_{train,test}.txt`, one AEDAT 3.1 recording and its
+/// `_labels.csv` per user) and empty placeholders for IBM's other files. User `u` of
+/// `train_users + test_users` performs the 11 gestures in order, 300 ms each; gesture `c` is a
+/// blob of `events_per_gesture` events moving from the centre in direction `2πc/11` (ON events
+/// for even classes, OFF for odd), with seeded jitter. Open it with
+/// [`Unverified`]`(DVS128Gesture)`: the archive is not IBM's (its MD5 sum differs).
+pub fn dvs128_gesture_synthetic(
+    root: &Path,
+    train_users: usize,
+    test_users: usize,
+    events_per_gesture: usize,
+) -> Result<()> {
+    use crate::neuromorphic::DVS128Gesture;
+    let mut rng = crate::shuffle::SplitMix64::new(11);
+    let mut files: Vec<(String, Vec<u8>)> = vec![("DvsGesture/".into(), Vec::new())];
+    let (mut train, mut test) = (String::new(), String::new());
+    for user in 1..=train_users + test_users {
+        let stem = format!("user{user:02}_synthetic");
+        let mut events = Vec::new();
+        let mut csv = String::from("class,startTime_usec,endTime_usec\n");
+        for class in 0..11u32 {
+            let start = 1_000 + class * 300_000;
+            let angle = std::f64::consts::TAU * class as f64 / 11.0;
+            for k in 0..events_per_gesture {
+                let frac = k as f64 / events_per_gesture as f64;
+                let r = 50.0 * frac;
+                let jitter = |rng: &mut crate::shuffle::SplitMix64| rng.below(9) as f64 - 4.0;
+                let x = (64.0 + r * angle.cos() + jitter(&mut rng)).clamp(0.0, 127.0) as u32;
+                let y = (64.0 + r * angle.sin() + jitter(&mut rng)).clamp(0.0, 127.0) as u32;
+                let ts = start + (frac * 290_000.0) as u32;
+                events.push((x, y, 1 - class % 2, ts, 0));
+            }
+            csv.push_str(&format!("{},{},{}\n", class + 1, start, start + 300_000));
+        }
+        let list = if user <= train_users {
+            &mut train
+        } else {
+            &mut test
+        };
+        list.push_str(&format!("{stem}.aedat\n"));
+        files.push((
+            format!("DvsGesture/{stem}.aedat"),
+            aedat3_gesture_file(&events)?,
+        ));
+        files.push((format!("DvsGesture/{stem}_labels.csv"), csv.into_bytes()));
+    }
+    files.push(("DvsGesture/trials_to_train.txt".into(), train.into_bytes()));
+    files.push(("DvsGesture/trials_to_test.txt".into(), test.into_bytes()));
+    let entries: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let download = root.join("download");
+    let io = |e: std::io::Error| {
+        DatasetError::config(
+            "dvs128_gesture_synthetic",
+            format!("{}: {e}", download.display()),
+        )
+    };
+    std::fs::create_dir_all(&download).map_err(io)?;
+    std::fs::write(download.join("DvsGesture.tar.gz"), tar_gz(&entries)?).map_err(io)?;
+    for r in &DVS128Gesture.resource_url_md5()[1..] {
+        std::fs::write(download.join(r.file_name), b"").map_err(io)?;
+    }
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! `activation_based.examples`: the networks and training scripts of SpikingJelly's tutorials,
 //! with their command-line flags. The cargo examples `lif_fc_mnist` and `conv_fashion_mnist` run
 //! them: `cargo run --release -p sj --example conv_fashion_mnist -- -T 4 -b 128 -epochs 8`.
+pub mod classify_dvsg;
 pub mod conv_fashion_mnist;
 pub mod lif_fc_mnist;
 
@@ -120,7 +121,8 @@ impl Args {
         Ok(self)
     }
 
-    /// The run's directory under `-out-dir`, named like SpikingJelly's (`T4_b128_sgd_lr0.1_c16`).
+    /// The run's directory under `-out-dir`, named like SpikingJelly's (`T4_b128_sgd_lr0.1_c16`,
+    /// `_cupy` added for `-cupy`).
     pub fn run_dir(&self, channels: bool) -> Option<PathBuf> {
         let c = match (channels, self.channels2, self.hidden) {
             (false, ..) => String::new(),
@@ -132,9 +134,14 @@ impl Args {
                 h.map_or("auto".into(), |h| h.to_string())
             ),
         };
+        let cupy = if self.backend == Backend::Cuda {
+            "_cupy"
+        } else {
+            ""
+        };
         self.out_dir.as_ref().map(|d| {
             d.join(format!(
-                "T{}_b{}_{}_lr{}{c}",
+                "T{}_b{}_{}_lr{}{c}{cupy}",
                 self.t, self.b, self.opt, self.lr
             ))
         })
