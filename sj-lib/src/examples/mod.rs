@@ -148,8 +148,11 @@ impl Args {
     }
 
     /// Sets `-backend` on every neuron of `net`, warning (like SpikingJelly) about the ones that
-    /// keep their backend.
+    /// keep their backend; `auto` (the default) leaves every module as it is.
     pub fn apply_backend(&self, net: &mut dyn Module) {
+        if self.backend == Backend::Auto {
+            return;
+        }
         let kept = set_backend(net, self.backend);
         if !kept.is_empty() {
             eprintln!(
