@@ -699,3 +699,319 @@ fn functional_and_quantize_with_bad_input() {
     });
     t.finish("probe_api functional");
 }
+
+/// The model zoo, the Trainer and its command line, and their data readers (issue 12).
+#[test]
+fn model_zoo_and_trainer_with_bad_input() {
+    use sj::model::train_classify::{self, get_args_parser, parse_args};
+    use sj::model::{
+        get_model, parametric_lif_net, sew_resnet, spiking_resnet, spiking_vgg, ConnectFunction,
+        ModelSpec, ResNetOptions,
+    };
+    use sj::training::{
+        read_scalars, Loss, Mix, ModelEma, SummaryWriter, Trainer, Warmup, WarmupMethod, SGD,
+    };
+    let mut t = Tally::default();
+    macro_rules! refuse {
+        ($module:expr, $probe:expr, $call:expr) => {
+            t.probe($module, $probe, || $call.map(|_| ()))
+        };
+    }
+    fn if_node(_: &nn::Path) -> sj::Result<Box<dyn Module>> {
+        Ok(Box::new(IFNode::new()))
+    }
+    let vs = nn::VarStore::new(Device::Cpu);
+    let mut sub = 0;
+    let mut path = || {
+        sub += 1;
+        vs.root() / sub
+    };
+    let opts = |f: fn(&mut ResNetOptions)| {
+        let mut o = ResNetOptions::default();
+        f(&mut o);
+        o
+    };
+    let spec = ModelSpec {
+        num_classes: 10,
+        in_channels: 3,
+        cnf: ConnectFunction::Add,
+        channels: Some(4),
+    };
+    refuse!(
+        "model",
+        "unknown name",
+        get_model("resnet18", &path(), &if_node, &spec)
+    );
+    refuse!(
+        "MNISTNet",
+        "3 input channels",
+        get_model("MNISTNet", &path(), &if_node, &spec)
+    );
+    refuse!(
+        "SpikingResNet",
+        "num_classes 0",
+        spiking_resnet::spiking_resnet18(&path(), &if_node, &opts(|o| o.num_classes = 0))
+    );
+    refuse!(
+        "SpikingResNet",
+        "in_channels -1",
+        spiking_resnet::spiking_resnet18(&path(), &if_node, &opts(|o| o.in_channels = -1))
+    );
+    refuse!(
+        "BasicBlock",
+        "groups 2",
+        spiking_resnet::spiking_resnet34(&path(), &if_node, &opts(|o| o.groups = 2))
+    );
+    refuse!(
+        "BasicBlock",
+        "dilation",
+        sew_resnet::sew_resnet18(
+            &path(),
+            &if_node,
+            ConnectFunction::And,
+            &opts(|o| o.replace_stride_with_dilation = [true; 3])
+        )
+    );
+    refuse!("SEWResNet", "cnf 'OR'", "OR".parse::<ConnectFunction>());
+    refuse!(
+        "SpikingVGG",
+        "num_classes -1",
+        spiking_vgg::spiking_vgg11(
+            &path(),
+            &if_node,
+            &spiking_vgg::VGGOptions {
+                num_classes: -1,
+                ..Default::default()
+            }
+        )
+    );
+    refuse!(
+        "DVSGestureNet",
+        "channels 0",
+        parametric_lif_net::DVSGestureNet(&path(), 0, &if_node)
+    );
+    refuse!(
+        "LIFNode",
+        "a neuron builder that fails",
+        parametric_lif_net::MNISTNet(&path(), 4, &|_: &nn::Path| -> sj::Result<Box<dyn Module>> {
+            Ok(Box::new(LIFNode::new(-1.0)?))
+        })
+    );
+    let mut resnet =
+        spiking_resnet::spiking_resnet18(&path(), &if_node, &opts(|o| o.num_classes = 10)).unwrap();
+    refuse!(
+        "Conv2d",
+        "one-channel images",
+        resnet.forward(&rand(&[2, 1, 32, 32]))
+    );
+    refuse!("Conv2d", "rank 2 input", resnet.forward(&rand(&[2, 3])));
+    reset_net(&mut resnet);
+    refuse!(
+        "Conv2d",
+        "[T, N, C, H, W] in step mode 's'",
+        resnet.forward(&rand(&[2, 2, 3, 16, 16]))
+    );
+    reset_net(&mut resnet);
+    // The command line.
+    refuse!(
+        "train_classify",
+        "unknown flag",
+        parse_args(&get_args_parser(), ["--lrr", "1"])
+    );
+    refuse!(
+        "train_classify",
+        "bad number",
+        parse_args(&get_args_parser(), ["-b", "-3"])
+    );
+    refuse!(
+        "SEWResNet",
+        "--cnf OR",
+        parse_args(&get_args_parser(), ["--cnf", "OR"])
+    );
+    let args = parse_args(&get_args_parser(), ["--device", "cpu"])
+        .unwrap()
+        .expect("args")
+        .unwrap();
+    let with = |f: fn(&mut train_classify::TrainArgs)| {
+        let mut a = args.clone();
+        f(&mut a);
+        a
+    };
+    refuse!(
+        "train_classify",
+        "--opt adamax",
+        train_classify::set_optimizer(&with(|a| a.opt = "adamax".into()), &vs)
+    );
+    refuse!(
+        "train_classify",
+        "--norm-weight-decay",
+        train_classify::set_optimizer(&with(|a| a.norm_weight_decay = Some(0.0)), &vs)
+    );
+    refuse!(
+        "SGD",
+        "negative lr",
+        train_classify::set_optimizer(&with(|a| a.lr = -1.0), &vs)
+    );
+    refuse!(
+        "train_classify",
+        "--lr-scheduler poly",
+        train_classify::set_lr_scheduler(&with(|a| a.lr_scheduler = "poly".into()))
+    );
+    refuse!(
+        "train_classify",
+        "--lr-warmup-method cubic",
+        train_classify::set_lr_scheduler(&with(|a| a.lr_warmup_method = "cubic".into()))
+    );
+    refuse!(
+        "StepLR",
+        "--lr-step-size 0",
+        train_classify::set_lr_scheduler(&with(|a| {
+            a.lr_scheduler = "step".into();
+            a.lr_step_size = 0;
+        }))
+    );
+    refuse!(
+        "train_classify",
+        "--device tpu",
+        with(|a| a.device = "tpu".into()).device()
+    );
+    refuse!(
+        "train_classify",
+        "--dataset imagenet",
+        train_classify::load_data(&with(|a| a.dataset = "imagenet".into()))
+    );
+    refuse!(
+        "CIFAR10",
+        "missing files",
+        train_classify::load_data(&with(|a| {
+            a.dataset = "cifar10".into();
+            a.data_path = "/nonexistent".into();
+        }))
+    );
+    refuse!(
+        "ImageFolder",
+        "missing root",
+        train_classify::load_data(&with(|a| a.data_path = "/nonexistent".into()))
+    );
+    refuse!(
+        "train_classify",
+        "--pretrained",
+        train_classify::main(
+            &train_classify::SResNetTrainer,
+            &with(|a| a.pretrained = true)
+        )
+    );
+    refuse!(
+        "train_classify",
+        "--world-size 2",
+        train_classify::main(&train_classify::SResNetTrainer, &with(|a| a.world_size = 2))
+    );
+    refuse!(
+        "train_classify",
+        "--T 0",
+        train_classify::repeat_t(&with(|a| a.t = 0), &rand(&[2, 3]))
+    );
+    // The Trainer's extras.
+    refuse!(
+        "Warmup",
+        "decay 0",
+        Warmup {
+            method: WarmupMethod::Linear,
+            epochs: 2,
+            decay: 0.0
+        }
+        .lr(&sj::training::LrSchedule::Constant, 0.1, 0)
+    );
+    refuse!("ModelEma", "steps 0", ModelEma::new(&vs, 0, 0.9));
+    refuse!("ModelEma", "decay 2", ModelEma::new(&vs, 1, 2.0));
+    refuse!(
+        "Mixup/Cutmix",
+        "rank 1 images",
+        Mix::Mixup { lambda: 0.5 }.mix_images(&rand(&[4]))
+    );
+    refuse!(
+        "Trainer",
+        "soft targets of another shape",
+        Loss::CrossEntropy.compute_with(
+            &rand(&[2, 3]),
+            &Tensor::from_slice(&[0i64, 1]),
+            Some(&rand(&[2, 4])),
+            0.0
+        )
+    );
+    refuse!(
+        "Trainer",
+        "label smoothing 1",
+        Loss::Mse.compute_with(&rand(&[2, 3]), &Tensor::from_slice(&[0i64, 1]), None, 1.0)
+    );
+    let data = sj::datasets::ImageDataset::new(
+        "four",
+        vec![0; 4 * 4],
+        [1, 2, 2],
+        vec![0, 1, 0, 1],
+        vec!["a".into(), "b".into()],
+    )
+    .unwrap();
+    let loader = sj::datasets::DataLoader::new(data, 2)
+        .unwrap()
+        .with_transform(sj::datasets::ToTensor);
+    let fvs = nn::VarStore::new(Device::Cpu);
+    let mut net = Sequential::new()
+        .add(Flatten::new())
+        .add(Linear::new(&(fvs.root() / "1"), 4, 2, true).unwrap());
+    let forward = |n: &mut dyn Module, x: &Tensor| n.forward(x);
+    let fit = |tr: Trainer, net: &mut Sequential| {
+        let mut sgd = SGD::new(&fvs, 0.1).unwrap();
+        tr.with_progress(sj::progress::ProgressOutput::Hidden)
+            .fit(net, &fvs, &mut sgd, &loader, &loader, forward)
+    };
+    refuse!(
+        "Trainer",
+        "mixup alpha -1",
+        fit(Trainer::new(1).with_mixup_cutmix(-1.0, 0.0), &mut net)
+    );
+    refuse!(
+        "Trainer",
+        "label smoothing 1.5",
+        fit(Trainer::new(1).with_label_smoothing(1.5), &mut net)
+    );
+    refuse!(
+        "Trainer",
+        "clip_grad_norm 0",
+        fit(Trainer::new(1).with_clip_grad_norm(0.0), &mut net)
+    );
+    refuse!(
+        "Trainer",
+        "mixup with images as the output",
+        fit(
+            Trainer::new(1).with_mixup_cutmix(0.2, 0.0),
+            &mut Sequential::new()
+        )
+    );
+    // TensorBoard files.
+    let dir = std::env::temp_dir().join(format!("sj-probe-tb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("not_a_dir"), b"x").unwrap();
+    std::fs::write(
+        dir.join("junk.tfevents"),
+        b"\x05\x00\x00\x00\x00\x00\x00\x00junk",
+    )
+    .unwrap();
+    refuse!(
+        "not_a_dir",
+        "log_dir is a file",
+        SummaryWriter::new(dir.join("not_a_dir"))
+    );
+    refuse!(
+        "read_scalars",
+        "corrupt file",
+        read_scalars(dir.join("junk.tfevents"))
+    );
+    refuse!(
+        "missing.tfevents",
+        "missing file",
+        read_scalars(dir.join("missing.tfevents"))
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    t.finish("probe_api model zoo and trainer");
+}

@@ -38,16 +38,9 @@ impl Loss {
         self.compute_with(out, labels, None, 0.0)
     }
 
-    /// [`Loss::compute`] against soft targets `[N, C]` (class probabilities, e.g. after mixup)
-    /// when given, with `label_smoothing` ε: the target becomes `(1 − ε)·target + ε/C`, as
-    /// `cross_entropy(..., label_smoothing=ε)` does (applied to the MSE target likewise).
-    pub fn compute_with(
-        &self,
-        out: &Tensor,
-        labels: &Tensor,
-        soft: Option<&Tensor>,
-        label_smoothing: f64,
-    ) -> Result<Tensor> {
+    /// Checks that `out` is `[N, classes]` floating-point scores (N >= 1) for int64 `labels` `[N]`
+    /// in `0..classes` (first: on CUDA a bad index would be a device assert).
+    pub fn check(out: &Tensor, labels: &Tensor) -> Result<()> {
         let size = out.size();
         if size.len() != 2 || labels.size() != [size[0]] || !out.is_floating_point() {
             return Err(SjError::Shape {
@@ -56,7 +49,7 @@ impl Loss {
                 got: size,
             });
         }
-        let err = |e: tch::TchError| SjError::config("Trainer", format!("loss: {e}"));
+        let err = |e: tch::TchError| SjError::config("Trainer", format!("labels: {e}"));
         if labels.kind() != Kind::Int64 {
             return Err(SjError::Input {
                 module: "Trainer".into(),
@@ -81,6 +74,22 @@ impl Loss {
                 got: format!("labels in {lo}..={hi}"),
             });
         }
+        Ok(())
+    }
+
+    /// [`Loss::compute`] against soft targets `[N, C]` (class probabilities, e.g. after mixup)
+    /// when given, with `label_smoothing` ε: the target becomes `(1 − ε)·target + ε/C`, as
+    /// `cross_entropy(..., label_smoothing=ε)` does (applied to the MSE target likewise).
+    pub fn compute_with(
+        &self,
+        out: &Tensor,
+        labels: &Tensor,
+        soft: Option<&Tensor>,
+        label_smoothing: f64,
+    ) -> Result<Tensor> {
+        Self::check(out, labels)?;
+        let size = out.size();
+        let err = |e: tch::TchError| SjError::config("Trainer", format!("loss: {e}"));
         if !(0.0..1.0).contains(&label_smoothing) {
             return Err(SjError::config(
                 "Trainer",
@@ -595,15 +604,8 @@ impl Trainer {
             let out = out.inspect_err(|_| reset_net(net))?;
             let soft = match &mix {
                 Some(m) => {
-                    let classes = out.size().get(1).copied().unwrap_or(0);
-                    let onehot = y.f_one_hot(classes).map_err(|e| {
-                        SjError::config(
-                            "Trainer",
-                            format!(
-                                "mixup targets: labels and the output's {classes} classes: {e}"
-                            ),
-                        )
-                    })?;
+                    Loss::check(&out, &y)?;
+                    let onehot = y.f_one_hot(out.size()[1])?;
                     Some(m.mix_targets(&onehot.to_kind(out.kind()), h, w)?)
                 }
                 None => None,
