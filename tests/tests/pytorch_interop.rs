@@ -90,8 +90,6 @@ fn a_state_dict_sj_saves_is_read_by_python_torch() {
     }
     // Python: torch.load (weights_only, the default) + load_state_dict(strict) into the same
     // PyTorch model as the generator's, then every tensor equal to the Python-written file.
-    let venv = std::env::var("VIRTUAL_ENV")
-        .expect("VIRTUAL_ENV: run through ./test.sh or source ~/.cache/sj/env.sh (sj builds on its torch venv)");
     let script = format!(
         "import sys, torch\n\
          sys.path.insert(0, {reference:?})\n\
@@ -108,17 +106,8 @@ fn a_state_dict_sj_saves_is_read_by_python_torch() {
         sj = file,
         py = data("pytorch_mnist_cnn.pth"),
     );
-    let out = std::process::Command::new(Path::new(&venv).join("bin/python"))
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("python read 23 tensors"));
+    let printed = sj_tests::venv_python(&script);
+    assert!(printed.contains("python read 23 tensors"), "{printed}");
 }
 
 fn calibration(r: &HashMap<String, Tensor>) -> DataLoader {
@@ -233,17 +222,12 @@ fn bad_files_and_keys_are_errors_naming_them() {
     }
     // A checkpoint nests the state dict: the error says how to load it, and the entry loads.
     let ckpt = scratch("checkpoint.pth");
-    let venv = std::env::var("VIRTUAL_ENV").expect("VIRTUAL_ENV");
     let script = format!(
         "import torch\nsd = torch.load({py:?})\ntorch.save({{'model': sd, 'epoch': 3}}, {out:?})\n",
         py = data("pytorch_mnist_cnn.pth"),
         out = ckpt
     );
-    let status = std::process::Command::new(Path::new(&venv).join("bin/python"))
-        .args(["-c", &script])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    sj_tests::venv_python(&script);
     let e = load_state_dict(&vs, &ckpt).unwrap_err().to_string();
     assert!(
         e.contains("Unexpected key(s)") && e.contains("load_state_dict_entry(vs, path, \"model\")"),

@@ -409,23 +409,6 @@ fn bad_configurations_and_inputs_are_errors() {
     assert!(e.contains("LIFNode") && e.contains("tau"), "{e}");
 }
 
-/// Runs `script` with the venv's Python (torch 2.11 and torchvision, installed by setup.sh).
-fn python(script: &str) -> String {
-    let venv = std::env::var("VIRTUAL_ENV")
-        .expect("VIRTUAL_ENV: run through ./test.sh or source ~/.cache/sj/env.sh (sj builds on its torch venv)");
-    let out = std::process::Command::new(Path::new(&venv).join("bin/python"))
-        .args(["-c", script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn checklist_158_torchvision_weights_load_and_give_torchvisions_outputs() {
     // torchvision's resnet18 and resnet50 (random weights, BN statistics moved off their initial
@@ -433,7 +416,7 @@ fn checklist_158_torchvision_weights_load_and_give_torchvisions_outputs() {
     // eval mode on a fixed input.
     let dir = std::env::temp_dir().join(format!("sj-torchvision-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let printed = python(&format!(
+    let printed = sj_tests::venv_python(&format!(
         "import torch, torchvision, numpy as np\n\
          torch.manual_seed(0)\n\
          x = torch.rand(2, 3, 64, 64)\n\

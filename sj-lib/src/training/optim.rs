@@ -93,10 +93,40 @@ fn match_state(
     Ok(out)
 }
 
-fn zero_grads(params: &mut [NamedTensor]) {
-    for (_, p) in params {
-        p.zero_grad();
-    }
+/// The [`Optimizer`] methods every optimizer here shares over its `params` and `lr` fields.
+macro_rules! optimizer_common {
+    () => {
+        fn zero_grad(&mut self) {
+            for (_, p) in self.params.iter_mut() {
+                p.zero_grad();
+            }
+        }
+        fn lr(&self) -> f64 {
+            self.lr
+        }
+        fn set_lr(&mut self, lr: f64) -> Result<()> {
+            non_negative(self.type_name(), "learning rate", lr)?;
+            self.lr = lr;
+            Ok(())
+        }
+    };
+}
+
+/// The `step` entry of a saved state: one integer >= 0.
+fn step_count(optimizer: &str, state: &[NamedTensor]) -> Result<i64> {
+    let step = state
+        .iter()
+        .find(|(k, _)| k == "step")
+        .ok_or_else(|| SjError::config(optimizer, "load_state: no 'step' entry"))?;
+    count(&step.1).ok_or_else(|| {
+        SjError::config(
+            optimizer,
+            format!(
+                "load_state: 'step' must be one integer >= 0, got {:?}",
+                step.1
+            ),
+        )
+    })
 }
 
 /// `SGD(params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False)`, PyTorch's update:
@@ -208,17 +238,7 @@ impl Optimizer for SGD {
         });
         Ok(())
     }
-    fn zero_grad(&mut self) {
-        zero_grads(&mut self.params);
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) -> Result<()> {
-        non_negative(self.type_name(), "learning rate", lr)?;
-        self.lr = lr;
-        Ok(())
-    }
+    optimizer_common!();
     fn state(&self) -> Vec<NamedTensor> {
         self.buffers
             .iter()
@@ -367,17 +387,7 @@ impl Optimizer for Adam {
         });
         Ok(())
     }
-    fn zero_grad(&mut self) {
-        zero_grads(&mut self.params);
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) -> Result<()> {
-        non_negative(self.type_name(), "learning rate", lr)?;
-        self.lr = lr;
-        Ok(())
-    }
+    optimizer_common!();
     fn state(&self) -> Vec<NamedTensor> {
         let mut out = vec![("step".to_string(), Tensor::from_slice(&[self.step]))];
         out.extend(
@@ -393,19 +403,7 @@ impl Optimizer for Adam {
         out
     }
     fn load_state(&mut self, state: &[NamedTensor]) -> Result<()> {
-        let step = state
-            .iter()
-            .find(|(k, _)| k == "step")
-            .ok_or_else(|| SjError::config("Adam", "load_state: no 'step' entry"))?;
-        let step = count(&step.1).ok_or_else(|| {
-            SjError::config(
-                "Adam",
-                format!(
-                    "load_state: 'step' must be one integer >= 0, got {:?}",
-                    step.1
-                ),
-            )
-        })?;
+        let step = step_count("Adam", state)?;
         let mut expected = vec![("step".to_string(), Tensor::from_slice(&[step]))];
         if step > 0 {
             for prefix in ["exp_avg", "exp_avg_sq"] {
@@ -527,17 +525,7 @@ impl Optimizer for RMSprop {
         });
         Ok(())
     }
-    fn zero_grad(&mut self) {
-        zero_grads(&mut self.params);
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) -> Result<()> {
-        non_negative(self.type_name(), "learning rate", lr)?;
-        self.lr = lr;
-        Ok(())
-    }
+    optimizer_common!();
     fn state(&self) -> Vec<NamedTensor> {
         let mut out = vec![("step".to_string(), Tensor::from_slice(&[self.step]))];
         out.extend(
@@ -553,16 +541,7 @@ impl Optimizer for RMSprop {
         out
     }
     fn load_state(&mut self, state: &[NamedTensor]) -> Result<()> {
-        let step = state
-            .iter()
-            .find(|(k, _)| k == "step")
-            .and_then(|(_, t)| count(t))
-            .ok_or_else(|| {
-                SjError::config(
-                    "RMSprop",
-                    "load_state: needs a 'step' entry, one integer >= 0",
-                )
-            })?;
+        let step = step_count("RMSprop", state)?;
         let mut expected = vec![("step".to_string(), Tensor::from_slice(&[step]))];
         if step > 0 {
             let mut prefixes = vec!["square_avg"];
