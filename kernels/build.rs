@@ -1,10 +1,11 @@
-//! Compiles the C++ shim (autograd bridge, torch.save file reader/writer) against the libtorch headers that the tch build uses, and gives the
+//! Compiles the C++ shim (autograd bridge, torch.save file writer, autocast) against the libtorch headers that the tch build uses, and gives the
 //! test and bench binaries an rpath to libtorch.
 use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-changed=shim/autograd.cpp");
     println!("cargo:rerun-if-changed=shim/torch_file.cpp");
+    println!("cargo:rerun-if-changed=shim/autocast.cpp");
     let lib = PathBuf::from(
         std::env::var("DEP_TCH_LIBTORCH_LIB").expect("torch-sys exposes DEP_TCH_LIBTORCH_LIB"),
     );
@@ -14,6 +15,7 @@ fn main() {
         .cpp(true)
         .file("shim/autograd.cpp")
         .file("shim/torch_file.cpp")
+        .file("shim/autocast.cpp")
         .include(root.join("include"))
         .include(root.join("include/torch/csrc/api/include"))
         .flag("-std=c++17")

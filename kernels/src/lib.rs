@@ -20,6 +20,7 @@
 //! [`auto_cuda`] is SpikingJelly's kernel builder (`CKernel1D`, `CKernel2D`) for your own
 //! element-wise and sequence kernels, on CUDA and, compiled by the system C compiler, on the CPU.
 pub mod auto_cuda;
+pub mod autocast;
 mod autograd;
 mod charge;
 mod config;

@@ -7,7 +7,8 @@
 //! `--test-samples`. [`main`] trains as `Trainer().main(args)` does, with sj's
 //! [`Trainer`]: SGD (nesterov), RMSprop, AdamW, Adam; step / cosine / exponential schedules with
 //! linear or constant warm-up; label smoothing, mixup, cutmix, model EMA, gradient clipping;
-//! Acc@1 and Acc@5; TensorBoard scalars in `<output-dir>/<logdir name>`, checkpoints
+//! automatic mixed precision (bfloat16 autocast on the CPU, float16 with loss scaling on CUDA;
+//! `--disable-amp` turns it off); Acc@1 and Acc@5; TensorBoard scalars in `<output-dir>/<logdir name>`, checkpoints
 //! (`checkpoint_latest`, `checkpoint_max`) and `log.csv` in `<output-dir>/pt/<logdir name>`.
 //!
 //! ```no_run
@@ -27,8 +28,7 @@
 //! `.safetensors`) to start from; `--pretrained` is an error (no network at run time: download
 //! the torchvision `.pth` and pass `--weights`); the ImageNet-only augmentations
 //! (`--auto-augment`, `--random-erase`, `--ra-sampler`, `--interpolation`, `--val-resize-size`),
-//! `--sync-bn`, `--cache-dataset` and automatic mixed precision have no effect (a set flag is
-//! reported), and data parallelism (`--world-size`, `--dist-url`) is the distributed issue's.
+//! `--sync-bn` and `--cache-dataset` have no effect (a set flag is reported), and data parallelism (`--world-size`, `--dist-url`) is the distributed issue's.
 use super::{get_model, ConnectFunction, ModelSpec, SpikingNeuron};
 use crate::base::{Backend, Module, StepMode};
 use crate::error::{Result, SjError};
@@ -182,7 +182,7 @@ pub fn get_args_parser() -> Command {
         .arg(flag("disable-pinmemory", "not use pin memory in dataloader, which can help reduce memory consumption"))
         .arg(flag("persistent-workers", "keep data loading workers alive (sj: the loader has none to keep)"))
         .arg(value("prefetch-factor", Some("2"), "batches prefetched per worker (sj: see --workers)").value_parser(value_parser!(usize)))
-        .arg(flag("disable-amp", "not use automatic mixed precision training (sj: AMP is not used)"))
+        .arg(flag("disable-amp", "not use automatic mixed precision training (sj: AMP is bfloat16 autocast on the CPU, float16 with loss scaling on CUDA)"))
         .arg(Arg::new("local_rank").long("local_rank").value_parser(value_parser!(i64)).help("local rank, set by the launcher (sj: one process)"))
         .arg(flag("disable-uda", "not set 'torch.use_deterministic_algorithms(True)' (sj: always deterministic on the CPU)"))
         .arg(value("T", Some("4"), "total time-steps (SResNetTrainer)").value_parser(value_parser!(i64)))
@@ -796,7 +796,8 @@ pub fn main<T: ClassifyTrainer + ?Sized>(trainer: &T, args: &TrainArgs) -> Resul
         .with_mixup_cutmix(args.mixup_alpha, args.cutmix_alpha)
         .with_checkpoint_dir(&pt_dir)
         .with_tensorboard(&tb_dir)
-        .with_resume(args.resume.is_some());
+        .with_resume(args.resume.is_some())
+        .with_amp(!args.disable_amp);
     if let Some(w) = warmup {
         fit = fit.with_warmup(w);
     }

@@ -27,7 +27,7 @@ mod trainer;
 pub use checkpoint::Checkpoint;
 pub use log::{EpochRecord, TrainLog};
 pub use optim::{Adam, Optimizer, RMSprop, SGD};
-pub use regularize::{clip_grad_norm, Mix, ModelEma};
+pub use regularize::{clip_grad_norm, GradScaler, Mix, ModelEma};
 pub use schedule::{LrSchedule, Warmup, WarmupMethod};
 pub use tensorboard::{read_scalars, SummaryWriter};
 pub use trainer::{EpochMetrics, Loss, Trainer};

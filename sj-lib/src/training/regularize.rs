@@ -287,6 +287,59 @@ impl ModelEma {
     }
 }
 
+/// `torch.cuda.amp.GradScaler` (dynamic loss scaling for float16 training): the loss is multiplied
+/// by `scale` (65536 at first) before backward; after it the gradients are divided by `scale` and,
+/// when one is infinite or NaN, the step is skipped and `scale` halves; after 2000 steps without
+/// one it doubles.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradScaler {
+    scale: f64,
+    good_steps: usize,
+}
+
+impl Default for GradScaler {
+    fn default() -> Self {
+        GradScaler {
+            scale: 65536.0,
+            good_steps: 0,
+        }
+    }
+}
+
+impl GradScaler {
+    /// The current scale.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// Divides `vs`'s gradients by the scale; `false` (and the scale halved) when one is not
+    /// finite: skip that step.
+    pub fn unscale(&mut self, vs: &nn::VarStore) -> Result<bool> {
+        let mut finite = true;
+        tch::no_grad(|| -> Result<()> {
+            for p in vs.trainable_variables() {
+                let g = p.grad();
+                if g.defined() {
+                    let _ = g.shallow_clone().f_div_scalar_(self.scale)?;
+                    finite &= g.f_isfinite()?.f_all()?.f_int64_value(&[])? == 1;
+                }
+            }
+            Ok(())
+        })?;
+        if finite {
+            self.good_steps += 1;
+            if self.good_steps == 2000 {
+                self.scale *= 2.0;
+                self.good_steps = 0;
+            }
+        } else {
+            self.scale *= 0.5;
+            self.good_steps = 0;
+        }
+        Ok(finite)
+    }
+}
+
 /// `torch.nn.utils.clip_grad_norm_(parameters, max_norm)`: scales every gradient by
 /// `max_norm / (total_norm + 1e-6)` when the 2-norm of all gradients together exceeds
 /// `max_norm`; returns the total norm.
@@ -397,6 +450,25 @@ mod tests {
             }
         }
         assert!(Mix::draw(&mut rng, 0.0, 0.0, 32, 32).is_none());
+    }
+
+    #[test]
+    fn grad_scaler_skips_non_finite_steps_and_adapts() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let w = vs.root().var_copy("w", &Tensor::from_slice(&[1.0f32, 2.0]));
+        let mut scaler = GradScaler::default();
+        (&w * scaler.scale()).sum(Kind::Float).backward();
+        assert!(scaler.unscale(&vs).unwrap());
+        assert_eq!(Vec::<f32>::try_from(w.grad()).unwrap(), [1.0, 1.0]);
+        let mut g = w.grad();
+        tch::no_grad(|| g.copy_(&Tensor::from_slice(&[f32::INFINITY, 0.0])));
+        assert!(!scaler.unscale(&vs).unwrap());
+        assert_eq!(scaler.scale(), 32768.0);
+        for _ in 0..2000 {
+            tch::no_grad(|| g.copy_(&Tensor::from_slice(&[1.0f32, 1.0])));
+            assert!(scaler.unscale(&vs).unwrap());
+        }
+        assert_eq!(scaler.scale(), 65536.0);
     }
 
     #[test]
