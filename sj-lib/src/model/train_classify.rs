@@ -19,7 +19,7 @@
 //!     ["--model", "sew_resnet18", "--dataset", "fashion_mnist", "--data-path", "/data", "--T", "4",
 //!      "--epochs", "2", "-b", "32", "--device", "cpu"],
 //! )?;
-//! let log = train_classify::main(&SResNetTrainer, &args.expect("not -h"))?;
+//! let log = train_classify::main(&SResNetTrainer, &args.expect("not -h")?)?;
 //! # let _ = log; Ok(()) }
 //! ```
 //!
