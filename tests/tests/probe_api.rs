@@ -88,6 +88,14 @@ fn documented(module: &str, probe: &str) -> bool {
         .any(|&(m, p, _)| (m == "*" || m == module) && p == probe)
 }
 
+/// libtorch's global RNG is shared by the test threads: `probe_forward` builds a module twice on
+/// one seed and expects the same weights, so the tests of this file that draw from the RNG (module
+/// initialisation, the Trainer's per-epoch seeding) take turns.
+fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[derive(Default)]
 struct Tally {
     probes: usize,
@@ -390,6 +398,7 @@ fn probe_forward(tally: &mut Tally, factory: &Factory, mode: StepMode, shape: &[
 
 #[test]
 fn every_module_forward_with_bad_input() {
+    let _rng = rng_lock();
     let mut tally = Tally::default();
     for c in cases() {
         probe_forward(&mut tally, &c.factory, StepMode::S, &c.sample);
@@ -406,6 +415,7 @@ fn every_module_forward_with_bad_input() {
 
 #[test]
 fn every_fallible_constructor_with_bad_parameters() {
+    let _rng = rng_lock();
     let mut t = Tally::default();
     let vs = nn::VarStore::new(Device::Cpu);
     let p = vs.root();
@@ -556,6 +566,7 @@ fn every_fallible_constructor_with_bad_parameters() {
 
 #[test]
 fn functional_and_quantize_with_bad_input() {
+    let _rng = rng_lock();
     let mut t = Tally::default();
     let labels = Tensor::from_slice(&[0i64, 2, 1]);
     let spikes = rand(&[4, 3, 5]).gt(0.5).to_kind(Kind::Float);
@@ -703,6 +714,7 @@ fn functional_and_quantize_with_bad_input() {
 /// The model zoo, the Trainer and its command line, and their data readers (issue 12).
 #[test]
 fn model_zoo_and_trainer_with_bad_input() {
+    let _rng = rng_lock();
     use sj::model::train_classify::{self, get_args_parser, parse_args};
     use sj::model::{
         get_model, parametric_lif_net, sew_resnet, spiking_resnet, spiking_vgg, ConnectFunction,
