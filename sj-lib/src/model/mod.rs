@@ -106,7 +106,7 @@ pub fn get_model<N: SpikingNeuron>(
     };
     if let Some(arch) = name
         .strip_prefix("spiking_")
-        .and_then(|a| resnet::ARCHS.iter().find(|x| x.name == a))
+        .and_then(|a| resnet::arch_named(a).ok())
     {
         return Ok(Box::new(arch.build(
             path,
@@ -117,7 +117,7 @@ pub fn get_model<N: SpikingNeuron>(
     }
     if let Some(arch) = name
         .strip_prefix("sew_")
-        .and_then(|a| resnet::ARCHS.iter().find(|x| x.name == a))
+        .and_then(|a| resnet::arch_named(a).ok())
     {
         return Ok(Box::new(arch.build(
             path,
